@@ -1,0 +1,71 @@
+"""Every condition the user can cause has an exception named after it.
+
+The CLI boundary knows only :class:`SprocketError`: it prints ``str(error)`` on one line and
+exits with ``error.exit_code``. Codes are distinct per family so scripts can tell them apart.
+"""
+
+from __future__ import annotations
+
+
+class SprocketError(Exception):
+    """Base of every error the user can cause; carries the process exit code."""
+
+    exit_code: int = 1
+
+
+class UsageError(SprocketError):
+    """A flag or argument that cannot work (bad value, conflicting options)."""
+
+    exit_code = 2
+
+
+class BadFilterError(UsageError):
+    """An ffmpeg filter string that ffmpeg rejects on a test frame."""
+
+
+class PipespecError(SprocketError):
+    """A pipespec with one or more problems; ``problems`` lists each with its location."""
+
+    exit_code = 3
+
+    def __init__(self, problems: list[str], source: str = "pipespec") -> None:
+        self.problems = problems
+        self.source = source
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{source}: {len(problems)} {noun}: " + "; ".join(problems))
+
+
+class UnknownPluginError(SprocketError):
+    """A stage or delivery function name that no installed plug-in provides."""
+
+    exit_code = 3
+
+
+class InputError(SprocketError):
+    """The input cannot be read as a video (missing, empty, not media, no video stream)."""
+
+    exit_code = 4
+
+
+class DownloadError(InputError):
+    """A URL input that yt-dlp could not fetch."""
+
+    exit_code = 5
+
+
+class OutputError(SprocketError):
+    """The output cannot be written where asked (exists, missing folder, same as input)."""
+
+    exit_code = 6
+
+
+class FfmpegError(SprocketError):
+    """ffmpeg exited non-zero; the message carries its last error lines."""
+
+    exit_code = 7
+
+
+class JobFailedError(SprocketError):
+    """A task exhausted its retries, so the job cannot finish."""
+
+    exit_code = 8

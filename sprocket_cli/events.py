@@ -1,0 +1,148 @@
+"""Typed, frozen events: what the coordinator tells the CLI, the TUI and the journal.
+
+Every event has ``t``, seconds since the job started. The journal is these events as JSON
+lines in the job folder; :func:`event_from_dict` reads them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    KIND: ClassVar[str] = "event"
+    t: float
+    """Seconds since the job started."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.KIND, **dataclasses.asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+@dataclass(frozen=True)
+class JobStarted(Event):
+    KIND: ClassVar[str] = "job_started"
+    job_id: str
+    pipeline: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    chunks: int
+    tasks: int
+    """Tasks the job will run if none is retried."""
+    workers: int
+    executor: str
+    duration: float
+    """Seconds of input video."""
+    frames: int
+    """Input frames."""
+    groups: list[str]
+    """Fused node groups, in order (``decode+filter+encode``)."""
+    preroll: float = 0.0
+    """Seconds of video decoded only to reach non-keyframe cuts."""
+
+
+@dataclass(frozen=True)
+class TaskQueued(Event):
+    KIND: ClassVar[str] = "task_queued"
+    task_id: str
+    group: str
+    chunk: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class TaskStarted(Event):
+    KIND: ClassVar[str] = "task_started"
+    task_id: str
+    group: str
+    chunk: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class TaskFinished(Event):
+    KIND: ClassVar[str] = "task_finished"
+    task_id: str
+    group: str
+    chunk: int
+    attempt: int
+    frames: int
+    worker: str
+    read: float
+    """Seconds reading input."""
+    compute: float
+    """Seconds in ffmpeg."""
+    write: float
+    """Seconds writing output."""
+
+
+@dataclass(frozen=True)
+class TaskFailed(Event):
+    KIND: ClassVar[str] = "task_failed"
+    task_id: str
+    group: str
+    chunk: int
+    attempt: int
+    error: str
+    will_retry: bool
+
+
+@dataclass(frozen=True)
+class SegmentReady(Event):
+    KIND: ClassVar[str] = "segment_ready"
+    output: str
+    """The output endpoint (``output_0``)."""
+    index: int
+    start: float
+    """Seconds."""
+    duration: float
+    """Seconds."""
+    playable_until: float
+    """End of the contiguous playable prefix, seconds of video."""
+
+
+@dataclass(frozen=True)
+class JobFinished(Event):
+    KIND: ClassVar[str] = "job_finished"
+    job_id: str
+    outputs: dict[str, str]
+    """Output endpoint -> final file."""
+    playlist: str
+    """The HLS playlist of the first output."""
+    wall: float
+    """Seconds from start to the final file."""
+    first_segment: float
+    """Seconds from start until the first segment was playable."""
+    duration_out: float
+    """Seconds of output video."""
+    frames_out: int
+    peak_rss_mb: float
+    """Coordinator's peak resident memory, MiB."""
+
+
+@dataclass(frozen=True)
+class JobFailed(Event):
+    KIND: ClassVar[str] = "job_failed"
+    job_id: str
+    error: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.KIND: cls
+    for cls in (
+        JobStarted, TaskQueued, TaskStarted, TaskFinished, TaskFailed,
+        SegmentReady, JobFinished, JobFailed,
+    )
+}  # fmt: skip
+
+
+def event_from_dict(raw: dict[str, Any]) -> Event:
+    fields = dict(raw)
+    cls = EVENT_TYPES[fields.pop("kind")]
+    return cls(**fields)

@@ -1,0 +1,1 @@
+"""Where tasks run: local processes, inline (tests), and later Lambda and a simulator."""

@@ -1,0 +1,24 @@
+"""Run each task synchronously in the coordinator's process: for tests and debugging."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import ClassVar
+
+from sprocket_cli.executors.base import Executor
+from sprocket_cli.storage import open_storage
+from sprocket_cli.tasks import Result, Task
+from sprocket_cli.worker import run_task
+
+
+class InlineExecutor(Executor):
+    NAME: ClassVar[str] = "inline"
+
+    def _submit(self, task: Task) -> Future[Result]:
+        future: Future[Result] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(run_task(task, open_storage(self.storage)))
+        except Exception as exc:  # a task's failure belongs in its future, like a pool's
+            future.set_exception(exc)
+        return future

@@ -1,0 +1,96 @@
+"""Turn what the user typed into something ffmpeg can read: a local file, or a URL's media."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sprocket_cli.errors import DownloadError, InputError
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """One progress report of a URL download."""
+
+    downloaded: int
+    """Bytes so far."""
+    total: int | None
+    """Bytes expected, when the server says."""
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def resolve_input(
+    text: str, download_dir: Path, progress: Callable[[DownloadProgress], None] | None = None
+) -> str:
+    """A local path for ``text``: the file itself, or a URL downloaded with yt-dlp."""
+    if text.startswith("s3://"):
+        raise InputError(f"{text}: s3:// inputs need the Lambda backend, which is not built yet")
+    if is_url(text):
+        return download(text, download_dir, progress)
+    if not Path(text).exists():
+        raise InputError(f"{text}: no such file")
+    return text
+
+
+def download(
+    url: str, download_dir: Path, progress: Callable[[DownloadProgress], None] | None = None
+) -> str:
+    """Fetch ``url`` with yt-dlp's Python API (its generic extractor handles plain files)."""
+    import yt_dlp  # lazy: large, and only URL inputs need it
+
+    def hook(status: dict[str, Any]) -> None:
+        if progress is not None and status.get("status") in ("downloading", "finished"):
+            total = status.get("total_bytes") or status.get("total_bytes_estimate")
+            progress(DownloadProgress(int(status.get("downloaded_bytes") or 0), total))
+
+    download_dir.mkdir(parents=True, exist_ok=True)
+    options = {
+        "outtmpl": str(download_dir / "source.%(ext)s"),
+        "format": "bestvideo*+bestaudio/best",
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "progress_hooks": [hook],
+        "logger": _QuietLogger(),
+        "ffmpeg_location": _ffmpeg_for_ytdlp(),
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=True)
+            path = Path(ydl.prepare_filename(info))
+    except yt_dlp.utils.DownloadError as exc:
+        message = str(exc).removeprefix("ERROR: ").splitlines()[0]
+        raise DownloadError(f"{url}: download failed: {message}") from None
+    if not path.exists():  # merged formats change the extension
+        found = sorted(download_dir.glob("source.*"))
+        if not found:
+            raise DownloadError(f"{url}: yt-dlp reported success but wrote no file")
+        path = found[0]
+    return str(path)
+
+
+def _ffmpeg_for_ytdlp() -> str:
+    from sprocket_cli.media.ffmpeg import ffmpeg_exe
+
+    return ffmpeg_exe()
+
+
+class _QuietLogger:
+    """yt-dlp prints to stderr by default; errors come back as exceptions instead."""
+
+    def debug(self, msg: str) -> None:
+        pass
+
+    def info(self, msg: str) -> None:
+        pass
+
+    def warning(self, msg: str) -> None:
+        pass
+
+    def error(self, msg: str) -> None:
+        pass

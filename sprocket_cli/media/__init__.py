@@ -1,0 +1,1 @@
+"""Media layer: the ffmpeg binary, probing with PyAV, chunk planning, fMP4 boxes."""

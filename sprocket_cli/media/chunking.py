@@ -1,0 +1,111 @@
+"""Cut a source into chunks for parallel work.
+
+Cuts go on keyframes, as close to the target length as the keyframes allow. Where keyframes are
+too sparse for that (one every 10 s, or only the first), a cut goes on an ordinary frame and
+the worker decodes from the keyframe before it and throws the pre-roll away; the plan says
+which chunks pay that pre-roll and how long it is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sprocket_cli.errors import UsageError
+from sprocket_cli.media.probe import MediaInfo
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of the source: the frames with ``start_pts <= pts < end_pts``."""
+
+    index: int
+    start_pts: int
+    end_pts: int
+    seek_pts: int
+    """The keyframe at or before ``start_pts`` that decoding starts from."""
+    frame_count: int
+    time_base: Fraction
+    """Seconds per pts tick."""
+    is_last: bool
+
+    @property
+    def start(self) -> float:
+        """Seconds."""
+        return float(self.start_pts * self.time_base)
+
+    @property
+    def end(self) -> float:
+        """Seconds."""
+        return float(self.end_pts * self.time_base)
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return float((self.end_pts - self.start_pts) * self.time_base)
+
+    @property
+    def preroll(self) -> float:
+        """Seconds decoded and discarded before the first frame of the chunk (0 on a keyframe)."""
+        return float((self.start_pts - self.seek_pts) * self.time_base)
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    chunks: tuple[Chunk, ...]
+    target_seconds: float
+
+    @property
+    def preroll_seconds(self) -> float:
+        """Total seconds of video decoded only to be thrown away."""
+        return sum(c.preroll for c in self.chunks)
+
+    @property
+    def max_duration(self) -> float:
+        return max(c.duration for c in self.chunks)
+
+
+def plan_chunks(info: MediaInfo, target_seconds: float) -> ChunkPlan:
+    """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible."""
+    if not target_seconds > 0:
+        raise UsageError(f"--chunk-seconds must be positive, not {target_seconds}")
+    target = max(1, round(Fraction(target_seconds) / info.time_base))
+    keys = info.keyframe_pts
+    frames = info.frame_pts
+    cuts = [frames[0]]
+    while True:
+        start = cuts[-1]
+        wanted = start + target
+        if wanted >= info.end_pts - target // 2:
+            break  # the rest is short enough to join the last chunk
+        cut = _nearest_after(keys, start, wanted)
+        if cut is None or abs(cut - wanted) > target // 2:
+            cut = _nearest_after(frames, start, wanted)  # sparse keyframes: pay a pre-roll
+        if cut is None or cut >= info.end_pts:
+            break
+        cuts.append(cut)
+    bounds = [*cuts, info.end_pts]
+    chunks = []
+    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        seek = keys[max(0, bisect.bisect_right(keys, start) - 1)]
+        count = bisect.bisect_left(frames, end) - bisect.bisect_left(frames, start)
+        chunks.append(
+            Chunk(
+                index=i,
+                start_pts=start,
+                end_pts=end,
+                seek_pts=min(seek, start),
+                frame_count=count,
+                time_base=info.time_base,
+                is_last=i == len(bounds) - 2,
+            )
+        )
+    return ChunkPlan(chunks=tuple(chunks), target_seconds=target_seconds)
+
+
+def _nearest_after(points: tuple[int, ...], after: int, wanted: int) -> int | None:
+    """The point nearest to ``wanted`` among those strictly after ``after``."""
+    i = bisect.bisect_left(points, wanted)
+    candidates = [p for p in points[max(0, i - 1) : i + 1] if p > after]
+    return min(candidates, key=lambda p: abs(p - wanted)) if candidates else None

@@ -1,0 +1,20 @@
+"""Try a filter chain on one frame before a job launches, so a typo fails in a second."""
+
+from __future__ import annotations
+
+import ffmpeg
+
+from sprocket_cli.errors import BadFilterError, FfmpegError
+from sprocket_cli.media.ffmpeg import run_ffmpeg
+
+
+def check_filter(source: str, vf: str) -> None:
+    """Run ``vf`` and the encoder on the first frame of ``source``; raise :class:`BadFilterError`."""
+    stream = ffmpeg.input(source)["v:0"]
+    out = ffmpeg.output(
+        stream, "-", vf=f"{vf},format=yuv420p", vframes=1, an=None, format="null", **{"c:v": "libx264"}
+    )
+    try:
+        run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
+    except FfmpegError as exc:
+        raise BadFilterError(str(exc)) from None

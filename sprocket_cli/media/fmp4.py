@@ -1,0 +1,162 @@
+"""Just enough ISO-BMFF to turn one chunk's fragmented MP4 into a streaming segment.
+
+Every chunk is encoded on its own, so ffmpeg starts its fragments' decode times at zero. A
+segment must carry the chunk's real start time (``tfdt``) so that segments laid end to end
+play as one timeline; the init part (``ftyp`` + ``moov``) is shared by all chunks encoded with
+the same settings, which the coordinator checks by hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_CONTAINERS = {b"moof", b"traf", b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    init: bytes
+    """``ftyp`` + ``moov``."""
+    media: bytes
+    """``moof`` + ``mdat`` pairs, with decode times shifted to the chunk's place."""
+    timescale: int
+    """Ticks per second of the video track."""
+    duration: int
+    """Sum of the samples' durations, in ``timescale`` ticks."""
+    codec: str
+    """RFC 6381 codec string, e.g. ``avc1.64001f``."""
+    frames: int
+    """Samples (frames) in the media part."""
+    width: int
+    """Pixels, from the sample entry."""
+    height: int
+
+    @property
+    def init_hash(self) -> str:
+        return hashlib.sha256(self.init).hexdigest()[:16]
+
+
+def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, size) of each box between ``start`` and ``end``."""
+    end = len(data) if end is None else end
+    off = start
+    while off + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, off)
+        header = 8
+        if size == 1:
+            (size,) = struct.unpack_from(">Q", data, off + 8)
+            header = 16
+        elif size == 0:
+            size = end - off
+        if size < header:
+            raise ValueError(f"corrupt MP4 box {kind!r} at {off}")
+        yield kind, off, size
+        off += size
+
+
+def _find(data: bytes, path: list[bytes], start: int = 0, end: int | None = None) -> Iterator[int]:
+    """Offsets of every box reached by ``path`` (box types, outermost first)."""
+    for kind, off, size in _boxes(data, start, end):
+        if kind != path[0]:
+            continue
+        if len(path) == 1:
+            yield off
+        else:
+            body = off + 8 + (8 if kind == b"stsd" else 0)  # stsd has version, flags, count
+            yield from _find(data, path[1:], body, off + size)
+
+
+def make_segment(fragmented_mp4: bytes, start_ticks: int) -> Segment:
+    """Split ``fragmented_mp4`` and shift its decode times so the first starts at ``start_ticks``."""
+    init = bytearray()
+    media = bytearray()
+    for kind, off, size in _boxes(fragmented_mp4):
+        if kind in (b"ftyp", b"moov"):
+            init += fragmented_mp4[off : off + size]
+        elif kind in (b"moof", b"mdat"):
+            media += fragmented_mp4[off : off + size]
+    init_b = bytes(init)
+    timescale = _timescale(init_b)
+    duration = _shift_decode_times(media, start_ticks)
+    frames = sum(count for _, count in _fragment_runs(bytes(media)))
+    codec, width, height = _sample_entry(init_b)
+    return Segment(init_b, bytes(media), timescale, duration, codec, frames, width, height)
+
+
+def _timescale(init: bytes) -> int:
+    for off in _find(init, [b"moov", b"trak", b"mdia", b"mdhd"]):
+        version = init[off + 8]
+        pos = off + 12 + (16 if version == 1 else 8)
+        return int(struct.unpack_from(">I", init, pos)[0])
+    raise ValueError("init segment has no mdhd box")
+
+
+def _sample_entry(init: bytes) -> tuple[str, int, int]:
+    """(RFC 6381 codec string, width, height) from the avc1 sample entry."""
+    for off in _find(init, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"]):
+        width, height = struct.unpack_from(">HH", init, off + 32)
+        # avc1 sample entry: 8 header + 78 bytes of visual sample entry, then child boxes.
+        for kind, child, _size in _boxes(init, off + 86, off + struct.unpack_from(">I", init, off)[0]):
+            if kind == b"avcC":
+                profile, compat, level = init[child + 9 : child + 12]
+                return f"avc1.{profile:02x}{compat:02x}{level:02x}", width, height
+        return "avc1.640028", width, height
+    raise ValueError("init segment has no avc1 sample entry")
+
+
+def _shift_decode_times(media: bytearray, start_ticks: int) -> int:
+    """Rebase every ``tfdt`` so the first is ``start_ticks``; return the total sample duration."""
+    tfdts = list(_find(bytes(media), [b"moof", b"traf", b"tfdt"]))
+    if not tfdts:
+        raise ValueError("fragmented MP4 has no tfdt box")
+    delta: int | None = None
+    last_end = 0
+    for off in tfdts:
+        version = media[off + 8]
+        fmt = ">Q" if version == 1 else ">I"
+        (old,) = struct.unpack_from(fmt, media, off + 12)
+        if delta is None:
+            delta = start_ticks - old
+        new = old + delta
+        if version == 1:
+            struct.pack_into(">Q", media, off + 12, new)
+        elif new < 2**32:
+            struct.pack_into(">I", media, off + 12, new)
+        else:
+            raise ValueError("decode time too large for a version-0 tfdt box")
+        last_end = new
+    runs = _fragment_runs(bytes(media))
+    return last_end - start_ticks + runs[-1][0] if runs else 0
+
+
+def _fragment_runs(media: bytes) -> list[tuple[int, int]]:
+    """(duration in ticks, sample count) of each fragment, from trun or the tfhd default."""
+    durations = []
+    for traf in _find(media, [b"moof", b"traf"]):
+        traf_end = traf + struct.unpack_from(">I", media, traf)[0]
+        default = 0
+        total = 0
+        samples = 0
+        for kind, off, _size in _boxes(media, traf + 8, traf_end):
+            if kind == b"tfhd":
+                flags = int.from_bytes(media[off + 9 : off + 12], "big")
+                pos = off + 16 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0)
+                if flags & 0x8:
+                    (default,) = struct.unpack_from(">I", media, pos)
+            elif kind == b"trun":
+                flags = int.from_bytes(media[off + 9 : off + 12], "big")
+                (count,) = struct.unpack_from(">I", media, off + 12)
+                samples += count
+                pos = off + 16 + (4 if flags & 0x1 else 0) + (4 if flags & 0x4 else 0)
+                fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
+                for _ in range(count):
+                    if flags & 0x100:
+                        total += struct.unpack_from(">I", media, pos)[0]
+                    else:
+                        total += default
+                    pos += 4 * len(fields)
+        durations.append((total, samples))
+    return durations

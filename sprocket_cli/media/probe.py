@@ -1,0 +1,166 @@
+"""Probe a video with PyAV: geometry, rates, codecs, and every frame's timestamp.
+
+Keyframes come from demuxing packets only (no decode), which reads a 60 s 1080p file in
+tens of milliseconds; one frame is decoded just to learn the display rotation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sprocket_cli.errors import InputError
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """One audio stream of the source."""
+
+    index: int
+    """Audio stream number among the source's audio streams (0 = first)."""
+    codec: str
+    sample_rate: int
+    """Samples per second."""
+    channels: int
+    duration: float
+    """Seconds."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the planner and the output need to know about a source video."""
+
+    source: str
+    """Path or URL, as ffmpeg will open it."""
+    width: int
+    """Coded width in pixels, before rotation."""
+    height: int
+    codec: str
+    pix_fmt: str
+    fps: Fraction
+    """Average frame rate (frames per second)."""
+    time_base: Fraction
+    """Seconds per pts tick of the video stream."""
+    frame_pts: tuple[int, ...]
+    """Presentation timestamp of every video frame, sorted, in ``time_base`` ticks."""
+    keyframe_pts: tuple[int, ...]
+    """Presentation timestamps of the keyframes, sorted, in ``time_base`` ticks."""
+    end_pts: int
+    """Presentation timestamp just after the last frame (its pts plus its duration)."""
+    rotation: int
+    """Display rotation in degrees, as ffmpeg applies it when decoding."""
+    audio: tuple[AudioInfo, ...]
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.frame_pts)
+
+    @property
+    def start_pts(self) -> int:
+        return self.frame_pts[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first frame to the end of the last."""
+        return float((self.end_pts - self.start_pts) * self.time_base)
+
+    def seconds(self, pts: int) -> float:
+        """``pts`` in seconds."""
+        return float(pts * self.time_base)
+
+
+def probe(source: str) -> MediaInfo:
+    """Probe ``source`` (path or URL); raise :class:`InputError` naming what is wrong."""
+    import av  # lazy: PyAV loads libav*, which the CLI's --help should not pay for
+
+    if "://" not in source:
+        if not os.path.exists(source):
+            raise InputError(f"{source}: no such file")
+        if os.path.isdir(source):
+            raise InputError(f"{source}: is a folder, not a video file")
+        if os.path.getsize(source) == 0:
+            raise InputError(f"{source}: the file is empty")
+    try:
+        container = av.open(source)
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{source}: not a readable video ({exc.strerror or exc})") from exc
+    with container:
+        if not container.streams.video:
+            raise InputError(f"{source}: has no video stream")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        time_base = stream.time_base
+        if time_base is None:
+            raise InputError(f"{source}: the video stream has no time base")
+        frame_pts, keyframes, end_pts = _scan_packets(container, stream, source)
+        rotation = _rotation(container, stream)
+        fps = stream.average_rate or stream.guessed_rate or Fraction(25)
+        audio = tuple(
+            AudioInfo(
+                index=i,
+                codec=a.codec_context.name,
+                sample_rate=int(a.codec_context.sample_rate or 0),
+                channels=int(a.codec_context.layout.nb_channels),
+                duration=float(a.duration * a.time_base)
+                if a.duration is not None and a.time_base is not None
+                else 0.0,
+            )
+            for i, a in enumerate(container.streams.audio)
+        )
+        return MediaInfo(
+            source=source,
+            width=int(ctx.width),
+            height=int(ctx.height),
+            codec=ctx.name,
+            pix_fmt=str(ctx.pix_fmt),
+            fps=Fraction(fps),
+            time_base=Fraction(time_base),
+            frame_pts=frame_pts,
+            keyframe_pts=keyframes,
+            end_pts=end_pts,
+            rotation=rotation,
+            audio=audio,
+        )
+
+
+def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:  # type: ignore[no-untyped-def]  # PyAV types
+    """Every frame's pts and the keyframes' pts, by demuxing packets (no decode)."""
+    import av
+
+    pts: list[int] = []
+    keys: list[int] = []
+    end = None
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue  # the flush packet at the end
+            pts.append(packet.pts)
+            if packet.is_keyframe:
+                keys.append(packet.pts)
+            tail = packet.pts + (packet.duration or 0)
+            end = tail if end is None else max(end, tail)
+    except av.error.FFmpegError as exc:
+        if not pts:
+            raise InputError(f"{source}: the video data cannot be read ({exc})") from exc
+        # A file cut mid-stream: keep what was demuxed, like a player would.
+    if not pts or end is None:
+        raise InputError(f"{source}: the video stream has no frames")
+    pts.sort()
+    if not keys:
+        raise InputError(f"{source}: the video stream has no keyframe")
+    keys.sort()
+    return tuple(pts), tuple(keys), max(end, pts[-1] + 1)
+
+
+def _rotation(container, stream) -> int:  # type: ignore[no-untyped-def]  # PyAV types
+    """Display rotation in degrees, read from the first decoded frame's side data."""
+    import av
+
+    container.seek(0, stream=stream)
+    try:
+        for frame in container.decode(stream):
+            return int(getattr(frame, "rotation", 0) or 0)
+    except av.error.FFmpegError:
+        return 0
+    return 0

@@ -1,0 +1,95 @@
+"""Publishes finished segments, in order, as an HLS playlist and a DASH manifest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sprocket_cli.output.playlists import SegmentEntry, dash_manifest, hls_playlist
+from sprocket_cli.storage import Storage
+from sprocket_cli.tasks import Result
+
+HLS_NAME = "stream.m3u8"
+DASH_NAME = "stream.mpd"
+
+
+def stream_folder(output: str) -> str:
+    """Storage folder of an output endpoint's stream: ``stream`` for output_0."""
+    suffix = output.removeprefix("output_")
+    return "stream" if suffix == "0" else f"stream_{suffix}"
+
+
+class StreamWriter:
+    """Keeps the playlists listing the contiguous prefix of finished segments.
+
+    Segments finish out of order; a player may only see a gap-free prefix, so a segment is
+    published once every segment before it is done.
+    """
+
+    def __init__(self, storage: Storage, output: str, total: int, target_duration: float) -> None:
+        self.storage = storage
+        self.output = output
+        self.folder = stream_folder(output)
+        self.total = total
+        self.target_duration = target_duration
+        self.started_at = datetime.now(UTC)
+        self._done: dict[int, Result] = {}
+        self.published: list[SegmentEntry] = []
+        self.frames = 0
+        """Frames in the published segments."""
+        self._codec = ""
+        self._size = (0, 0)
+
+    @property
+    def playlist_key(self) -> str:
+        return f"{self.folder}/{HLS_NAME}"
+
+    @property
+    def complete(self) -> bool:
+        return len(self.published) == self.total
+
+    def add(self, result: Result) -> list[SegmentEntry]:
+        """Record a finished segment; return the segments this made playable, in order."""
+        self._done[result.chunk] = result
+        fresh: list[SegmentEntry] = []
+        while (nxt := len(self.published)) in self._done:
+            r = self._done.pop(nxt)
+            assert r.init_key is not None
+            entry = SegmentEntry(
+                index=nxt,
+                uri=r.output_key.rpartition("/")[2],
+                init_uri=r.init_key.rpartition("/")[2],
+                start_ticks=r.start_ticks,
+                duration_ticks=r.duration_ticks,
+                timescale=r.timescale,
+            )
+            self._codec = r.codec
+            self._size = (int(r.meta.get("width", 0)), int(r.meta.get("height", 0)))
+            self.published.append(entry)
+            self.frames += r.frames
+            fresh.append(entry)
+        if fresh:
+            self._write(ended=False)
+        return fresh
+
+    def finish(self) -> None:
+        self._write(ended=True)
+
+    def _write(self, *, ended: bool) -> None:
+        # The manifest is written before the playlist so that a client that saw a segment in
+        # one finds it in the other.
+        width, height = self._size
+        self.storage.put_bytes(
+            f"{self.folder}/{DASH_NAME}",
+            dash_manifest(
+                self.published,
+                codec=self._codec,
+                width=width,
+                height=height,
+                ended=ended,
+                started_at=self.started_at,
+            ).encode(),
+        )
+        self.storage.put_bytes(
+            self.playlist_key,
+            hls_playlist(self.published, self.target_duration, ended=ended).encode(),
+        )

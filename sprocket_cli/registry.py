@@ -1,0 +1,56 @@
+"""Find stages and delivery functions: installed entry points, or ``module:Class`` in a spec.
+
+Built-ins register through the same entry points as third-party plug-ins, so an unknown name
+fails with the list of what is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, TypeVar
+
+from sprocket_cli.errors import UnknownPluginError
+
+if TYPE_CHECKING:
+    from sprocket_cli.delivery import DeliveryFunction
+    from sprocket_cli.stages.base import Stage
+
+STAGE_GROUP = "sprocket.stages"
+DELIVERY_GROUP = "sprocket.delivery"
+
+T = TypeVar("T")
+
+
+@functools.cache
+def installed(group: str) -> dict[str, str]:
+    """Name -> ``module:attr`` of every plug-in registered in ``group``."""
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def _load(group: str, name: str, kind: str, base: type[T]) -> type[T]:
+    target = name if ":" in name else installed(group).get(name)
+    if target is None:
+        names = ", ".join(sorted(installed(group))) or "none (is sprocket installed?)"
+        raise UnknownPluginError(f"unknown {kind} {name!r}; installed: {names}")
+    module_name, _, attr = target.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownPluginError(f"{kind} {name!r} cannot be loaded from {target}: {exc}") from exc
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise UnknownPluginError(f"{kind} {name!r} ({target}) is not a {base.__name__}")
+    return obj
+
+
+def stage_class(name: str) -> type[Stage]:
+    from sprocket_cli.stages.base import Stage
+
+    return _load(STAGE_GROUP, name, "stage", Stage)
+
+
+def delivery_class(name: str) -> type[DeliveryFunction]:
+    from sprocket_cli.delivery import DeliveryFunction
+
+    return _load(DELIVERY_GROUP, name, "delivery function", DeliveryFunction)

@@ -1,0 +1,24 @@
+"""decode: compressed source chunk -> frames, exactly the chunk's frames and no others."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from sprocket_cli.stages.base import Stage, StageConfig
+
+if TYPE_CHECKING:
+    from sprocket_cli.media.command import ChunkCommand
+    from sprocket_cli.tasks import ChunkRef
+
+
+class Decode(Stage):
+    NAME: ClassVar[str] = "decode"
+    DESCRIPTION: ClassVar[str] = "Decode a keyframe-aligned chunk of the source into frames"
+    INPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
+    OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
+
+    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+        command.seek_seconds = chunk.seek_seconds
+        # Trim by pts in the stream's own ticks: exact, whatever the frame rate.
+        end = "" if chunk.is_last else f":end_pts={chunk.end_pts}"
+        command.add_filter(f"trim=start_pts={chunk.start_pts}{end}")

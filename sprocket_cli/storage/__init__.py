@@ -1,0 +1,17 @@
+"""Where items live between tasks and where the stream is written: a folder, or S3."""
+
+from __future__ import annotations
+
+from sprocket_cli.storage.base import Storage, StorageSpec
+
+
+def open_storage(spec: StorageSpec) -> Storage:
+    """The storage a :class:`StorageSpec` names (workers rebuild theirs from it)."""
+    if spec.kind == "local":
+        from sprocket_cli.storage.local import LocalStorage
+
+        return LocalStorage(spec.location)
+    raise ValueError(f"unknown storage kind {spec.kind!r}")
+
+
+__all__ = ["Storage", "StorageSpec", "open_storage"]

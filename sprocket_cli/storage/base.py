@@ -1,0 +1,58 @@
+"""The storage interface: put/get/exists/list/delete/url over string keys."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Enough to reopen a storage in another process (a worker)."""
+
+    kind: str
+    location: str
+    """Folder path for local storage; ``bucket/prefix`` for S3."""
+
+
+class Storage(ABC):
+    NAME: ClassVar[str]
+
+    @abstractmethod
+    def spec(self) -> StorageSpec: ...
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` atomically: readers see the old value or the whole new one."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: str) -> None:
+        """Store the file at ``path`` under ``key`` atomically; the file may be moved."""
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes:
+        """The value of ``key``; :class:`KeyError` if there is none."""
+
+    @abstractmethod
+    def get_file(self, key: str, path: str) -> None:
+        """Copy the value of ``key`` into a local file at ``path``."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys starting with ``prefix``, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error if it is absent."""
+
+    @abstractmethod
+    def url(self, key: str) -> str:
+        """A URL ffmpeg (or a player) can read ``key`` from."""
+
+    def local_path(self, key: str) -> str | None:
+        """A local file holding ``key`` without copying, where the storage has one."""
+        return None

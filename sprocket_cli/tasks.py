@@ -1,0 +1,154 @@
+"""Task and Result: the plain, JSON-serialisable values that travel to and from workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+from sprocket_cli.media.chunking import Chunk
+from sprocket_cli.media.command import timescale_for
+
+ItemType = Literal["frames", "chunks"]
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Which piece of the source a task works on, in the source's own pts ticks."""
+
+    index: int
+    start_pts: int
+    end_pts: int
+    seek_pts: int
+    tb_num: int
+    tb_den: int
+    is_last: bool
+    frame_count: int
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> ChunkRef:
+        return cls(
+            index=chunk.index,
+            start_pts=chunk.start_pts,
+            end_pts=chunk.end_pts,
+            seek_pts=chunk.seek_pts,
+            tb_num=chunk.time_base.numerator,
+            tb_den=chunk.time_base.denominator,
+            is_last=chunk.is_last,
+            frame_count=chunk.frame_count,
+        )
+
+    @property
+    def time_base(self) -> Fraction:
+        return Fraction(self.tb_num, self.tb_den)
+
+    @property
+    def seek_seconds(self) -> float:
+        return float(self.seek_pts * self.time_base)
+
+    @property
+    def start_seconds(self) -> float:
+        return float(self.start_pts * self.time_base)
+
+    @property
+    def end_seconds(self) -> float:
+        return float(self.end_pts * self.time_base)
+
+    @property
+    def timescale(self) -> int:
+        """Ticks per second of an encoded segment's track."""
+        return timescale_for(self.time_base)
+
+    @property
+    def start_ticks(self) -> int:
+        """The chunk's start in :attr:`timescale` ticks (exact when the time base allows)."""
+        return round(self.start_pts * self.time_base * self.timescale)
+
+
+@dataclass(frozen=True)
+class StageCall:
+    node: str
+    stage: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a fused chain of stages over one chunk."""
+
+    job_id: str
+    task_id: str
+    """Deterministic: the same chunk and nodes always give the same id (and output keys)."""
+    group: str
+    """The fused group of pipeline nodes this task runs."""
+    chunk: ChunkRef
+    stages: tuple[StageCall, ...]
+    output_key: str
+    """Storage key the worker writes, atomically."""
+    output_type: ItemType
+    source: str | None = None
+    """Path or URL read by a chain that starts with decode."""
+    input_key: str | None = None
+    """Storage key of the intermediate read by a chain that does not start with decode."""
+    threads: int = 0
+    attempt: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Task:
+        raw = json.loads(text)
+        raw["chunk"] = ChunkRef(**raw["chunk"])
+        raw["stages"] = tuple(StageCall(**s) for s in raw["stages"])
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Where a task's time went, in seconds (wall clock on the worker)."""
+
+    started: float
+    """Unix time the worker began."""
+    read: float = 0.0
+    compute: float = 0.0
+    write: float = 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    task_id: str
+    chunk: int
+    group: str
+    output_key: str
+    output_type: ItemType
+    frames: int
+    """Frames written."""
+    timings: Timings
+    worker: str
+    """Which worker ran it (host:pid)."""
+    init_key: str | None = None
+    """For encoded segments: storage key of the shared init segment."""
+    init_hash: str | None = None
+    start_ticks: int = 0
+    """Where an encoded segment starts, in ``timescale`` ticks."""
+    duration_ticks: int = 0
+    timescale: int = 0
+    codec: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video in the segment (0 for intermediates)."""
+        return self.duration_ticks / self.timescale if self.timescale else 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        raw = json.loads(text)
+        raw["timings"] = Timings(**raw["timings"])
+        return cls(**raw)
