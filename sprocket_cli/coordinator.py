@@ -113,6 +113,7 @@ class _Runner:
             JobStarted(
                 t=0.0,
                 job_id=job.job_id,
+                job_dir=str(job.job_dir),
                 pipeline=job.plan.spec.name,
                 inputs={k: v.source for k, v in job.inputs.items()},
                 outputs={k: str(v) for k, v in job.outputs.items()},

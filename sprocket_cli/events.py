@@ -29,6 +29,8 @@ class Event:
 class JobStarted(Event):
     KIND: ClassVar[str] = "job_started"
     job_id: str
+    job_dir: str
+    """The job's folder: journal, stream, intermediates."""
     pipeline: str
     inputs: dict[str, str]
     outputs: dict[str, str]

@@ -1,0 +1,50 @@
+"""The one error boundary: domain errors become one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from sprocket_cli.errors import PipespecError, SprocketError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: Set by the global ``--debug`` flag: errors are re-raised with their traceback.
+DEBUG = {"on": False}
+
+#: Exit code after Ctrl-C, as shells use for SIGINT.
+INTERRUPTED = 130
+
+
+def boundary(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SprocketError as exc:
+            if DEBUG["on"]:
+                raise
+            if isinstance(exc, PipespecError) and len(exc.problems) > 1:
+                err_console.print(f"[red]error:[/] {exc.source}: {len(exc.problems)} problems")
+                for problem in exc.problems:
+                    err_console.print(f"  - {problem}", markup=False)
+            else:
+                err_console.print("[red]error:[/] ", end="")
+                err_console.print(str(exc), markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            if DEBUG["on"]:
+                raise
+            err_console.print("[yellow]interrupted[/]: the job folder keeps what was done")
+            sys.stderr.flush()
+            raise typer.Exit(INTERRUPTED) from None
+
+    return wrapper

@@ -1,0 +1,50 @@
+"""Options shared by the job commands, as Annotated aliases so each is defined once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS
+
+Output = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Final MP4 to write (never overwritten without --overwrite)."),
+]
+Workers = Annotated[
+    int,
+    typer.Option("--workers", "-w", min=1, help="Parallel workers (default: CPU count)."),
+]
+ChunkSeconds = Annotated[
+    float,
+    typer.Option(
+        "--chunk-seconds",
+        min=0.04,
+        help="Target chunk length in seconds; cuts stay on keyframes where the source has them.",
+    ),
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
+KeepIntermediate = Annotated[
+    bool,
+    typer.Option("--keep-intermediate", help="Keep intermediate items in the job folder."),
+]
+Retries = Annotated[
+    int, typer.Option("--retries", min=0, help="Retries per failed task before the job fails.")
+]
+JobDir = Annotated[
+    Path | None,
+    typer.Option("--job-dir", help="Folder to create the job folder in (default: user data dir)."),
+]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print the event stream as JSON lines instead of progress.")
+]
+Preset = Annotated[str, typer.Option("--preset", help="x264 preset: ultrafast ... veryslow.")]
+Crf = Annotated[
+    int, typer.Option("--crf", min=0, max=51, help="x264 quality: lower is better and larger.")
+]
+
+DEFAULT_WORKERS = os.cpu_count() or 1
+DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

@@ -1,0 +1,134 @@
+"""Render the core's event stream: Rich progress and a summary, or JSON lines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from sprocket_cli.events import (
+    Event,
+    JobFinished,
+    JobStarted,
+    SegmentReady,
+    TaskFailed,
+    TaskFinished,
+)
+from sprocket_cli.inputs import DownloadProgress
+
+console = Console(stderr=True, highlight=False)
+
+
+def render_json(events: Iterable[Event]) -> JobFinished | None:
+    last = None
+    for event in events:
+        sys.stdout.write(event.to_json() + "\n")
+        sys.stdout.flush()
+        if isinstance(event, JobFinished):
+            last = event
+    return last
+
+
+def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFinished | None]:
+    """Show chunks done / total, frames/s, elapsed and ETA while the job runs."""
+    started: JobStarted | None = None
+    finished: JobFinished | None = None
+    frames_done = 0
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tasks"),
+        TextColumn("{task.fields[fps]:>6.1f} frames/s"),
+        TextColumn("playable to {task.fields[playable]:>6.1f}s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar: TaskID | None = None
+        for event in events:
+            if isinstance(event, JobStarted):
+                started = event
+                bar = progress.add_task(event.pipeline, total=event.tasks, fps=0.0, playable=0.0)
+                preroll = f", {event.preroll:.1f}s pre-roll decode" if event.preroll else ""
+                console.print(
+                    f"job {event.job_id}: {event.chunks} chunks, {event.workers} "
+                    f"{event.executor} workers, tasks {' | '.join(event.groups)}{preroll}"
+                )
+            elif bar is None:
+                continue
+            elif isinstance(event, TaskFinished):
+                frames_done += event.frames
+                fps = frames_done / event.t if event.t > 0 else 0.0
+                progress.update(bar, advance=1, fps=fps)
+            elif isinstance(event, SegmentReady):
+                progress.update(bar, playable=event.playable_until)
+            elif isinstance(event, TaskFailed):
+                retry = "retrying" if event.will_retry else "giving up"
+                console.print(
+                    f"[yellow]chunk {event.chunk} ({event.group}) attempt {event.attempt} "
+                    f"failed, {retry}:[/] {event.error}",
+                    markup=True,
+                )
+            elif isinstance(event, JobFinished):
+                finished = event
+    return started, finished
+
+
+def print_summary(started: JobStarted, finished: JobFinished) -> None:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for name, path in finished.outputs.items():
+        table.add_row("output" if name == "output_0" else name, path)
+    table.add_row("duration", f"{started.duration:.3f}s in -> {finished.duration_out:.3f}s out")
+    table.add_row("frames", f"{started.frames} in -> {finished.frames_out} out")
+    table.add_row("chunks", f"{started.chunks} ({' | '.join(started.groups)})")
+    table.add_row("workers", f"{started.workers} {started.executor}")
+    speed = started.duration / finished.wall if finished.wall else 0.0
+    table.add_row("wall time", f"{finished.wall:.2f}s ({speed:.2f}x real time)")
+    share = 100 * finished.first_segment / finished.wall if finished.wall else 0.0
+    table.add_row("first segment", f"{finished.first_segment:.2f}s ({share:.0f}% of wall time)")
+    table.add_row("stream", str(Path(started.job_dir) / finished.playlist))
+    table.add_row("job", f"{started.job_id} ({started.job_dir})")
+    console.print(table)
+
+
+class DownloadBar:
+    """A byte progress bar for URL downloads, used as yt-dlp's progress callback."""
+
+    def __init__(self, url: str) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]download"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task(url, total=None)
+
+    def __enter__(self) -> DownloadBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, report: DownloadProgress) -> None:
+        self.progress.update(self.task, completed=report.downloaded, total=report.total)

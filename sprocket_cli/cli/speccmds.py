@@ -1,0 +1,44 @@
+"""``sprocket pipelines`` and ``sprocket validate``: what ships, and whether a spec is sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import builtin_pipelines
+from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.pipespec import load_file
+from sprocket_cli.planner import plan
+
+out = Console(highlight=False)
+
+
+@boundary
+def pipelines_cmd() -> None:
+    """List the built-in pipelines with a one-line description each."""
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("pipeline")
+    table.add_column("description")
+    table.add_column("file", style="dim")
+    for name in builtin_pipelines.names():
+        table.add_row(name, builtin_pipelines.description(name), str(builtin_pipelines.path(name)))
+    out.print(table)
+
+
+@boundary
+def validate_cmd(
+    spec: Annotated[Path, typer.Argument(help="Pipespec JSON file (or a built-in pipeline name).")],
+) -> None:
+    """Check a pipespec and report every problem with its location (exit 3 if any)."""
+    path = spec if spec.exists() or spec.suffix == ".json" else builtin_pipelines.path(str(spec))
+    physical = plan(load_file(path))
+    groups = ", ".join(g.name for g in physical.groups)
+    s = physical.spec
+    out.print(
+        f"[green]ok[/]: {path}: {len(s.nodes)} nodes, {len(s.streams)} streams; "
+        f"inputs {', '.join(s.inputs)}; outputs {', '.join(s.outputs)}; tasks per chunk: {groups}"
+    )
