@@ -97,8 +97,7 @@ class _Runner:
         self.running: dict[Future[Result], Task] = {}
         first = job.chunks[job.plan.spec.inputs[0]]
         self.streams = {
-            out: StreamWriter(storage, out, len(first.chunks), first.max_duration)
-            for out in job.outputs
+            out: StreamWriter(storage, out, len(first.chunks), first.max_duration) for out in job.outputs
         }
 
     def emit(self, event: Event) -> Event:
@@ -271,8 +270,7 @@ class _Runner:
         )
         if not will_retry:
             raise JobFailedError(
-                f"chunk {task.chunk.index} failed in {task.group} after {task.attempt} "
-                f"attempts: {exc}"
+                f"chunk {task.chunk.index} failed in {task.group} after {task.attempt} attempts: {exc}"
             )
         delay = RETRY_BACKOFF * 2 ** (task.attempt - 1)
         retry = Task(**{**task.__dict__, "attempt": task.attempt + 1})

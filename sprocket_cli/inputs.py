@@ -37,9 +37,7 @@ def resolve_input(
     return text
 
 
-def download(
-    url: str, download_dir: Path, progress: Callable[[DownloadProgress], None] | None = None
-) -> str:
+def download(url: str, download_dir: Path, progress: Callable[[DownloadProgress], None] | None = None) -> str:
     """Fetch ``url`` with yt-dlp's Python API (its generic extractor handles plain files)."""
     import yt_dlp  # lazy: large, and only URL inputs need it
 

@@ -41,11 +41,11 @@ class Endpoint:
 
     @property
     def is_input(self) -> bool:
-        return self.node.startswith("input_")
+        return _ENDPOINT.match(self.node) is not None and self.node.startswith("input_")
 
     @property
     def is_output(self) -> bool:
-        return self.node.startswith("output_")
+        return _ENDPOINT.match(self.node) is not None and self.node.startswith("output_")
 
     def __str__(self) -> str:
         return f"{self.node}:{self.port}"
@@ -115,24 +115,34 @@ class _Validator:
         self.source = source
         self.overrides = overrides
         self.problems: list[str] = []
+        self.names: set[str] = set()
+        """Every node name declared, valid or not."""
+        self.stages: dict[str, type[Stage]] = {}
+        """Node name -> stage class, for nodes whose stage loaded (even with a bad config)."""
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
 
-    def _at(self, pattern: str, occurrence: int = 0) -> str:
-        """' (line L, column C)' of the n-th match of ``pattern`` in the text, if found."""
-        for i, m in enumerate(re.finditer(pattern, self.text)):
+    def _at(self, pattern: str, occurrence: int = 0, after: str | None = None) -> str:
+        """' (line L, column C)' of the n-th match of ``pattern`` (past ``after``), if found."""
+        start = 0
+        if after is not None:
+            found = re.search(after, self.text)
+            start = found.end() if found else 0
+        for i, m in enumerate(re.compile(pattern).finditer(self.text, start)):
             if i == occurrence:
                 line = self.text.count("\n", 0, m.start()) + 1
                 col = m.start() - (self.text.rfind("\n", 0, m.start()) + 1) + 1
                 return f" (line {line}, column {col})"
         return ""
 
-    def node_where(self, name: str) -> str:
-        return f"node {name!r}" + self._at(r'"name"\s*:\s*' + re.escape(json.dumps(name)))
+    def node_where(self, name: str, occurrence: int = 0) -> str:
+        """Where the ``occurrence``-th node called ``name`` is (0 = the first)."""
+        pattern = r'"name"\s*:\s*' + re.escape(json.dumps(name))
+        return f"node {name!r}" + self._at(pattern, occurrence, after=r'"nodes"\s*:')
 
     def stream_where(self, index: int) -> str:
-        return f"stream {index}" + self._at(r'"src"\s*:', index)
+        return f"stream {index}" + self._at(r'"src"\s*:', index, after=r'"streams"\s*:')
 
     def run(self, raw: object, name: str) -> Pipespec:
         if not isinstance(raw, dict):
@@ -148,10 +158,10 @@ class _Validator:
             self.fail("pipespec", '"streams" must be a non-empty list')
             raw_streams = []
         nodes = self.nodes(raw_nodes)
-        for unknown in sorted(set(self.overrides) - {n.name for n in nodes}):
+        for unknown in sorted(set(self.overrides) - self.names):
             self.fail(f"--set {unknown}", "no node of that name in the pipeline")
-        streams = self.streams(raw_streams, {n.name: n for n in nodes})
-        self.check_graph(nodes, streams)
+        streams = self.streams(raw_streams)
+        self.check_graph(streams)
         if self.problems:
             raise PipespecError(self.problems, self.source)
         ends = {e.node for s in streams for e in (s.src, s.dst)}
@@ -166,17 +176,18 @@ class _Validator:
 
     def nodes(self, raw_nodes: list[Any]) -> list[Node]:
         nodes: list[Node] = []
-        seen: set[str] = set()
+        seen: list[str] = []
         for i, raw in enumerate(raw_nodes):
             if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
                 self.fail(f"node {i}", 'must be an object with a non-empty string "name"')
                 continue
             name = raw["name"]
-            where = self.node_where(name)
-            if name in seen:
+            where = self.node_where(name, seen.count(name))
+            seen.append(name)
+            self.names.add(name)
+            if seen.count(name) > 1:
                 self.fail(where, "duplicate node name")
                 continue
-            seen.add(name)
             if _ENDPOINT.match(name):
                 self.fail(where, f"{name!r} is reserved for run-time inputs and outputs")
                 continue
@@ -196,6 +207,7 @@ class _Validator:
         except SprocketError as exc:
             self.fail(where, str(exc))
             return None
+        self.stages[name] = stage
         delivery = raw.get("delivery_function", DEFAULT_DELIVERY)
         try:
             delivery_class(str(delivery))
@@ -217,15 +229,15 @@ class _Validator:
             return None
         return Node(name, stage, config, str(delivery), bool(fuse))
 
-    def streams(self, raw_streams: list[Any], nodes: dict[str, Node]) -> list[Stream]:
+    def streams(self, raw_streams: list[Any]) -> list[Stream]:
         streams: list[Stream] = []
         for i, raw in enumerate(raw_streams):
             where = self.stream_where(i)
             if not isinstance(raw, dict) or set(raw) != {"src", "dst"}:
                 self.fail(where, 'must be an object with exactly "src" and "dst"')
                 continue
-            src = self.endpoint(raw["src"], where, "src", nodes, outgoing=True)
-            dst = self.endpoint(raw["dst"], where, "dst", nodes, outgoing=False)
+            src = self.endpoint(raw["src"], where, "src", outgoing=True)
+            dst = self.endpoint(raw["dst"], where, "dst", outgoing=False)
             if src is None or dst is None:
                 continue
             if src.type != dst.type:
@@ -234,9 +246,7 @@ class _Validator:
             streams.append(Stream(i, src, dst))
         return streams
 
-    def endpoint(
-        self, text: object, where: str, side: str, nodes: dict[str, Node], *, outgoing: bool
-    ) -> Endpoint | None:
+    def endpoint(self, text: object, where: str, side: str, *, outgoing: bool) -> Endpoint | None:
         if not isinstance(text, str) or text.count(":") != 1:
             self.fail(where, f'{side} must be "node:port", not {text!r}')
             return None
@@ -248,36 +258,40 @@ class _Validator:
                 self.fail(where, f"{node_name!r} cannot be {role}")
                 return None
             return ep
-        node = nodes.get(node_name)
-        if node is None:
-            self.fail(where, f"{side} names unknown node {node_name!r}")
-            return None
-        ports = node.stage.OUTPUTS if outgoing else node.stage.INPUTS
+        stage = self.stages.get(node_name)
+        if stage is None:
+            if node_name not in self.names:
+                self.fail(where, f"{side} names unknown node {node_name!r}")
+            return None  # a node already reported as broken: no follow-on noise
+        ports = stage.OUTPUTS if outgoing else stage.INPUTS
         if port not in ports:
             kind = "output" if outgoing else "input"
             self.fail(
                 where,
-                f"node {node_name!r} (stage {node.stage.NAME!r}) has no {kind} port {port!r}; "
+                f"node {node_name!r} (stage {stage.NAME!r}) has no {kind} port {port!r}; "
                 f"its {kind} ports: {', '.join(ports)}",
             )
             return None
         return ep
 
-    def check_graph(self, nodes: list[Node], streams: list[Stream]) -> None:
+    def check_graph(self, streams: list[Stream]) -> None:
         feeding: dict[tuple[str, str], list[Stream]] = {}
         for s in streams:
             feeding.setdefault((s.dst.node, s.dst.port), []).append(s)
-        for node in nodes:
-            for port in node.stage.INPUTS:
-                got = feeding.get((node.name, port), [])
+        for name, stage in self.stages.items():
+            for port in stage.INPUTS:
+                got = feeding.get((name, port), [])
                 if not got:
-                    self.fail(self.node_where(node.name), f"input port {port!r} is not connected")
+                    self.fail(self.node_where(name), f"input port {port!r} is not connected")
                 elif len(got) > 1:
                     idx = ", ".join(str(s.index) for s in got)
-                    self.fail(self.node_where(node.name), f"input port {port!r} is fed by several streams ({idx})")
+                    self.fail(
+                        self.node_where(name),
+                        f"input port {port!r} is fed by several streams ({idx})",
+                    )
         if streams and not any(s.dst.is_output for s in streams):
             self.fail("pipespec", "no stream reaches an output_N endpoint, so nothing would be written")
-        cycle = _find_cycle([n.name for n in nodes], streams)
+        cycle = _find_cycle(list(self.stages), streams)
         if cycle:
             self.fail("pipespec", "cycle: " + " -> ".join(cycle))
 

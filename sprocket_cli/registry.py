@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, cast
 
 from sprocket_cli.errors import UnknownPluginError
 
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 STAGE_GROUP = "sprocket.stages"
 DELIVERY_GROUP = "sprocket.delivery"
 
-T = TypeVar("T")
-
 
 @functools.cache
 def installed(group: str) -> dict[str, str]:
@@ -29,7 +27,7 @@ def installed(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
-def _load(group: str, name: str, kind: str, base: type[T]) -> type[T]:
+def _load(group: str, name: str, kind: str, base: type) -> type:
     target = name if ":" in name else installed(group).get(name)
     if target is None:
         names = ", ".join(sorted(installed(group))) or "none (is sprocket installed?)"
@@ -47,10 +45,10 @@ def _load(group: str, name: str, kind: str, base: type[T]) -> type[T]:
 def stage_class(name: str) -> type[Stage]:
     from sprocket_cli.stages.base import Stage
 
-    return _load(STAGE_GROUP, name, "stage", Stage)
+    return cast("type[Stage]", _load(STAGE_GROUP, name, "stage", Stage))
 
 
 def delivery_class(name: str) -> type[DeliveryFunction]:
     from sprocket_cli.delivery import DeliveryFunction
 
-    return _load(DELIVERY_GROUP, name, "delivery function", DeliveryFunction)
+    return cast("type[DeliveryFunction]", _load(DELIVERY_GROUP, name, "delivery function", DeliveryFunction))

@@ -78,7 +78,8 @@ def _follow(
 def filter_cmd(
     source: Annotated[str, typer.Argument(help="Video file or http(s) URL (fetched with yt-dlp).")],
     vf: Annotated[
-        str, typer.Option("--vf", help="ffmpeg filter chain applied to every frame, as for ffmpeg -vf.")
+        str,
+        typer.Option("--vf", help="ffmpeg filter chain applied to every frame, as for ffmpeg -vf."),
     ],
     output: opt.Output = None,
     workers: opt.Workers = opt.DEFAULT_WORKERS,
@@ -97,9 +98,7 @@ def filter_cmd(
     with ffmpeg's own message (exit 2). Progress shows chunks done, frames/s and how far the
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
     """
-    spec = builtin_pipelines.load(
-        "filter", {"filter": {"vf": vf}, "encode": {"preset": preset, "crf": crf}}
-    )
+    spec = builtin_pipelines.load("filter", {"filter": {"vf": vf}, "encode": {"preset": preset, "crf": crf}})
     options = JobOptions(
         workers=workers,
         chunk_seconds=chunk_seconds,
@@ -155,9 +154,7 @@ def run_cmd(
         list[str] | None,
         typer.Option("--output", help="Bind an output endpoint: output_0=out.mp4 (repeatable)."),
     ] = None,
-    out_file: Annotated[
-        Path | None, typer.Option("-o", help="Shortcut for --output output_0=FILE.")
-    ] = None,
+    out_file: Annotated[Path | None, typer.Option("-o", help="Shortcut for --output output_0=FILE.")] = None,
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a node's config: NODE.KEY=VALUE (repeatable)."),

@@ -42,9 +42,7 @@ Json = Annotated[
     bool, typer.Option("--json", help="Print the event stream as JSON lines instead of progress.")
 ]
 Preset = Annotated[str, typer.Option("--preset", help="x264 preset: ultrafast ... veryslow.")]
-Crf = Annotated[
-    int, typer.Option("--crf", min=0, max=51, help="x264 quality: lower is better and larger.")
-]
+Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="x264 quality: lower is better and larger.")]
 
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

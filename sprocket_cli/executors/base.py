@@ -46,7 +46,7 @@ class Executor(ABC):
         """ffmpeg threads each task should use; 0 lets ffmpeg decide."""
         return 0
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  # optional ability; the safe default is nothing to release
         """Release workers; running tasks are cancelled where the executor can."""
 
     def __enter__(self) -> Executor:

@@ -9,6 +9,7 @@ which chunks pay that pre-roll and how long it is.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -82,12 +83,12 @@ def plan_chunks(info: MediaInfo, target_seconds: float) -> ChunkPlan:
         cut = _nearest_after(keys, start, wanted)
         if cut is None or abs(cut - wanted) > target // 2:
             cut = _nearest_after(frames, start, wanted)  # sparse keyframes: pay a pre-roll
-        if cut is None or cut >= info.end_pts:
-            break
+        if cut is None or info.end_pts - cut < target // 2:
+            break  # no cut, or one that would leave a sliver: the rest joins this chunk
         cuts.append(cut)
     bounds = [*cuts, info.end_pts]
     chunks = []
-    for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for i, (start, end) in enumerate(itertools.pairwise(bounds)):
         seek = keys[max(0, bisect.bisect_right(keys, start) - 1)]
         count = bisect.bisect_left(frames, end) - bisect.bisect_left(frames, start)
         chunks.append(

@@ -12,7 +12,13 @@ def check_filter(source: str, vf: str) -> None:
     """Run ``vf`` and the encoder on the first frame of ``source``; raise :class:`BadFilterError`."""
     stream = ffmpeg.input(source)["v:0"]
     out = ffmpeg.output(
-        stream, "-", vf=f"{vf},format=yuv420p", vframes=1, an=None, format="null", **{"c:v": "libx264"}
+        stream,
+        "-",
+        vf=f"{vf},format=yuv420p",
+        vframes=1,
+        an=None,
+        format="null",
+        **{"c:v": "libx264"},
     )
     try:
         run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")

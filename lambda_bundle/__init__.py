@@ -1,0 +1,1 @@
+"""The AWS Lambda deployment: a thin handler over :func:`sprocket_cli.worker.run_task`."""

@@ -1,0 +1,53 @@
+"""Shared fixtures: media made by ffmpeg lavfi at small sizes, and an isolated data dir."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sprocket_cli.media.testclip import make_test_clip
+
+ClipMaker = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job folders of the code under test go under the test's tmp dir, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_error_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A test whose code logged at ERROR fails, even if its asserts passed."""
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert not errors, f"logged at ERROR: {[r.getMessage() for r in errors]}"
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def make_clip(clip_dir: Path) -> ClipMaker:
+    """``make_clip(seconds=4, keyint=50, ...)`` -> path; same arguments give the same cached file."""
+
+    def make(**kwargs: object) -> Path:
+        name = "clip-" + "-".join(f"{k}={v}" for k, v in sorted(kwargs.items())) + ".mp4"
+        dest = clip_dir / name.replace("/", "_")
+        if not dest.exists():
+            seconds = float(kwargs.pop("seconds", 4))  # type: ignore[arg-type]
+            make_test_clip(dest, seconds=seconds, **kwargs)  # type: ignore[arg-type]
+        return dest
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def clip(make_clip: ClipMaker) -> Path:
+    """4 s, 320x240, 25 fps, keyframe every 2 s, with a 48 kHz AAC tone."""
+    return make_clip(seconds=4)

@@ -1,0 +1,1 @@
+"""The Textual TUI (live per-worker progress). Not built yet: see the TUI issue."""
