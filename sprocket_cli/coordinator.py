@@ -13,7 +13,7 @@ import resource
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from sprocket_cli.journal import Journal
 from sprocket_cli.media.chunking import ChunkPlan
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.output.assemble import assemble
+from sprocket_cli.output.audio import write_audio_rendition
 from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
@@ -95,9 +96,21 @@ class _Runner:
         self.retry_heap: list[tuple[float, int, Task]] = []
         self._tie = itertools.count()
         self.running: dict[Future[Result], Task] = {}
-        first = job.chunks[job.plan.spec.inputs[0]]
+        first_input = job.plan.spec.inputs[0]
+        first = job.chunks[first_input]
+        # The audio rendition is written on a thread while the first video chunks encode.
+        self._side = ThreadPoolExecutor(1, thread_name_prefix="sprocket-audio")
         self.streams = {
-            out: StreamWriter(storage, out, len(first.chunks), first.max_duration) for out in job.outputs
+            out: StreamWriter(
+                storage,
+                out,
+                len(first.chunks),
+                first.max_duration,
+                self._side.submit(
+                    write_audio_rendition, job.inputs[first_input], storage, stream_folder(out)
+                ),
+            )
+            for out in job.outputs
         }
 
     def emit(self, event: Event) -> Event:
@@ -139,6 +152,7 @@ class _Runner:
             raise
         finally:
             self.cancel_running()
+            self._side.shutdown(wait=True)
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
         """Deliver ``item`` produced by ``endpoint_node`` to every group that reads it."""
@@ -189,7 +203,7 @@ class _Runner:
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
             while self.queue and self.executor.can_submit():
                 task = self.queue.popleft()
-                self.running[self.executor.submit(task)] = task
+                self.running[self.executor.submit(task, self.storage.spec())] = task
                 yield self.emit(
                     TaskStarted(
                         t=self.state.now(),

@@ -14,6 +14,7 @@ from pathlib import Path
 from sprocket_cli.coordinator import Job, run_job
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event
+from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.jobs import create_job_dir, new_job_id
 from sprocket_cli.media.chunking import plan_chunks
@@ -106,8 +107,11 @@ def _check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, obje
         raise UsageError(f"the pipeline has no {kind} {', '.join(extra)} (it has: {', '.join(wanted)})")
 
 
-def execute(job: Job) -> Iterator[Event]:
-    """Run ``job`` on local worker processes with the job folder as storage."""
+def execute(job: Job, executor: Executor | None = None) -> Iterator[Event]:
+    """Run ``job`` with the job folder as storage, on ``executor`` or new local workers."""
     storage = LocalStorage(job.job_dir)
-    with LocalExecutor(job.workers, storage.spec()) as executor:
+    if executor is not None:
         yield from run_job(job, executor, storage)
+        return
+    with LocalExecutor(job.workers) as local:
+        yield from run_job(job, local, storage)

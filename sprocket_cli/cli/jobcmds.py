@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -20,6 +22,7 @@ from sprocket_cli.cli.render import (
     render_progress,
 )
 from sprocket_cli.errors import UsageError
+from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, resolve_input
 from sprocket_cli.jobs import jobs_root
 from sprocket_cli.launch import JobOptions, execute, prepare_job
@@ -63,13 +66,23 @@ def _follow(
     outputs: dict[str, Path],
     options: JobOptions,
     as_json: bool,
+    check: Callable[[], None] | None = None,
 ) -> None:
-    probed = {name: probe(src) for name, src in inputs.items()}
-    job = prepare_job(spec, inputs, outputs, options, probed)
-    if as_json:
-        render_json(execute(job))
-        return
-    started, finished = render_progress(execute(job))
+    """Probe, run ``check``, plan and run the job, rendering its events.
+
+    The worker processes start first, and ``check`` (a subprocess) runs beside the probe, so
+    the time before the first task is the slowest of them rather than their sum.
+    """
+    with LocalExecutor(options.workers) as executor, ThreadPoolExecutor(1) as side:
+        checked = side.submit(check) if check is not None else None
+        probed = {name: probe(src) for name, src in inputs.items()}
+        if checked is not None:
+            checked.result()
+        job = prepare_job(spec, inputs, outputs, options, probed)
+        if as_json:
+            render_json(execute(job, executor))
+            return
+        started, finished = render_progress(execute(job, executor))
     if started and finished:
         print_summary(started, finished)
 
@@ -109,8 +122,7 @@ def filter_cmd(
     )
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job_dir, as_json)
-    check_filter(local, vf)
-    _follow(spec, {"input_0": local}, {"output_0": dest}, options, as_json)
+    _follow(spec, {"input_0": local}, {"output_0": dest}, options, as_json, lambda: check_filter(local, vf))
 
 
 filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

@@ -15,22 +15,21 @@ from sprocket_cli.tasks import Result, Task
 class Executor(ABC):
     NAME: ClassVar[str]
 
-    def __init__(self, workers: int, storage: StorageSpec) -> None:
+    def __init__(self, workers: int) -> None:
         if workers < 1:
             raise ValueError("an executor needs at least one worker")
         self.workers = workers
-        self.storage = storage
         self._in_flight = 0
         self._lock = threading.Lock()  # done-callbacks run on pool threads
 
     @abstractmethod
-    def _submit(self, task: Task) -> Future[Result]: ...
+    def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]: ...
 
-    def submit(self, task: Task) -> Future[Result]:
-        """Start ``task``; the future holds its result or the exception it raised."""
+    def submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
+        """Start ``task`` against ``storage``; the future holds its result or its exception."""
         with self._lock:
             self._in_flight += 1
-        future = self._submit(task)
+        future = self._submit(task, storage)
         future.add_done_callback(self._done)
         return future
 

@@ -6,7 +6,7 @@ from concurrent.futures import Future
 from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.storage import open_storage
+from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Result, Task
 from sprocket_cli.worker import run_task
 
@@ -14,11 +14,11 @@ from sprocket_cli.worker import run_task
 class InlineExecutor(Executor):
     NAME: ClassVar[str] = "inline"
 
-    def _submit(self, task: Task) -> Future[Result]:
+    def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
         future: Future[Result] = Future()
         future.set_running_or_notify_cancel()
         try:
-            future.set_result(run_task(task, open_storage(self.storage)))
+            future.set_result(run_task(task, open_storage(storage)))
         except Exception as exc:  # a task's failure belongs in its future, like a pool's
             future.set_exception(exc)
         return future

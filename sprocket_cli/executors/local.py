@@ -13,6 +13,14 @@ from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Result, Task
 
 
+def _warm() -> None:
+    """Import the worker path and every stage now, while the coordinator is still planning."""
+    from sprocket_cli.registry import STAGE_GROUP, installed, stage_class
+
+    for name in installed(STAGE_GROUP):
+        stage_class(name)
+
+
 def _run(task_json: str, storage: StorageSpec) -> str:
     # Runs in the worker process; JSON in and out keeps the boundary the same as Lambda's.
     from sprocket_cli.worker import run_task
@@ -23,23 +31,26 @@ def _run(task_json: str, storage: StorageSpec) -> str:
 class LocalExecutor(Executor):
     NAME: ClassVar[str] = "local"
 
-    def __init__(self, workers: int, storage: StorageSpec) -> None:
-        super().__init__(workers, storage)
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the coordinator may hold threads (servers, the TUI) that fork breaks.
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.workers):
+            pool.submit(_warm)  # each submit finds no idle worker yet, so all start at once
+        return pool
 
-    def _submit(self, task: Task) -> Future[Result]:
+    def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
         try:
-            raw = self._pool.submit(_run, task.to_json(), self.storage)
+            raw = self._pool.submit(_run, task.to_json(), storage)
         except BrokenProcessPool:
             # A worker died (killed, out of memory); its tasks failed and will be retried on
             # a fresh pool.
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            raw = self._pool.submit(_run, task.to_json(), self.storage)
+            raw = self._pool.submit(_run, task.to_json(), storage)
         future: Future[Result] = Future()
         future.set_running_or_notify_cancel()
 

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sprocket_cli.output.audio import AudioRendition
+
 
 @dataclass(frozen=True)
 class SegmentEntry:
@@ -44,6 +46,25 @@ def hls_playlist(entries: list[SegmentEntry], target_duration: float, *, ended: 
     return "\n".join(lines) + "\n"
 
 
+def master_playlist(video_uri: str, codec: str, width: int, height: int, audio: AudioRendition | None) -> str:
+    """The entry point players open: the video playlist, with the audio rendition if any."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    codecs = codec
+    group = ""
+    if audio is not None:
+        lines.append(
+            '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="source",DEFAULT=YES,AUTOSELECT=YES,'
+            f'URI="{audio.playlist_uri}"'
+        )
+        codecs += f",{audio.codec}"
+        group = ',AUDIO="audio"'
+    lines += [
+        f'#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS="{codecs}",RESOLUTION={width}x{height}{group}',
+        video_uri,
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def dash_manifest(
     entries: list[SegmentEntry],
     *,
@@ -52,6 +73,7 @@ def dash_manifest(
     height: int,
     ended: bool,
     started_at: datetime,
+    audio: AudioRendition | None = None,
 ) -> str:
     """A DASH MPD listing ``entries``: ``dynamic`` while the job runs, ``static`` at the end."""
     if not entries:
@@ -85,6 +107,7 @@ def dash_manifest(
         "        </SegmentTemplate>\n"
         "      </Representation>\n"
         "    </AdaptationSet>\n"
-        "  </Period>\n"
+        + (f"    {audio.adaptation_set}\n" if audio is not None else "")
+        + "  </Period>\n"
         "</MPD>\n"
     )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import UTC, datetime
 
-from sprocket_cli.output.playlists import SegmentEntry, dash_manifest, hls_playlist
+from sprocket_cli.output.audio import AudioRendition
+from sprocket_cli.output.playlists import SegmentEntry, dash_manifest, hls_playlist, master_playlist
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import Result
 
 HLS_NAME = "stream.m3u8"
+"""The video media playlist."""
+MASTER_NAME = "master.m3u8"
+"""What players open: video plus the audio rendition."""
 DASH_NAME = "stream.mpd"
 
 
@@ -25,8 +30,17 @@ class StreamWriter:
     published once every segment before it is done.
     """
 
-    def __init__(self, storage: Storage, output: str, total: int, target_duration: float) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        output: str,
+        total: int,
+        target_duration: float,
+        audio: Future[AudioRendition | None],
+    ) -> None:
         self.storage = storage
+        self.audio = audio
+        """Being written at job start; the manifests wait for it before their first write."""
         self.output = output
         self.folder = stream_folder(output)
         self.total = total
@@ -41,7 +55,8 @@ class StreamWriter:
 
     @property
     def playlist_key(self) -> str:
-        return f"{self.folder}/{HLS_NAME}"
+        """What a player opens (HLS master playlist)."""
+        return f"{self.folder}/{MASTER_NAME}"
 
     @property
     def complete(self) -> bool:
@@ -78,6 +93,7 @@ class StreamWriter:
         # The manifest is written before the playlist so that a client that saw a segment in
         # one finds it in the other.
         width, height = self._size
+        audio = self.audio.result()  # takes far less than the first video chunk
         self.storage.put_bytes(
             f"{self.folder}/{DASH_NAME}",
             dash_manifest(
@@ -87,9 +103,13 @@ class StreamWriter:
                 height=height,
                 ended=ended,
                 started_at=self.started_at,
+                audio=audio,
             ).encode(),
         )
         self.storage.put_bytes(
-            self.playlist_key,
+            f"{self.folder}/{HLS_NAME}",
             hls_playlist(self.published, self.target_duration, ended=ended).encode(),
         )
+        if not self.storage.exists(self.playlist_key):
+            master = master_playlist(HLS_NAME, self._codec, width, height, audio)
+            self.storage.put_bytes(self.playlist_key, master.encode())

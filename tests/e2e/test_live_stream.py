@@ -79,7 +79,13 @@ def test_playlist_plays_before_the_job_ends(
     playlist = (job.job_dir / "stream" / "stream.m3u8").read_text()
     assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
     assert _decoded_frames(f"{base}/stream/stream.m3u8") == 200
+    with av.open(f"{base}/stream/master.m3u8") as master:  # what players open
+        assert master.streams.video and master.streams.audio
+        samples = sum(frame.samples for frame in master.decode(audio=0))
+        assert samples / master.streams.audio[0].sample_rate == pytest.approx(8.0, abs=0.05)
     # PyAV's wheel cannot parse MPDs (no libxml2), so the DASH client is the ffmpeg binary.
     remuxed = tmp_path / "from-dash.mp4"
     run_ffmpeg(["-i", str(job.job_dir / "stream" / "stream.mpd"), "-c", "copy", str(remuxed)], what="dash")
     assert _decoded_frames(str(remuxed)) == 200
+    with av.open(str(remuxed)) as dash:
+        assert dash.streams.audio  # the manifest's audio adaptation set

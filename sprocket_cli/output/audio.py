@@ -1,0 +1,71 @@
+"""The source's audio as its own streaming rendition, beside the video segments.
+
+Video chunks are encoded one by one, but audio needs no work: ffmpeg's DASH muxer copies it
+(AAC; other codecs are transcoded, since players expect AAC in a stream) into fMP4 segments
+and writes both an HLS media playlist and a DASH adaptation set, which the stream writer
+references. It runs once at job start, in the time the first video chunk takes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from sprocket_cli.media.ffmpeg import run_ffmpeg
+from sprocket_cli.media.probe import MediaInfo
+from sprocket_cli.storage import Storage
+
+AUDIO_FOLDER = "audio"
+HLS_MEDIA = "media_0.m3u8"  # the name ffmpeg's DASH muxer gives its first HLS media playlist
+_MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
+#: Seconds per audio segment.
+AUDIO_SEGMENT_SECONDS = 4
+
+
+@dataclass(frozen=True)
+class AudioRendition:
+    codec: str
+    """RFC 6381 codec string (``mp4a.40.2``)."""
+    playlist_uri: str
+    """HLS media playlist, relative to the stream folder."""
+    adaptation_set: str
+    """The DASH ``AdaptationSet`` element, with a BaseURL pointing into the audio folder."""
+
+
+def write_audio_rendition(source: MediaInfo, storage: Storage, folder: str) -> AudioRendition | None:
+    """Segment ``source``'s first audio stream into ``folder/audio``; None without audio."""
+    if not source.audio:
+        return None
+    codec = ["copy"] if source.audio[0].codec == "aac" else ["aac", "-b:a", "192k"]
+    with tempfile.TemporaryDirectory(prefix="sprocket-audio-") as tmp:
+        out = Path(tmp)
+        run_ffmpeg(
+            [
+                "-i", source.source, "-map", "0:a:0", "-vn", "-c:a", *codec,
+                "-f", "dash", "-seg_duration", str(AUDIO_SEGMENT_SECONDS),
+                "-use_template", "1", "-use_timeline", "1", "-hls_playlist", "1",
+                "-init_seg_name", "init.m4s", "-media_seg_name", "seg_$Number%05d$.m4s",
+                str(out / "audio.mpd"),
+            ],
+            what="segmenting the audio for streaming",
+        )  # fmt: skip
+        for path in sorted(out.iterdir()):
+            storage.put_file(f"{folder}/{AUDIO_FOLDER}/{path.name}", str(path))
+        mpd = storage.get_bytes(f"{folder}/{AUDIO_FOLDER}/audio.mpd")
+    ET.register_namespace("", _MPD_NS)
+    root = ET.fromstring(mpd)
+    adaptation = root.find(f".//{{{_MPD_NS}}}AdaptationSet")
+    representation = root.find(f".//{{{_MPD_NS}}}Representation")
+    if adaptation is None or representation is None:
+        raise ValueError("ffmpeg wrote an audio MPD without an adaptation set")
+    base = ET.Element(f"{{{_MPD_NS}}}BaseURL")
+    base.text = f"{AUDIO_FOLDER}/"
+    adaptation.insert(0, base)
+    xml = ET.tostring(adaptation, encoding="unicode", short_empty_elements=True)
+    return AudioRendition(
+        codec=representation.get("codecs", "mp4a.40.2"),
+        playlist_uri=f"{AUDIO_FOLDER}/{HLS_MEDIA}",
+        adaptation_set=xml.replace(f' xmlns="{_MPD_NS}"', ""),
+    )
