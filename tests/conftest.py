@@ -51,3 +51,9 @@ def make_clip(clip_dir: Path) -> ClipMaker:
 def clip(make_clip: ClipMaker) -> Path:
     """4 s, 320x240, 25 fps, keyframe every 2 s, with a 48 kHz AAC tone."""
     return make_clip(seconds=4)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands that write default outputs next to the current folder write into tmp."""
+    monkeypatch.chdir(tmp_path)

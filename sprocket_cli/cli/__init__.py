@@ -45,5 +45,6 @@ def main(
 app.command("filter")(jobcmds.filter_cmd)
 app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)
+app.command("serve")(jobcmds.serve_cmd)
 app.command("pipelines")(speccmds.pipelines_cmd)
 app.command("validate")(speccmds.validate_cmd)

@@ -14,6 +14,7 @@ import typer
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.cli.playback import MASTER, Playback, check_player
 from sprocket_cli.cli.render import (
     DownloadBar,
     console,
@@ -67,6 +68,7 @@ def _follow(
     options: JobOptions,
     as_json: bool,
     check: Callable[[], None] | None = None,
+    playback: Playback | None = None,
 ) -> None:
     """Probe, run ``check``, plan and run the job, rendering its events.
 
@@ -79,12 +81,17 @@ def _follow(
         if checked is not None:
             checked.result()
         job = prepare_job(spec, inputs, outputs, options, probed)
+        events = execute(job, executor)
+        if playback is not None:
+            events = playback.watch(events)
         if as_json:
-            render_json(execute(job, executor))
-            return
-        started, finished = render_progress(execute(job, executor))
-    if started and finished:
-        print_summary(started, finished)
+            render_json(events)
+        else:
+            started, finished = render_progress(events)
+            if started and finished:
+                print_summary(started, finished)
+    if playback is not None:
+        playback.linger()
 
 
 @boundary
@@ -104,6 +111,9 @@ def filter_cmd(
     overwrite: opt.Overwrite = False,
     job_dir: opt.JobDir = None,
     as_json: opt.Json = False,
+    open_stream: opt.Open = False,
+    player: opt.Player = None,
+    serve_for: opt.ServeFor = None,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -120,12 +130,23 @@ def filter_cmd(
         overwrite=overwrite,
         job_parent=job_dir,
     )
+    playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job_dir, as_json)
-    _follow(spec, {"input_0": local}, {"output_0": dest}, options, as_json, lambda: check_filter(local, vf))
+    check = lambda: check_filter(local, vf)  # noqa: E731  # runs beside the probe
+    _follow(spec, {"input_0": local}, {"output_0": dest}, options, as_json, check, playback)
 
 
 filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
+
+
+def _playback(open_stream: bool, player: str | None, serve_for: float | None) -> Playback | None:
+    if not open_stream:
+        if player is not None or serve_for is not None:
+            raise UsageError("--player and --serve-for go with --open")
+        return None
+    check_player(player)
+    return Playback(player=player, serve_for=serve_for)
 
 
 def _bindings(values: list[str], flag: str) -> dict[str, str]:
@@ -178,6 +199,9 @@ def run_cmd(
     overwrite: opt.Overwrite = False,
     job_dir: opt.JobDir = None,
     as_json: opt.Json = False,
+    open_stream: opt.Open = False,
+    player: opt.Player = None,
+    serve_for: opt.ServeFor = None,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -201,7 +225,7 @@ def run_cmd(
         overwrite=overwrite,
         job_parent=job_dir,
     )
-    _follow(pipespec, local, bound_out, options, as_json)
+    _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 
 
 @boundary
@@ -225,3 +249,25 @@ def demo_cmd(
     options = JobOptions(workers=workers, overwrite=overwrite, job_parent=job_dir)
     spec = builtin_pipelines.load("filter", {"filter": {"vf": "hue=s=0"}})
     _follow(spec, {"input_0": str(clip)}, {"output_0": dest}, options, as_json=False)
+
+
+@boundary
+def serve_cmd(
+    job: Annotated[str, typer.Argument(help="Job id (as printed when it started) or job folder.")],
+    player: opt.Player = None,
+    serve_for: opt.ServeFor = None,
+    job_dir: opt.JobDir = None,
+    no_open: Annotated[bool, typer.Option("--no-open", help="Serve only; open no player.")] = False,
+) -> None:
+    """Serve a running or finished job's stream again on 127.0.0.1, and open a player."""
+    folder = Path(job) if Path(job).is_dir() else (job_dir or jobs_root()) / job
+    if not (folder / "job.json").is_file():
+        raise UsageError(f"{job}: no such job (give a job id or a job folder)")
+    if not (folder / MASTER).is_file():
+        raise UsageError(f"{job}: the job has no playable segment yet")
+    check_player(player)
+    playback = Playback(player=player, serve_for=serve_for)
+    playback.serve(folder)
+    if not no_open:
+        playback.open()
+    playback.linger()

@@ -44,5 +44,22 @@ Json = Annotated[
 Preset = Annotated[str, typer.Option("--preset", help="x264 preset: ultrafast ... veryslow.")]
 Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="x264 quality: lower is better and larger.")]
 
+Open = Annotated[
+    bool,
+    typer.Option("--open", help="Serve the stream on 127.0.0.1 and open a player on the first segment."),
+]
+Player = Annotated[
+    str | None,
+    typer.Option("--player", help="Play in mpv, ffplay or vlc instead of the browser."),
+]
+ServeFor = Annotated[
+    float | None,
+    typer.Option(
+        "--serve-for",
+        min=0,
+        help="With --open: seconds to serve after the job (default: until Ctrl-C).",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}
