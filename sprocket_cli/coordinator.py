@@ -2,7 +2,8 @@
 
 :func:`run_job` is a generator of :mod:`~sprocket_cli.events`; every event is also appended to
 the job's journal. The caller (CLI, TUI, a test) renders them; closing the generator early
-cancels the job.
+cancels the job. Time comes from the executor, so a simulated executor runs this same loop
+on a virtual clock.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import resource
-import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sprocket_cli.delivery import DeliveryFunction, Item, Ready
@@ -39,6 +38,7 @@ from sprocket_cli.output.audio import write_audio_rendition
 from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
+from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import ChunkRef, Result, StageCall, Task
 
@@ -57,21 +57,14 @@ class Job:
     """input_N -> the probed source."""
     chunks: dict[str, ChunkPlan]
     """input_N -> how it is cut."""
-    outputs: dict[str, Path]
-    """output_N -> the final MP4 to write."""
+    outputs: Mapping[str, Path | None]
+    """output_N -> the final MP4 to write (None: stream only, no final file)."""
     retries: int = 3
     keep_intermediate: bool = False
     workers: int = 1
-
-
-@dataclass
-class _State:
-    started: float = field(default_factory=time.monotonic)
-    first_segment: float | None = None
-    finished_tasks: int = 0
-
-    def now(self) -> float:
-        return time.monotonic() - self.started
+    policy: str = "overall"
+    deadline_start: float | None = None
+    """Seconds after the first segment that playback starts; None: no playback deadline."""
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -81,23 +74,50 @@ def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
         yield from runner.run()
 
 
+@dataclass
+class _Accounts:
+    """What the job cost, accumulated as tasks finish."""
+
+    worker_seconds: float = 0.0
+    """Sum of tasks' read + compute + write seconds."""
+    invocations: int = 0
+    peak_workers: int = 0
+    deadline_misses: int = 0
+    first_segment: float | None = None
+
+
+@dataclass
+class _Running:
+    task: Task
+    dispatched: float
+    """Executor clock time the task was submitted."""
+
+
 class _Runner:
     def __init__(self, job: Job, executor: Executor, storage: Storage, journal: Journal) -> None:
         self.job = job
         self.executor = executor
         self.storage = storage
         self.journal = journal
-        self.state = _State()
+        self.started = executor.now()
+        self.accounts = _Accounts()
         self.groups = {g.name: g for g in job.plan.groups}
         self.delivery: dict[str, DeliveryFunction] = {
             g.name: delivery_class(g.delivery_function)(g.ports) for g in job.plan.groups
         }
-        self.queue: deque[Task] = deque()
-        self.retry_heap: list[tuple[float, int, Task]] = []
-        self._tie = itertools.count()
-        self.running: dict[Future[Result], Task] = {}
         first_input = job.plan.spec.inputs[0]
         first = job.chunks[first_input]
+        self.clock = (
+            PlaybackClock(job.deadline_start, origin=first.chunks[0].start)
+            if job.deadline_start is not None
+            else None
+        )
+        order = {g.name: i for i, g in enumerate(job.plan.groups)}
+        self.policy: Policy = make_policy(job.policy, order, self.clock)
+        self.queue: list[tuple[tuple[float, ...], int, Task]] = []
+        self.retry_heap: list[tuple[float, int, Task]] = []
+        self._seq = itertools.count()
+        self.running: dict[Future[Result], _Running] = {}
         # The audio rendition is written on a thread while the first video chunks encode.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="sprocket-audio")
         self.streams = {
@@ -113,14 +133,18 @@ class _Runner:
             for out in job.outputs
         }
 
+    def now(self) -> float:
+        """Seconds since the job started, on the executor's clock."""
+        return self.executor.now() - self.started
+
     def emit(self, event: Event) -> Event:
         self.journal.append(event)
         return event
 
     def run(self) -> Iterator[Event]:
         job = self.job
-        total_chunks = sum(len(p.chunks) for p in job.chunks.values())
         first_input = job.inputs[job.plan.spec.inputs[0]]
+        chunk_count = len(job.chunks[job.plan.spec.inputs[0]].chunks)
         yield self.emit(
             JobStarted(
                 t=0.0,
@@ -129,14 +153,15 @@ class _Runner:
                 pipeline=job.plan.spec.name,
                 inputs={k: v.source for k, v in job.inputs.items()},
                 outputs={k: str(v) for k, v in job.outputs.items()},
-                chunks=total_chunks,
-                tasks=len(job.plan.groups) * len(job.chunks[job.plan.spec.inputs[0]].chunks),
+                chunks=sum(len(p.chunks) for p in job.chunks.values()),
+                tasks=len(job.plan.groups) * chunk_count,
                 workers=job.workers,
                 executor=self.executor.NAME,
                 duration=first_input.duration,
                 frames=first_input.frame_count,
                 groups=[g.name for g in job.plan.groups],
                 preroll=sum(p.preroll_seconds for p in job.chunks.values()),
+                policy=job.policy,
             )
         )
         try:
@@ -148,10 +173,11 @@ class _Runner:
             yield from self.loop()
             yield from self.finish()
         except JobFailedError as exc:
-            yield self.emit(JobFailed(t=self.state.now(), job_id=job.job_id, error=str(exc)))
+            yield self.emit(JobFailed(t=self.now(), job_id=job.job_id, error=str(exc)))
             raise
         finally:
-            self.cancel_running()
+            for future in self.running:
+                future.cancel()
             self._side.shutdown(wait=True)
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
@@ -186,10 +212,11 @@ class _Runner:
         )
 
     def queue_task(self, task: Task) -> Event:
-        self.queue.append(task)
+        seq = next(self._seq)
+        heapq.heappush(self.queue, (self.policy.priority(task, seq), seq, task))
         return self.emit(
             TaskQueued(
-                t=self.state.now(),
+                t=self.now(),
                 task_id=task.task_id,
                 group=task.group,
                 chunk=task.chunk.index,
@@ -197,52 +224,72 @@ class _Runner:
             )
         )
 
+    def dispatch(self) -> Iterator[Event]:
+        """Submit ready tasks while workers are free and the policy releases them."""
+        while self.queue and self.executor.can_submit():
+            task = self.queue[0][2]
+            clock = self.executor.now()
+            if self.policy.release_time(task, clock - self.started) > clock - self.started:
+                return
+            heapq.heappop(self.queue)
+            self.running[self.executor.submit(task, self.storage.spec())] = _Running(task, clock)
+            self.accounts.invocations += 1
+            self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
+            yield self.emit(
+                TaskStarted(
+                    t=self.now(),
+                    task_id=task.task_id,
+                    group=task.group,
+                    chunk=task.chunk.index,
+                    attempt=task.attempt,
+                )
+            )
+
+    def wake_in(self) -> float | None:
+        """Seconds until a held task or a retry is due; None if nothing is waiting on time."""
+        now = self.now()
+        times = []
+        if self.retry_heap:
+            times.append(self.retry_heap[0][0] - self.started)
+        if self.queue and self.executor.can_submit():
+            times.append(self.policy.release_time(self.queue[0][2], now))
+        return max(0.0, min(times) - now) if times else None
+
     def loop(self) -> Iterator[Event]:
         while self.queue or self.running or self.retry_heap:
-            while self.retry_heap and self.retry_heap[0][0] <= time.monotonic():
+            while self.retry_heap and self.retry_heap[0][0] <= self.executor.now():
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
-            while self.queue and self.executor.can_submit():
-                task = self.queue.popleft()
-                self.running[self.executor.submit(task, self.storage.spec())] = task
-                yield self.emit(
-                    TaskStarted(
-                        t=self.state.now(),
-                        task_id=task.task_id,
-                        group=task.group,
-                        chunk=task.chunk.index,
-                        attempt=task.attempt,
-                    )
-                )
-            timeout = None
-            if self.retry_heap:
-                timeout = max(0.0, self.retry_heap[0][0] - time.monotonic())
+            yield from self.dispatch()
+            timeout = self.wake_in()
             if not self.running:
                 if timeout:
-                    time.sleep(timeout)  # only retries are left: wait for the first one's time
+                    self.executor.sleep(timeout)  # only held or retried tasks: wait for the first
                 continue
-            done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = self.running.pop(future)
+            for future in self.executor.wait(self.running.keys(), timeout):
+                running = self.running.pop(future)
                 exc = future.exception()
                 if exc is None:
-                    yield from self.finished(task, future.result())
+                    seconds = self.executor.now() - running.dispatched
+                    self.policy.task_finished(running.task, seconds)
+                    yield from self.finished(running.task, future.result())
                 else:
-                    yield from self.failed(task, exc)
+                    yield from self.failed(running.task, exc)
 
     def finished(self, task: Task, result: Result) -> Iterator[Event]:
-        self.state.finished_tasks += 1
+        t = result.timings
+        self.accounts.worker_seconds += t.read + t.compute + t.write
         yield self.emit(
             TaskFinished(
-                t=self.state.now(),
+                t=self.now(),
                 task_id=task.task_id,
                 group=task.group,
                 chunk=task.chunk.index,
                 attempt=task.attempt,
                 frames=result.frames,
                 worker=result.worker,
-                read=result.timings.read,
-                compute=result.timings.compute,
-                write=result.timings.write,
+                read=t.read,
+                compute=t.compute,
+                write=t.write,
             )
         )
         group = self.groups[task.group]
@@ -255,17 +302,24 @@ class _Runner:
     def publish(self, output: str, result: Result) -> Iterator[Event]:
         writer = self.streams[output]
         for entry in writer.add(result):
-            if self.state.first_segment is None:
-                self.state.first_segment = self.state.now()
+            now = self.now()
+            if self.accounts.first_segment is None:
+                self.accounts.first_segment = now
+                if self.clock is not None:
+                    self.clock.start(now)
             start = entry.start_ticks / entry.timescale
+            deadline = self.clock.deadline(start) if self.clock is not None else None
+            if deadline is not None and now > deadline + 1e-9:
+                self.accounts.deadline_misses += 1
             yield self.emit(
                 SegmentReady(
-                    t=self.state.now(),
+                    t=now,
                     output=output,
                     index=entry.index,
                     start=start,
                     duration=entry.duration,
                     playable_until=start + entry.duration,
+                    deadline=deadline,
                 )
             )
 
@@ -273,7 +327,7 @@ class _Runner:
         will_retry = task.attempt <= self.job.retries
         yield self.emit(
             TaskFailed(
-                t=self.state.now(),
+                t=self.now(),
                 task_id=task.task_id,
                 group=task.group,
                 chunk=task.chunk.index,
@@ -288,7 +342,7 @@ class _Runner:
             )
         delay = RETRY_BACKOFF * 2 ** (task.attempt - 1)
         retry = Task(**{**task.__dict__, "attempt": task.attempt + 1})
-        heapq.heappush(self.retry_heap, (time.monotonic() + delay, next(self._tie), retry))
+        heapq.heappush(self.retry_heap, (self.executor.now() + delay, next(self._seq), retry))
 
     def finish(self) -> Iterator[Event]:
         job = self.job
@@ -298,29 +352,32 @@ class _Runner:
             if not writer.complete:
                 raise JobFailedError(f"{output}: {len(writer.published)} of {writer.total} segments")
             writer.finish()
+            duration_out += sum(e.duration for e in writer.published)
             dest = job.outputs[output]
+            if dest is None:
+                continue
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
             assemble(self.storage, writer.folder, writer.published, source, dest, job.job_dir)
-            duration_out += sum(e.duration for e in writer.published)
         if not job.keep_intermediate:
             for key in self.storage.list("work/"):
                 self.storage.delete(key)
         first = next(iter(self.streams.values()))
+        a = self.accounts
         yield self.emit(
             JobFinished(
-                t=self.state.now(),
+                t=self.now(),
                 job_id=job.job_id,
                 outputs={k: str(v) for k, v in job.outputs.items()},
                 playlist=first.playlist_key,
-                wall=self.state.now(),
-                first_segment=self.state.first_segment or 0.0,
+                wall=self.now(),
+                first_segment=a.first_segment or 0.0,
                 duration_out=duration_out,
                 frames_out=sum(w.frames for w in self.streams.values()),
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                worker_seconds=a.worker_seconds,
+                invocations=a.invocations,
+                peak_workers=a.peak_workers,
+                deadline_misses=a.deadline_misses,
             )
         )
-
-    def cancel_running(self) -> None:
-        for future in self.running:
-            future.cancel()

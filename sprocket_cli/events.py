@@ -47,6 +47,8 @@ class JobStarted(Event):
     """Fused node groups, in order (``decode+filter+encode``)."""
     preroll: float = 0.0
     """Seconds of video decoded only to reach non-keyframe cuts."""
+    policy: str = "overall"
+    """Scheduling policy (overall, first-frame, streaming)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class SegmentReady(Event):
     """Seconds."""
     playable_until: float
     """End of the contiguous playable prefix, seconds of video."""
+    deadline: float | None = None
+    """Job-clock seconds by which this segment had to be playable, under a playback deadline."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,14 @@ class JobFinished(Event):
     frames_out: int
     peak_rss_mb: float
     """Coordinator's peak resident memory, MiB."""
+    worker_seconds: float = 0.0
+    """Sum over tasks of read + compute + write seconds."""
+    invocations: int = 0
+    """Tasks submitted, retries included."""
+    peak_workers: int = 0
+    """Most tasks in flight at once."""
+    deadline_misses: int = 0
+    """Segments that became playable after their playback deadline."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ class JobOptions:
     overwrite: bool = False
     job_parent: Path | None = None
     """Folder to create the job folder in (default: the user data dir)."""
+    policy: str = "overall"
+    """Scheduling policy: overall, first-frame or streaming."""
+    deadline_start: float | None = None
+    """Seconds after the first segment that playback starts (the streaming deadline)."""
 
 
 def check_output(dest: Path, sources: list[str], *, overwrite: bool) -> Path:
@@ -95,6 +99,8 @@ def prepare_job(
         retries=options.retries,
         keep_intermediate=options.keep_intermediate,
         workers=options.workers,
+        policy=options.policy,
+        deadline_start=options.deadline_start,
     )
 
 

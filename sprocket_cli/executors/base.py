@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
-from concurrent.futures import Future
+from collections.abc import Collection
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
 from typing import ClassVar
 
@@ -40,6 +42,20 @@ class Executor(ABC):
     def can_submit(self) -> bool:
         """Whether a submitted task would start now rather than wait in a queue."""
         return self._in_flight < self.workers
+
+    # The coordinator keeps time through its executor, so that a simulated executor can run
+    # the real coordinator on a virtual clock.
+
+    def now(self) -> float:
+        """Seconds on the executor's clock (monotonic)."""
+        return time.monotonic()
+
+    def wait(self, futures: Collection[Future[Result]], timeout: float | None) -> set[Future[Result]]:
+        """The futures among ``futures`` done within ``timeout`` seconds (at least one if any)."""
+        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def threads_per_task(self) -> int:
         """ffmpeg threads each task should use; 0 lets ffmpeg decide."""
