@@ -6,7 +6,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from sprocket_cli.output.audio import AudioRendition
-from sprocket_cli.output.playlists import SegmentEntry, dash_manifest, hls_playlist, master_playlist
+from sprocket_cli.output.playlists import DashManifest, HlsPlaylist, SegmentEntry, master_playlist
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import Result
 
@@ -44,8 +44,8 @@ class StreamWriter:
         self.output = output
         self.folder = stream_folder(output)
         self.total = total
-        self.target_duration = target_duration
-        self.started_at = datetime.now(UTC)
+        self.hls = HlsPlaylist(target_duration)
+        self.dash = DashManifest(datetime.now(UTC))
         self._done: dict[int, Result] = {}
         self.published: list[SegmentEntry] = []
         self.frames = 0
@@ -80,6 +80,8 @@ class StreamWriter:
             self._codec = r.codec
             self._size = (int(r.meta.get("width", 0)), int(r.meta.get("height", 0)))
             self.published.append(entry)
+            self.hls.append(entry)
+            self.dash.append(entry)
             self.frames += r.frames
             fresh.append(entry)
         if fresh:
@@ -96,20 +98,9 @@ class StreamWriter:
         audio = self.audio.result()  # takes far less than the first video chunk
         self.storage.put_bytes(
             f"{self.folder}/{DASH_NAME}",
-            dash_manifest(
-                self.published,
-                codec=self._codec,
-                width=width,
-                height=height,
-                ended=ended,
-                started_at=self.started_at,
-                audio=audio,
-            ).encode(),
+            self.dash.text(codec=self._codec, width=width, height=height, ended=ended, audio=audio).encode(),
         )
-        self.storage.put_bytes(
-            f"{self.folder}/{HLS_NAME}",
-            hls_playlist(self.published, self.target_duration, ended=ended).encode(),
-        )
+        self.storage.put_bytes(f"{self.folder}/{HLS_NAME}", self.hls.text(ended=ended).encode())
         if not self.storage.exists(self.playlist_key):
             master = master_playlist(HLS_NAME, self._codec, width, height, audio)
             self.storage.put_bytes(self.playlist_key, master.encode())

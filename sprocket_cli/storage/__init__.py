@@ -11,6 +11,10 @@ def open_storage(spec: StorageSpec) -> Storage:
         from sprocket_cli.storage.local import LocalStorage
 
         return LocalStorage(spec.location)
+    if spec.kind == "memory":
+        from sprocket_cli.storage.memory import MemoryStorage
+
+        return MemoryStorage.reopen(spec.location)
     raise ValueError(f"unknown storage kind {spec.kind!r}")
 
 
