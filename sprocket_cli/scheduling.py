@@ -16,7 +16,6 @@ only, so a policy costs O(log n) per task.
 
 from __future__ import annotations
 
-import statistics
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
@@ -90,7 +89,8 @@ class _Durations:
     recent: deque[float] = field(default_factory=lambda: deque(maxlen=64))
 
     def estimate(self) -> float | None:
-        return statistics.median(self.recent) if self.recent else None
+        """The slowest recent duration: stragglers happen, and a late segment stalls playback."""
+        return max(self.recent) if self.recent else None
 
 
 class Streaming(FirstFrame):
@@ -98,7 +98,7 @@ class Streaming(FirstFrame):
 
     NAME: ClassVar[str] = "streaming"
     #: Estimated remaining work is multiplied by this before comparing with the deadline.
-    SAFETY = 2.0
+    SAFETY = 1.5
     #: Seconds added to every estimate (invocation latency, a slow read).
     MARGIN = 1.0
 
@@ -118,7 +118,10 @@ class Streaming(FirstFrame):
         return sum(self.durations[g].estimate() or fallback for g in after)
 
     def release_time(self, task: Task, now: float) -> float:
-        budget = self.SAFETY * self.remaining_work(task) + self.MARGIN
+        # Stay ahead by at least the start-up delay the user granted: in steady state this costs
+        # no extra concurrency (one chunk per chunk-length still goes out), and it absorbs a
+        # straggler that the recent durations did not predict.
+        budget = max(self.SAFETY * self.remaining_work(task) + self.MARGIN, self.clock.deadline_start)
         deadline = self.clock.deadline(task.chunk.start_seconds)
         if deadline is None:
             # Before the first segment, suppose playback starts the moment it is ready: the

@@ -201,13 +201,13 @@ class SimulatedExecutor(Executor):
         limit = self._now + timeout if timeout is not None else float("inf")
         done: set[Future[Result]] = set()
         while self._finishes and self._finishes[0].at <= limit:
-            first = heapq.heappop(self._finishes)
-            self._now = max(self._now, first.at)
-            self._complete(first)
+            self._now = max(self._now, self._finishes[0].at)
             # Everything that finishes at the same instant is reported together.
             while self._finishes and self._finishes[0].at <= self._now:
-                self._complete(heapq.heappop(self._finishes))
-            done = {f for f in futures if f.done()}
+                finish = heapq.heappop(self._finishes)
+                self._complete(finish)
+                if finish.future in futures:
+                    done.add(finish.future)
             if done:
                 return done
         if timeout is not None:
