@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import jobcmds, speccmds
+from sprocket_cli.cli import jobcmds, plancmd, speccmds
 from sprocket_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -46,5 +46,6 @@ app.command("filter")(jobcmds.filter_cmd)
 app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)
 app.command("serve")(jobcmds.serve_cmd)
+app.command("plan")(plancmd.plan_cmd)
 app.command("pipelines")(speccmds.pipelines_cmd)
 app.command("validate")(speccmds.validate_cmd)

@@ -30,6 +30,7 @@ from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.filtercheck import check_filter
 from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.scheduling import POLICIES
 
 FILTER_EPILOG = """Examples:
 
@@ -114,6 +115,8 @@ def filter_cmd(
     open_stream: opt.Open = False,
     player: opt.Player = None,
     serve_for: opt.ServeFor = None,
+    policy: opt.Policy = None,
+    deadline_start: opt.DeadlineStart = 5.0,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -129,6 +132,7 @@ def filter_cmd(
         keep_intermediate=keep_intermediate,
         overwrite=overwrite,
         job_parent=job_dir,
+        **_scheduling(policy, deadline_start, open_stream),
     )
     playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
@@ -138,6 +142,14 @@ def filter_cmd(
 
 
 filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
+
+
+def _scheduling(policy: str | None, deadline_start: float, open_stream: bool) -> dict[str, Any]:
+    """JobOptions fields for ``--policy``: streaming is the default when the user watches."""
+    chosen = policy or ("streaming" if open_stream else "overall")
+    if chosen not in POLICIES:
+        raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {chosen!r}")
+    return {"policy": chosen, "deadline_start": deadline_start if chosen == "streaming" else None}
 
 
 def _playback(open_stream: bool, player: str | None, serve_for: float | None) -> Playback | None:
@@ -202,6 +214,8 @@ def run_cmd(
     open_stream: opt.Open = False,
     player: opt.Player = None,
     serve_for: opt.ServeFor = None,
+    policy: opt.Policy = None,
+    deadline_start: opt.DeadlineStart = 5.0,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -224,6 +238,7 @@ def run_cmd(
         keep_intermediate=keep_intermediate,
         overwrite=overwrite,
         job_parent=job_dir,
+        **_scheduling(policy, deadline_start, open_stream),
     )
     _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 

@@ -61,5 +61,20 @@ ServeFor = Annotated[
     ),
 ]
 
+Policy = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        help="Scheduling: overall (finish soonest), first-frame (first segment soonest) or "
+        "streaming (just ahead of playback). Default: streaming with --open, else overall.",
+    ),
+]
+DeadlineStart = Annotated[
+    float,
+    typer.Option(
+        "--deadline-start", min=0, help="Streaming: seconds after the first segment that playback starts."
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

@@ -1,0 +1,100 @@
+"""``sprocket plan``: what a job would take and cost, simulated before spending anything."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import builtin_pipelines
+from sprocket_cli.calibrate import frames_per_core_second
+from sprocket_cli.cli import options as opt
+from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.errors import UsageError
+from sprocket_cli.estimate import Estimate, simulate
+from sprocket_cli.executors.simulated import CloudModel, local_model
+from sprocket_cli.media.probe import probe
+from sprocket_cli.pipespec import load_file
+from sprocket_cli.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
+from sprocket_cli.scheduling import POLICIES
+
+out = Console(highlight=False)
+
+
+@boundary
+def plan_cmd(
+    source: Annotated[str, typer.Argument(help="The video to plan for (probed, and timed on one chunk).")],
+    pipeline: Annotated[
+        str, typer.Option("--pipeline", help="Built-in pipeline name or pipespec file.")
+    ] = "filter",
+    backend: Annotated[str, typer.Option("--backend", help="lambda or local.")] = "lambda",
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Concurrent workers.")] = 1000,
+    memory: Annotated[int, typer.Option("--memory", min=128, max=10240, help="Lambda memory, MB.")] = 3008,
+    chunk_seconds: opt.ChunkSeconds = 1.0,
+    policy: Annotated[str, typer.Option("--policy", help=f"One of {', '.join(POLICIES)}.")] = "overall",
+    deadline_start: opt.DeadlineStart = 5.0,
+    fps_per_core: Annotated[
+        float | None,
+        typer.Option("--fps-per-core", min=0.01, help="Skip the timing run: frames/s of one core."),
+    ] = None,
+) -> None:
+    """Estimate wall time, time to first segment, worker-seconds and dollars, before running.
+
+    The pipeline is timed on the first chunk of SOURCE on one core of this machine, then the
+    real coordinator runs the whole job on a simulated cloud (invocation latency, storage
+    bandwidth, concurrency and rate limits, stragglers), next to this machine as the local
+    backend.
+    """
+    if backend not in ("lambda", "local"):
+        raise UsageError(f"--backend must be lambda or local, not {backend!r}")
+    if policy not in POLICIES:
+        raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    path = Path(pipeline) if Path(pipeline).exists() else builtin_pipelines.path(pipeline)
+    spec = load_file(path)
+    media = probe(source)
+    fps = fps_per_core or frames_per_core_second(spec, media)
+    cores = os.cpu_count() or 1
+    deadline = deadline_start if policy == "streaming" else None
+    rows: list[tuple[str, Estimate, bool]] = []
+    if backend == "lambda":
+        cloud = CloudModel(memory_mb=memory, fps_per_core=fps)
+        rows.append((f"lambda {memory} MB", simulate(spec, media, cloud, workers=workers,
+                     chunk_seconds=chunk_seconds, policy=policy, deadline_start=deadline), True))  # fmt: skip
+    local_workers = workers if backend == "local" else cores
+    rows.append((f"local ({local_workers} workers)", simulate(spec, media, local_model(fps),
+                 workers=local_workers, chunk_seconds=chunk_seconds, policy=policy,
+                 deadline_start=deadline), False))  # fmt: skip
+
+    out.print(
+        f"{source}: {media.duration:.1f}s {media.width}x{media.height}, pipeline {spec.name}, "
+        f"policy {policy}; measured {fps:.1f} frames/s per core here"
+    )
+    table = Table(box=None, header_style="bold")
+    for col in (
+        "backend",
+        "workers",
+        "wall",
+        "first segment",
+        "p99 task",
+        "worker-s",
+        "peak",
+        "misses",
+        "cost",
+    ):
+        table.add_column(col, justify="left" if col == "backend" else "right")
+    for name, e, priced in rows:
+        cost = f"${e.cost.dollars:.3f}" if priced else "-"
+        table.add_row(
+            name, str(e.workers), f"{e.wall:.1f}s", f"{e.first_segment:.1f}s", f"{e.p99_task_finish:.1f}s",
+            f"{e.worker_seconds:.0f}", str(e.peak_workers), str(e.deadline_misses) if deadline else "-", cost,
+        )  # fmt: skip
+    out.print(table)
+    if backend == "lambda":
+        model = CloudModel(memory_mb=memory, fps_per_core=fps)
+        params = ", ".join(f"{f.name}={getattr(model, f.name)}" for f in dataclasses.fields(model))
+        out.print(f"[dim]model: {params}; price ${PRICE_PER_GB_SECOND['x86_64']}/GB-s ({PRICE_DATE})[/]")
