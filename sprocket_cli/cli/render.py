@@ -99,11 +99,17 @@ def print_summary(started: JobStarted, finished: JobFinished) -> None:
     table.add_row("duration", f"{started.duration:.3f}s in -> {finished.duration_out:.3f}s out")
     table.add_row("frames", f"{started.frames} in -> {finished.frames_out} out")
     table.add_row("chunks", f"{started.chunks} ({' | '.join(started.groups)})")
-    table.add_row("workers", f"{started.workers} {started.executor}")
+    table.add_row(
+        "workers",
+        f"{started.workers} {started.executor}, {finished.worker_seconds:.1f} worker-seconds, "
+        f"policy {started.policy}",
+    )
     speed = started.duration / finished.wall if finished.wall else 0.0
     table.add_row("wall time", f"{finished.wall:.2f}s ({speed:.2f}x real time)")
     share = 100 * finished.first_segment / finished.wall if finished.wall else 0.0
     table.add_row("first segment", f"{finished.first_segment:.2f}s ({share:.0f}% of wall time)")
+    if started.policy == "streaming":
+        table.add_row("deadlines", f"{finished.deadline_misses} segments late for playback")
     table.add_row("stream", str(Path(started.job_dir) / finished.playlist))
     table.add_row("job", f"{started.job_id} ({started.job_dir})")
     console.print(table)
