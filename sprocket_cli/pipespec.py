@@ -104,7 +104,7 @@ def parse(
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PipespecError(
-            [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"], source
+            [f"pipespec (line {exc.lineno}, column {exc.colno}): invalid JSON: {exc.msg}"], source
         ) from None
     return _Validator(text, source, overrides or {}).run(raw, name)
 
@@ -146,7 +146,7 @@ class _Validator:
 
     def run(self, raw: object, name: str) -> Pipespec:
         if not isinstance(raw, dict):
-            raise PipespecError(["the pipespec must be a JSON object with nodes and streams"], self.source)
+            raise PipespecError(["pipespec: must be a JSON object with nodes and streams"], self.source)
         for key in sorted(set(raw) - _TOP_KEYS):
             self.fail("pipespec", f"unknown key {key!r} (expected: {', '.join(sorted(_TOP_KEYS))})")
         raw_nodes = raw.get("nodes")

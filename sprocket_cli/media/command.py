@@ -14,6 +14,10 @@ from fractions import Fraction
 
 import ffmpeg
 
+#: The last filters before the encoder: yuv420p, what every player decodes, which needs even
+#: sizes, so an odd last row or column is cropped away (175x143 -> 174x142).
+ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p"
+
 
 @dataclass
 class ChunkCommand:
@@ -46,7 +50,7 @@ class ChunkCommand:
         if self.end_seconds is not None:
             graph.append(f"trim=end={self.end_seconds!r}")
         if self.encoder is not None:
-            graph.append("format=yuv420p")  # what every player decodes
+            graph.append(ENCODER_INPUT)
         out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
         if graph:
             out_opts["vf"] = ",".join(graph)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ffmpeg
 
 from sprocket_cli.errors import BadFilterError, FfmpegError
+from sprocket_cli.media.command import ENCODER_INPUT
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 
 
@@ -14,7 +15,7 @@ def check_filter(source: str, vf: str) -> None:
     out = ffmpeg.output(
         stream,
         "-",
-        vf=f"{vf},format=yuv420p",
+        vf=f"{vf},{ENCODER_INPUT}",
         vframes=1,
         an=None,
         format="null",

@@ -112,7 +112,7 @@ def test_invalid_json_reports_line_and_column() -> None:
     found = problems(text)
     assert len(found) == 1
     # The second comma on line 3 is at column 40.
-    assert found[0].startswith("invalid JSON at line 3, column 40")
+    assert found[0].startswith("pipespec (line 3, column 40): invalid JSON")
 
 
 def test_unknown_stage_lists_installed_stages() -> None:
@@ -352,7 +352,7 @@ def test_top_level_shape_problems() -> None:
     assert any("unknown key 'extra'" in p for p in found)
     assert any('"nodes" must be a non-empty list' in p for p in found)
     assert any('"streams" must be a non-empty list' in p for p in found)
-    assert problems("[1, 2]") == ["the pipespec must be a JSON object with nodes and streams"]
+    assert problems("[1, 2]") == ["pipespec: must be a JSON object with nodes and streams"]
 
 
 # --- several problems at once --------------------------------------------------------------
