@@ -34,7 +34,7 @@ SPEC = st.one_of(
             "nodes": st.one_of(st.lists(st.one_of(NODE, SCALARS), max_size=5), SCALARS),
             "streams": st.one_of(st.lists(STREAM, max_size=6), SCALARS),
         },
-    ),  # fmt: skip
+    ),
     SCALARS,
     st.lists(SCALARS, max_size=3),
 )
