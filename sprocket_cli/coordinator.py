@@ -40,7 +40,7 @@ from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
-from sprocket_cli.tasks import ChunkRef, Result, StageCall, Task
+from sprocket_cli.tasks import ChunkRef, Fault, Result, StageCall, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
 RETRY_BACKOFF = 0.5
@@ -65,6 +65,8 @@ class Job:
     policy: str = "overall"
     deadline_start: float | None = None
     """Seconds after the first segment that playback starts; None: no playback deadline."""
+    faults: tuple[Fault, ...] = ()
+    """Injected trouble, by chunk (tests and benchmarks)."""
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -209,6 +211,7 @@ class _Runner:
             input_key=items[0].key,
             threads=self.executor.threads_per_task(),
             attempt=attempt,
+            fault=next((f for f in self.job.faults if f.chunk == chunk.index), None),
         )
 
     def queue_task(self, task: Task) -> Event:

@@ -22,6 +22,7 @@ from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipespec import Pipespec
 from sprocket_cli.planner import plan
 from sprocket_cli.storage.local import LocalStorage
+from sprocket_cli.tasks import Fault
 
 DEFAULT_CHUNK_SECONDS = 2.0
 
@@ -40,6 +41,8 @@ class JobOptions:
     """Scheduling policy: overall, first-frame or streaming."""
     deadline_start: float | None = None
     """Seconds after the first segment that playback starts (the streaming deadline)."""
+    faults: tuple[Fault, ...] = ()
+    """Injected trouble (hidden ``--inject``), for tests and benchmarks."""
 
 
 def check_output(dest: Path, sources: list[str], *, overwrite: bool) -> Path:
@@ -101,6 +104,7 @@ def prepare_job(
         workers=options.workers,
         policy=options.policy,
         deadline_start=options.deadline_start,
+        faults=options.faults,
     )
 
 

@@ -75,6 +75,19 @@ class StageCall:
 
 
 @dataclass(frozen=True)
+class Fault:
+    """Trouble to inject into one chunk's tasks, for tests and benchmarks (``--inject``)."""
+
+    chunk: int
+    sleep: float = 0.0
+    """Seconds to stall before working (a straggler)."""
+    fail: int = 0
+    """Fail this many first attempts with an error."""
+    kill: int = 0
+    """Kill the worker process on this many first attempts (as the OOM killer would)."""
+
+
+@dataclass(frozen=True)
 class Task:
     """One unit of work: a fused chain of stages over one chunk."""
 
@@ -94,6 +107,7 @@ class Task:
     """Storage key of the intermediate read by a chain that does not start with decode."""
     threads: int = 0
     attempt: int = 1
+    fault: Fault | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -102,6 +116,7 @@ class Task:
     def from_json(cls, text: str) -> Task:
         raw = json.loads(text)
         raw["chunk"] = ChunkRef(**raw["chunk"])
+        raw["fault"] = Fault(**raw["fault"]) if raw.get("fault") else None
         raw["stages"] = tuple(StageCall(**s) for s in raw["stages"])
         return cls(**raw)
 

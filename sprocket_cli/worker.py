@@ -9,6 +9,7 @@ is harmless. It imports nothing heavier than ffmpeg-python: no PyAV, no CLI, no 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -28,8 +29,25 @@ def init_key(output_key: str, init_hash: str) -> str:
     return f"{folder}/init_{init_hash}.mp4" if folder else f"init_{init_hash}.mp4"
 
 
+class InjectedFault(RuntimeError):
+    """A failure asked for with ``--inject`` (tests and benchmarks)."""
+
+
+def _inject(task: Task) -> None:
+    fault = task.fault
+    if fault is None:
+        return
+    if fault.sleep:
+        time.sleep(fault.sleep)
+    if task.attempt <= fault.kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if task.attempt <= fault.fail:
+        raise InjectedFault(f"injected failure of chunk {fault.chunk}, attempt {task.attempt}")
+
+
 def run_task(task: Task, storage: Storage) -> Result:
     started = time.time()
+    _inject(task)
     with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
         read_t0 = time.monotonic()
         input_path = _input_path(task, storage, tmp)

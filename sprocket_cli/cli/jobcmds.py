@@ -31,6 +31,7 @@ from sprocket_cli.media.filtercheck import check_filter
 from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
 from sprocket_cli.scheduling import POLICIES
+from sprocket_cli.tasks import Fault
 
 FILTER_EPILOG = """Examples:
 
@@ -117,6 +118,7 @@ def filter_cmd(
     serve_for: opt.ServeFor = None,
     policy: opt.Policy = None,
     deadline_start: opt.DeadlineStart = 5.0,
+    inject: opt.Inject = None,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -133,6 +135,7 @@ def filter_cmd(
         overwrite=overwrite,
         job_parent=job_dir,
         **_scheduling(policy, deadline_start, open_stream),
+        faults=_faults(inject or []),
     )
     playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
@@ -142,6 +145,27 @@ def filter_cmd(
 
 
 filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
+
+
+def _faults(values: list[str]) -> tuple[Fault, ...]:
+    faults = []
+    for value in values:
+        chunk, _, spec = value.partition(":")
+        try:
+            fields = {k: float(v) for k, v in (kv.split("=") for kv in spec.split(",") if kv)}
+            faults.append(
+                Fault(
+                    chunk=int(chunk),
+                    sleep=fields.pop("sleep", 0.0),
+                    fail=int(fields.pop("fail", 0)),
+                    kill=int(fields.pop("kill", 0)),
+                )
+            )
+        except ValueError:
+            fields = {"": 0.0}
+        if fields:
+            raise UsageError(f"--inject takes CHUNK:sleep=S,fail=N,kill=N, not {value!r}")
+    return tuple(faults)
 
 
 def _scheduling(policy: str | None, deadline_start: float, open_stream: bool) -> dict[str, Any]:
@@ -216,6 +240,7 @@ def run_cmd(
     serve_for: opt.ServeFor = None,
     policy: opt.Policy = None,
     deadline_start: opt.DeadlineStart = 5.0,
+    inject: opt.Inject = None,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -239,6 +264,7 @@ def run_cmd(
         overwrite=overwrite,
         job_parent=job_dir,
         **_scheduling(policy, deadline_start, open_stream),
+        faults=_faults(inject or []),
     )
     _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 

@@ -76,5 +76,14 @@ DeadlineStart = Annotated[
     ),
 ]
 
+Inject = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--inject",
+        hidden=True,  # for tests and benchmarks, not for editors
+        help="Inject trouble: CHUNK:sleep=S,fail=N,kill=N (repeatable).",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}
