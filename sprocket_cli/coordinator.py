@@ -8,12 +8,13 @@ on a virtual clock.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import resource
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sprocket_cli.delivery import DeliveryFunction, Item, Ready
@@ -67,6 +68,8 @@ class Job:
     """Seconds after the first segment that playback starts; None: no playback deadline."""
     faults: tuple[Fault, ...] = ()
     """Injected trouble, by chunk (tests and benchmarks)."""
+    completed: Mapping[str, Result] = field(default_factory=dict)
+    """Task id -> result kept from an earlier run of this job (``resume``)."""
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -188,7 +191,7 @@ class _Runner:
             for port, src in group.inputs:
                 if src.node == endpoint_node:
                     for ready in self.delivery[group.name].offer(port, item):
-                        yield self.queue_task(self.make_task(group, ready))
+                        yield from self.add_task(self.make_task(group, ready))
 
     def make_task(self, group: Group, ready: Ready, attempt: int = 1) -> Task:
         items = list(ready.values())
@@ -213,6 +216,14 @@ class _Runner:
             attempt=attempt,
             fault=next((f for f in self.job.faults if f.chunk == chunk.index), None),
         )
+
+    def add_task(self, task: Task) -> Iterator[Event]:
+        """Queue ``task``, or reuse its result from an earlier run of the job."""
+        earlier = self.job.completed.get(task.task_id)
+        if earlier is None:
+            yield self.queue_task(task)
+        else:
+            yield from self.finished(task, earlier, resumed=True)
 
     def queue_task(self, task: Task) -> Event:
         seq = next(self._seq)
@@ -278,9 +289,10 @@ class _Runner:
                 else:
                     yield from self.failed(running.task, exc)
 
-    def finished(self, task: Task, result: Result) -> Iterator[Event]:
+    def finished(self, task: Task, result: Result, *, resumed: bool = False) -> Iterator[Event]:
         t = result.timings
-        self.accounts.worker_seconds += t.read + t.compute + t.write
+        if not resumed:
+            self.accounts.worker_seconds += t.read + t.compute + t.write
         yield self.emit(
             TaskFinished(
                 t=self.now(),
@@ -293,6 +305,8 @@ class _Runner:
                 read=t.read,
                 compute=t.compute,
                 write=t.write,
+                result=dataclasses.asdict(result),
+                resumed=resumed,
             )
         )
         group = self.groups[task.group]

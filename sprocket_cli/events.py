@@ -84,6 +84,10 @@ class TaskFinished(Event):
     """Seconds in ffmpeg."""
     write: float
     """Seconds writing output."""
+    result: dict[str, Any] | None = None
+    """The worker's whole result, so that ``resume`` can reuse it."""
+    resumed: bool = False
+    """True when the result came from an earlier run of the job (``resume``), not a worker."""
 
 
 @dataclass(frozen=True)

@@ -6,23 +6,35 @@ outputs can be written and do not clobber anything, the pipespec's endpoints are
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sprocket_cli.coordinator import Job, run_job
 from sprocket_cli.errors import OutputError, UsageError
-from sprocket_cli.events import Event
+from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
-from sprocket_cli.jobs import create_job_dir, new_job_id
+from sprocket_cli.jobs import (
+    JOB_FILE,
+    JobRecord,
+    all_jobs,
+    create_job_dir,
+    fingerprint,
+    new_job_id,
+    read_record,
+    status,
+    write_record,
+)
+from sprocket_cli.journal import read_journal
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo, probe
-from sprocket_cli.pipespec import Pipespec
+from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import Fault
+from sprocket_cli.tasks import Fault, Result
 
 DEFAULT_CHUNK_SECONDS = 2.0
 
@@ -43,6 +55,20 @@ class JobOptions:
     """Seconds after the first segment that playback starts (the streaming deadline)."""
     faults: tuple[Fault, ...] = ()
     """Injected trouble (hidden ``--inject``), for tests and benchmarks."""
+    resume: bool = False
+    """Pick up an interrupted job that asked for the same work, instead of starting anew."""
+
+
+#: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
+RECORDED_OPTIONS = (
+    "workers",
+    "chunk_seconds",
+    "retries",
+    "keep_intermediate",
+    "overwrite",
+    "policy",
+    "deadline_start",
+)
 
 
 def check_output(dest: Path, sources: list[str], *, overwrite: bool) -> Path:
@@ -69,42 +95,98 @@ def prepare_job(
     options: JobOptions,
     probed: Mapping[str, MediaInfo] | None = None,
 ) -> Job:
-    """Bind ``spec``'s endpoints, probe and cut the inputs, and create the job folder."""
+    """Bind ``spec``'s endpoints, probe and cut the inputs, and create the job folder.
+
+    With ``options.resume``, an interrupted job asking for the same work is picked up instead.
+    """
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {options.workers}")
     _check_bindings("input", spec.inputs, inputs)
     _check_bindings("output", spec.outputs, outputs)
-    media = {name: (probed or {}).get(name) or probe(src) for name, src in inputs.items()}
-    dests = {
-        name: check_output(Path(p), list(inputs.values()), overwrite=options.overwrite)
-        for name, p in outputs.items()
-    }
-    chunks = {name: plan_chunks(info, options.chunk_seconds) for name, info in media.items()}
-    job_id = new_job_id()
-    job_dir = create_job_dir(
-        job_id,
-        options.job_parent,
-        {
-            "pipeline": spec.name,
-            "inputs": dict(inputs),
-            "outputs": {k: str(v) for k, v in dests.items()},
-            "workers": options.workers,
-            "chunk_seconds": options.chunk_seconds,
-        },
+    dests = {name: Path(p).expanduser().absolute() for name, p in outputs.items()}
+    record = JobRecord(
+        job_id=new_job_id(),
+        spec=to_dict(spec),
+        inputs=dict(inputs),
+        outputs={k: str(v) for k, v in dests.items()},
+        options={k: getattr(options, k) for k in RECORDED_OPTIONS},
+        fingerprints={k: fingerprint(v) for k, v in inputs.items()},
+        pid=os.getpid(),
     )
+    if options.resume:
+        earlier = next(
+            (
+                j
+                for j in all_jobs(options.job_parent)
+                if j.state == "interrupted" and j.record.same_work(record)
+            ),
+            None,
+        )
+        if earlier is not None:
+            return resume_job(earlier.job_dir, options, probed)
+    media = {name: (probed or {}).get(name) or probe(src) for name, src in inputs.items()}
+    for dest in dests.values():
+        check_output(dest, list(inputs.values()), overwrite=options.overwrite)
+    job_dir = create_job_dir(record, options.job_parent)
+    return _build(record, job_dir, spec, media, options, completed={})
+
+
+def resume_job(
+    job_dir: Path, options: JobOptions | None = None, probed: Mapping[str, MediaInfo] | None = None
+) -> Job:
+    """The job recorded in ``job_dir``, with the tasks its journal shows finished (and whose
+    outputs are still in storage) marked done, so that only the rest runs."""
+    record = read_record(job_dir)
+    st = status(job_dir)
+    if st.state == "finished":
+        raise UsageError(f"{record.job_id}: already finished; nothing to resume")
+    if st.state == "running":
+        raise UsageError(
+            f"{record.job_id}: still running (pid {record.pid}); watch it with `sprocket monitor`"
+        )
+    for name, path in record.inputs.items():
+        if fingerprint(path) != record.fingerprints.get(name):
+            raise UsageError(f"{path}: the input changed since the job started; start a new job instead")
+    spec = parse(json.dumps(record.spec), source=str(job_dir / JOB_FILE), name=record.spec.get("name", "job"))
+    media = {name: (probed or {}).get(name) or probe(src) for name, src in record.inputs.items()}
+    storage = LocalStorage(job_dir)
+    completed: dict[str, Result] = {}
+    for event in read_journal(job_dir):
+        if isinstance(event, TaskFinished) and event.result is not None:
+            result = Result.from_json(json.dumps(event.result))
+            if storage.exists(result.output_key) and (
+                result.init_key is None or storage.exists(result.init_key)
+            ):
+                completed[result.task_id] = result
+    write_record(job_dir, replace(record, pid=os.getpid()))
+    merged = JobOptions(
+        **{**record.options, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
+    )
+    return _build(record, job_dir, spec, media, merged, completed)
+
+
+def _build(
+    record: JobRecord,
+    job_dir: Path,
+    spec: Pipespec,
+    media: Mapping[str, MediaInfo],
+    options: JobOptions,
+    completed: Mapping[str, Result],
+) -> Job:
     return Job(
-        job_id=job_id,
+        job_id=record.job_id,
         job_dir=job_dir,
         plan=plan(spec),
-        inputs=media,
-        chunks=chunks,
-        outputs=dests,
+        inputs=dict(media),
+        chunks={name: plan_chunks(info, options.chunk_seconds) for name, info in media.items()},
+        outputs={k: Path(v) for k, v in record.outputs.items()},
         retries=options.retries,
         keep_intermediate=options.keep_intermediate,
         workers=options.workers,
         policy=options.policy,
         deadline_start=options.deadline_start,
         faults=options.faults,
+        completed=dict(completed),
     )
 
 

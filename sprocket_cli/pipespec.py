@@ -82,6 +82,32 @@ class Pipespec:
         return next(n for n in self.nodes if n.name == name)
 
 
+def to_dict(spec: Pipespec) -> dict[str, Any]:
+    """``spec`` as pipespec JSON again (configs with their defaults filled in), e.g. for a
+    job's record, so that ``resume`` rebuilds exactly the pipeline that ran."""
+    from sprocket_cli.registry import STAGE_GROUP, installed
+
+    def stage_ref(cls: type[Stage]) -> str:
+        ref = f"{cls.__module__}:{cls.__qualname__}"
+        return cls.NAME if installed(STAGE_GROUP).get(cls.NAME) == ref else ref
+
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "nodes": [
+            {
+                "name": n.name,
+                "stage": stage_ref(n.stage),
+                "config": n.config.model_dump(),
+                "delivery_function": n.delivery_function,
+                "fuse": n.fuse,
+            }
+            for n in spec.nodes
+        ],
+        "streams": [{"src": str(s.src), "dst": str(s.dst)} for s in spec.streams],
+    }
+
+
 def load_file(path: str | Path, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Pipespec:
     """Read and validate a pipespec file; ``overrides`` maps node name -> config keys to set."""
     p = Path(path)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import jobcmds, plancmd, speccmds
+from sprocket_cli.cli import jobcmds, jobscmds, plancmd, speccmds
 from sprocket_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -47,5 +47,8 @@ app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)
 app.command("serve")(jobcmds.serve_cmd)
 app.command("plan")(plancmd.plan_cmd)
+app.command("jobs")(jobscmds.jobs_cmd)
+app.command("resume")(jobscmds.resume_cmd)
+app.command("clean")(jobscmds.clean_cmd)
 app.command("pipelines")(speccmds.pipelines_cmd)
 app.command("validate")(speccmds.validate_cmd)

@@ -15,13 +15,7 @@ import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.playback import MASTER, Playback, check_player
-from sprocket_cli.cli.render import (
-    DownloadBar,
-    console,
-    print_summary,
-    render_json,
-    render_progress,
-)
+from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, resolve_input
@@ -84,14 +78,7 @@ def _follow(
             checked.result()
         job = prepare_job(spec, inputs, outputs, options, probed)
         events = execute(job, executor)
-        if playback is not None:
-            events = playback.watch(events)
-        if as_json:
-            render_json(events)
-        else:
-            started, finished = render_progress(events)
-            if started and finished:
-                print_summary(started, finished)
+        render(playback.watch(events) if playback is not None else events, as_json)
     if playback is not None:
         playback.linger()
 
@@ -119,6 +106,7 @@ def filter_cmd(
     policy: opt.Policy = None,
     deadline_start: opt.DeadlineStart = 5.0,
     inject: opt.Inject = None,
+    resume: opt.Resume = False,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -136,6 +124,7 @@ def filter_cmd(
         job_parent=job_dir,
         **_scheduling(policy, deadline_start, open_stream),
         faults=_faults(inject or []),
+        resume=resume,
     )
     playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
@@ -241,6 +230,7 @@ def run_cmd(
     policy: opt.Policy = None,
     deadline_start: opt.DeadlineStart = 5.0,
     inject: opt.Inject = None,
+    resume: opt.Resume = False,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -265,6 +255,7 @@ def run_cmd(
         job_parent=job_dir,
         **_scheduling(policy, deadline_start, open_stream),
         faults=_faults(inject or []),
+        resume=resume,
     )
     _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 

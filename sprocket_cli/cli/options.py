@@ -85,5 +85,12 @@ Inject = Annotated[
     ),
 ]
 
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume", help="Continue an interrupted run of this same command instead of starting over."
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

@@ -33,6 +33,16 @@ from sprocket_cli.inputs import DownloadProgress
 console = Console(stderr=True, highlight=False)
 
 
+def render(events: Iterable[Event], as_json: bool) -> None:
+    """Follow ``events`` to the end: JSON lines, or progress then the summary."""
+    if as_json:
+        render_json(events)
+        return
+    started, finished = render_progress(events)
+    if started and finished:
+        print_summary(started, finished)
+
+
 def render_json(events: Iterable[Event]) -> JobFinished | None:
     last = None
     for event in events:

@@ -51,7 +51,7 @@ def test_a_killed_worker_is_replaced_and_its_task_retried(make_clip: ClipMaker, 
 def test_exhausted_retries_fail_the_job_clearly(make_clip: ClipMaker, tmp_path: Path) -> None:
     src = make_clip(seconds=4, keyint=25)
     out = tmp_path / "out.mp4"
-    code, events, output = run(src, out, "--inject", "3:fail=9", "--retries", "2")
+    code, events, _ = run(src, out, "--inject", "3:fail=9", "--retries", "2")
     assert code == 8
     last = events[-1]
     assert last["kind"] == "job_failed"

@@ -1,0 +1,73 @@
+"""``sprocket jobs``, ``resume`` and ``clean``: the jobs on this machine and what is left of them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sprocket_cli.cli import options as opt
+from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.cli.render import render
+from sprocket_cli.executors.local import LocalExecutor
+from sprocket_cli.jobs import all_jobs, clean, find_job, read_record
+from sprocket_cli.launch import execute, resume_job
+
+out = Console(highlight=False)
+STATE_STYLE = {"finished": "green", "failed": "red", "running": "cyan", "interrupted": "yellow"}
+
+
+@boundary
+def jobs_cmd(job_dir: opt.JobDir = None) -> None:
+    """List jobs, newest first, with their state: finished, failed, running or interrupted."""
+    table = Table(box=None, header_style="bold")
+    for col in ("job", "state", "tasks", "pipeline", "input", "output"):
+        table.add_column(col)
+    for job in all_jobs(job_dir):
+        style = STATE_STYLE.get(job.state, "")
+        r = job.record
+        table.add_row(
+            r.job_id,
+            f"[{style}]{job.state}[/]",
+            f"{job.tasks_done}/{job.tasks_total}",
+            str(r.spec.get("name", "")),
+            ", ".join(r.inputs.values()),
+            ", ".join(r.outputs.values()),
+        )
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print("no jobs yet: start one with `sprocket filter` or `sprocket demo`")
+
+
+@boundary
+def resume_cmd(
+    job: Annotated[str, typer.Argument(help="Job id (or a unique prefix of one), or job folder.")],
+    job_dir: opt.JobDir = None,
+    as_json: opt.Json = False,
+) -> None:
+    """Finish an interrupted job without redoing the chunks it had finished."""
+    folder = find_job(job, job_dir)
+    workers = int(read_record(folder).options.get("workers", 1))
+    with LocalExecutor(workers) as executor:
+        render(execute(resume_job(folder), executor), as_json)
+
+
+@boundary
+def clean_cmd(
+    job_dir: opt.JobDir = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Remove whole job folders (streams and journals too).")
+    ] = False,
+) -> None:
+    """Free disk space: remove stopped jobs' intermediates (with --all, the whole job folders)."""
+    freed = 0
+    count = 0
+    for job in all_jobs(job_dir):
+        if job.state == "running" or (everything and job.state == "interrupted"):
+            continue  # never pull files from under a job, nor lose one that can still resume
+        freed += clean(job, everything=everything)
+        count += 1
+    out.print(f"cleaned {count} jobs, freed {freed / 1e6:.1f} MB")
