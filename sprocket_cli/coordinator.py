@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import json
 import resource
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,7 @@ from sprocket_cli.events import (
     TaskFinished,
     TaskQueued,
     TaskStarted,
+    TaskSuperseded,
 )
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
@@ -41,6 +43,7 @@ from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
+from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import ChunkRef, Fault, Result, StageCall, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
@@ -68,6 +71,9 @@ class Job:
     """Seconds after the first segment that playback starts; None: no playback deadline."""
     faults: tuple[Fault, ...] = ()
     """Injected trouble, by chunk (tests and benchmarks)."""
+    stragglers: str = "none"
+    """Straggler mitigation: none, clone, speculative or gop-pair."""
+    speculate_after: float = 2.0
     completed: Mapping[str, Result] = field(default_factory=dict)
     """Task id -> result kept from an earlier run of this job (``resume``)."""
 
@@ -123,6 +129,10 @@ class _Runner:
         self.retry_heap: list[tuple[float, int, Task]] = []
         self._seq = itertools.count()
         self.running: dict[Future[Result], _Running] = {}
+        self.done: set[str] = set()
+        """Ids of tasks whose result is in (the first copy to deliver)."""
+        self.stragglers = Stragglers(job.stragglers, job.speculate_after)
+        self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
         # The audio rendition is written on a thread while the first video chunks encode.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="sprocket-audio")
         self.streams = {
@@ -193,28 +203,39 @@ class _Runner:
                     for ready in self.delivery[group.name].offer(port, item):
                         yield from self.add_task(self.make_task(group, ready))
 
+    @staticmethod
+    def output_key(group: Group, index: int) -> str:
+        """Deterministic, so that retries and copies of a task write the same key."""
+        outputs = [ep.node for ep in group.outputs if ep.is_output]
+        if outputs:
+            return f"{stream_folder(outputs[0])}/seg_{index:05d}.m4s"
+        ext = "m4s" if group.output_type == "chunks" else "nut"
+        return f"work/{group.name}/c{index:05d}.{ext}"
+
     def make_task(self, group: Group, ready: Ready, attempt: int = 1) -> Task:
         items = list(ready.values())
         chunk = items[0].chunk
-        outputs = [ep.node for ep in group.outputs if ep.is_output]
-        if outputs:
-            key = f"{stream_folder(outputs[0])}/seg_{chunk.index:05d}.m4s"
-        else:
-            ext = "m4s" if group.output_type == "chunks" else "nut"
-            key = f"work/{group.name}/c{chunk.index:05d}.{ext}"
-        return Task(
+        task = Task(
             job_id=self.job.job_id,
             task_id=f"{group.name}/c{chunk.index:05d}",
             group=group.name,
             chunk=chunk,
             stages=tuple(StageCall(n.name, n.stage.NAME, n.config.model_dump()) for n in group.nodes),
-            output_key=key,
+            output_key=self.output_key(group, chunk.index),
             output_type="chunks" if group.output_type == "chunks" else "frames",
             source=items[0].source,
             input_key=items[0].key,
             threads=self.executor.threads_per_task(),
             attempt=attempt,
             fault=next((f for f in self.job.faults if f.chunk == chunk.index), None),
+        )
+        refs = self.refs.get(group.inputs[0][1].node, [])
+        partner = chunk.index ^ 1  # chunks 0+1, 2+3, ... are pairs
+        return self.stragglers.pair(
+            task,
+            refs[partner] if partner < len(refs) else None,
+            f"{group.name}/c{partner:05d}",
+            self.output_key(group, partner),
         )
 
     def add_task(self, task: Task) -> Iterator[Event]:
@@ -225,9 +246,12 @@ class _Runner:
         else:
             yield from self.finished(task, earlier, resumed=True)
 
-    def queue_task(self, task: Task) -> Event:
-        seq = next(self._seq)
-        heapq.heappush(self.queue, (self.policy.priority(task, seq), seq, task))
+    def queue_task(self, task: Task, place: tuple[tuple[float, ...], int] | None = None) -> Event:
+        """Queue ``task`` where the policy puts it, or at ``place`` (priority, sequence)."""
+        if place is None:
+            seq = next(self._seq)
+            place = (self.policy.priority(task, seq), seq)
+        heapq.heappush(self.queue, (*place, task))
         return self.emit(
             TaskQueued(
                 t=self.now(),
@@ -242,22 +266,42 @@ class _Runner:
         """Submit ready tasks while workers are free and the policy releases them."""
         while self.queue and self.executor.can_submit():
             task = self.queue[0][2]
+            if task.task_id in self.done:
+                heapq.heappop(self.queue)  # a copy no longer needed
+                continue
             clock = self.executor.now()
             if self.policy.release_time(task, clock - self.started) > clock - self.started:
                 return
-            heapq.heappop(self.queue)
-            self.running[self.executor.submit(task, self.storage.spec())] = _Running(task, clock)
-            self.accounts.invocations += 1
-            self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
-            yield self.emit(
-                TaskStarted(
-                    t=self.now(),
-                    task_id=task.task_id,
-                    group=task.group,
-                    chunk=task.chunk.index,
-                    attempt=task.attempt,
-                )
+            priority, seq, _ = heapq.heappop(self.queue)
+            yield from self.submit(task)
+            for clone in self.stragglers.clones(task):
+                # Same place in the queue as the original: the next free worker takes it.
+                yield self.queue_task(clone, (priority, seq))
+
+    def submit(self, task: Task) -> Iterator[Event]:
+        clock = self.executor.now()
+        self.running[self.executor.submit(task, self.storage.spec())] = _Running(task, clock)
+        self.accounts.invocations += 1
+        self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
+        yield self.emit(
+            TaskStarted(
+                t=self.now(),
+                task_id=task.task_id,
+                group=task.group,
+                chunk=task.chunk.index,
+                attempt=task.attempt,
+                copy=task.copy,
             )
+        )
+
+    def speculate(self) -> Iterator[Event]:
+        """Start backups of tasks running suspiciously long (``--stragglers speculative``)."""
+        pairs = [(r.task, r.dispatched) for r in self.running.values() if r.task.task_id not in self.done]
+        for backup in self.stragglers.backups(pairs, self.executor.now()):
+            if self.executor.can_submit():
+                yield from self.submit(backup)
+            else:
+                yield self.queue_task(backup)
 
     def wake_in(self) -> float | None:
         """Seconds until a held task or a retry is due; None if nothing is waiting on time."""
@@ -267,6 +311,10 @@ class _Runner:
             times.append(self.retry_heap[0][0] - self.started)
         if self.queue and self.executor.can_submit():
             times.append(self.policy.release_time(self.queue[0][2], now))
+        pairs = [(r.task, r.dispatched) for r in self.running.values()]
+        check = self.stragglers.next_check(pairs, self.executor.now())
+        if check is not None:
+            times.append(now + check)
         return max(0.0, min(times) - now) if times else None
 
     def loop(self) -> Iterator[Event]:
@@ -274,6 +322,7 @@ class _Runner:
             while self.retry_heap and self.retry_heap[0][0] <= self.executor.now():
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
             yield from self.dispatch()
+            yield from self.speculate()
             timeout = self.wake_in()
             if not self.running:
                 if timeout:
@@ -281,15 +330,70 @@ class _Runner:
                 continue
             for future in self.executor.wait(self.running.keys(), timeout):
                 running = self.running.pop(future)
+                if future.cancelled():
+                    continue  # a copy stopped before it started: its twin delivered
                 exc = future.exception()
-                if exc is None:
-                    seconds = self.executor.now() - running.dispatched
-                    self.policy.task_finished(running.task, seconds)
-                    yield from self.finished(running.task, future.result())
-                else:
+                if exc is not None:
                     yield from self.failed(running.task, exc)
+                    continue
+                result = future.result()
+                if result.superseded:
+                    yield from self.superseded(running.task, result)
+                    continue
+                seconds = self.executor.now() - running.dispatched
+                self.policy.task_finished(running.task, seconds)
+                self.stragglers.finished(running.task, seconds)
+                yield from self.finished(running.task, result)
+                partner = result.meta.get("partner")
+                if partner is not None and running.task.partner is not None:
+                    yield from self.finished(
+                        self.partner_task(running.task), Result.from_json(json.dumps(partner))
+                    )
+
+    def partner_task(self, task: Task) -> Task:
+        """The task of ``task``'s gop-pair partner, which ``task``'s worker also delivered."""
+        assert task.partner is not None and task.partner_task_id and task.partner_output_key
+        return dataclasses.replace(
+            task,
+            task_id=task.partner_task_id,
+            chunk=task.partner,
+            output_key=task.partner_output_key,
+            partner=None,
+            partner_task_id=None,
+            partner_output_key=None,
+        )
+
+    def copies_in_flight(self, task_id: str) -> int:
+        return sum(1 for r in self.running.values() if r.task.task_id == task_id)
+
+    def superseded(self, task: Task, result: Result) -> Iterator[Event]:
+        t = result.timings
+        seconds = t.read + t.compute + t.write
+        self.accounts.worker_seconds += seconds
+        yield self.emit(
+            TaskSuperseded(
+                t=self.now(),
+                task_id=task.task_id,
+                group=task.group,
+                chunk=task.chunk.index,
+                copy=task.copy,
+                worker=result.worker,
+                seconds=seconds,
+            )
+        )
+        if task.task_id not in self.done and not self.copies_in_flight(task.task_id):
+            # Nobody else is delivering it: the output is left over from an attempt whose
+            # result never arrived (a killed worker, a killed coordinator). Redo it.
+            self.storage.delete(task.output_key)
+            yield self.queue_task(dataclasses.replace(task, attempt=task.attempt + 1))
 
     def finished(self, task: Task, result: Result, *, resumed: bool = False) -> Iterator[Event]:
+        if task.task_id in self.done:
+            return
+        self.done.add(task.task_id)
+        for future, running in self.running.items():
+            if running.task.task_id == task.task_id:
+                future.cancel()  # a copy not started yet; running ones stop by themselves
         t = result.timings
         if not resumed:
             self.accounts.worker_seconds += t.read + t.compute + t.write
@@ -341,7 +445,8 @@ class _Runner:
             )
 
     def failed(self, task: Task, exc: BaseException) -> Iterator[Event]:
-        will_retry = task.attempt <= self.job.retries
+        spare = task.task_id in self.done or self.copies_in_flight(task.task_id) > 0
+        will_retry = task.attempt <= self.job.retries and not spare
         yield self.emit(
             TaskFailed(
                 t=self.now(),
@@ -353,6 +458,8 @@ class _Runner:
                 will_retry=will_retry,
             )
         )
+        if spare:
+            return  # another copy has delivered, or still may
         if not will_retry:
             raise JobFailedError(
                 f"chunk {task.chunk.index} failed in {task.group} after {task.attempt} attempts: {exc}"

@@ -67,6 +67,8 @@ class TaskStarted(Event):
     group: str
     chunk: int
     attempt: int
+    copy: int = 0
+    """0 for a task's first copy; clones and backups count up."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,20 @@ class TaskFailed(Event):
     attempt: int
     error: str
     will_retry: bool
+
+
+@dataclass(frozen=True)
+class TaskSuperseded(Event):
+    """A copy of a task (clone, backup, gop-pair partner) stopped: another copy delivered."""
+
+    KIND: ClassVar[str] = "task_superseded"
+    task_id: str
+    group: str
+    chunk: int
+    copy: int
+    worker: str
+    seconds: float
+    """Worker seconds the copy spent (read + compute + write)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +170,7 @@ class JobFailed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
-        JobStarted, TaskQueued, TaskStarted, TaskFinished, TaskFailed,
+        JobStarted, TaskQueued, TaskStarted, TaskFinished, TaskFailed, TaskSuperseded,
         SegmentReady, JobFinished, JobFailed,
     )
 }  # fmt: skip

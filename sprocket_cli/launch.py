@@ -57,6 +57,10 @@ class JobOptions:
     """Injected trouble (hidden ``--inject``), for tests and benchmarks."""
     resume: bool = False
     """Pick up an interrupted job that asked for the same work, instead of starting anew."""
+    stragglers: str = "none"
+    """Straggler mitigation: none, clone, speculative or gop-pair."""
+    speculate_after: float = 2.0
+    """``speculative``: backup after this many times the stage's median task time."""
 
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
@@ -186,6 +190,8 @@ def _build(
         policy=options.policy,
         deadline_start=options.deadline_start,
         faults=options.faults,
+        stragglers=options.stragglers,
+        speculate_after=options.speculate_after,
         completed=dict(completed),
     )
 

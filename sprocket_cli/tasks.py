@@ -108,6 +108,12 @@ class Task:
     threads: int = 0
     attempt: int = 1
     fault: Fault | None = None
+    copy: int = 0
+    """0 for the first copy of a task; clones and speculative backups count up."""
+    partner: ChunkRef | None = None
+    """gop-pair: the partner's chunk, which this worker takes on after its own if needed."""
+    partner_task_id: str | None = None
+    partner_output_key: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -117,6 +123,7 @@ class Task:
         raw = json.loads(text)
         raw["chunk"] = ChunkRef(**raw["chunk"])
         raw["fault"] = Fault(**raw["fault"]) if raw.get("fault") else None
+        raw["partner"] = ChunkRef(**raw["partner"]) if raw.get("partner") else None
         raw["stages"] = tuple(StageCall(**s) for s in raw["stages"])
         return cls(**raw)
 
@@ -147,6 +154,8 @@ class Result:
     init_key: str | None = None
     """For encoded segments: storage key of the shared init segment."""
     init_hash: str | None = None
+    superseded: bool = False
+    """True when another copy of the task stored the output first (this one's is dropped)."""
     start_ticks: int = 0
     """Where an encoded segment starts, in ``timescale`` ticks."""
     duration_ticks: int = 0

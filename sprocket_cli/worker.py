@@ -2,25 +2,31 @@
 
 Local processes, the Lambda handler and the inline test executor all call :func:`run_task`.
 It builds one ffmpeg command from the task's fused stages, runs it, and writes the output
-under the task's deterministic key with an atomic rename, so a retried or duplicated task
-is harmless. It imports nothing heavier than ffmpeg-python: no PyAV, no CLI, no TUI.
+under the task's deterministic key. Writes are exclusive: when copies of a task race (clones,
+speculative backups, a gop-pair partner), exactly one copy's output is stored, and the
+others notice the output exist and stop early. It imports nothing heavier than
+ffmpeg-python: no PyAV, no CLI, no TUI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sprocket_cli.media.command import ChunkCommand
-from sprocket_cli.media.ffmpeg import run_ffmpeg
+from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import make_segment
 from sprocket_cli.registry import stage_class
 from sprocket_cli.storage import Storage
-from sprocket_cli.tasks import Result, Task, Timings
+from sprocket_cli.tasks import ChunkRef, Result, Task, Timings
 
 
 def init_key(output_key: str, init_hash: str) -> str:
@@ -33,71 +39,120 @@ class InjectedFault(RuntimeError):
     """A failure asked for with ``--inject`` (tests and benchmarks)."""
 
 
-def _inject(task: Task) -> None:
+def _inject(task: Task, stop: Callable[[], bool]) -> None:
     fault = task.fault
     if fault is None:
         return
-    if fault.sleep:
-        time.sleep(fault.sleep)
+    until = time.monotonic() + fault.sleep
+    while time.monotonic() < until:  # a straggler that still notices it is not needed
+        if stop():
+            raise Stopped
+        time.sleep(min(STOP_POLL, until - time.monotonic()))
     if task.attempt <= fault.kill:
         os.kill(os.getpid(), signal.SIGKILL)
     if task.attempt <= fault.fail:
         raise InjectedFault(f"injected failure of chunk {fault.chunk}, attempt {task.attempt}")
 
 
+@dataclass
+class _Outcome:
+    frames: int = 0
+    read: float = 0.0
+    compute: float = 0.0
+    write: float = 0.0
+    stored: bool = False
+    """False when another copy stored the output first."""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
 def run_task(task: Task, storage: Storage) -> Result:
     started = time.time()
-    _inject(task)
-    with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
-        read_t0 = time.monotonic()
-        input_path = _input_path(task, storage, tmp)
-        read = time.monotonic() - read_t0
+    # Injected trouble hits the first copy only: a straggler is a slow worker, not slow data.
+    outcome = _work(task, task.chunk, task.output_key, storage, with_faults=task.copy == 0)
+    meta: dict[str, Any] = dict(outcome.fields.pop("meta", {}))
+    if task.partner is not None and task.partner_output_key is not None and outcome.stored:
+        # gop-pair: our half is done; take the partner's half too unless the partner has
+        # delivered it, stopping the moment it does.
+        partner = _work(task, task.partner, task.partner_output_key, storage, with_faults=False)
+        if partner.stored:
+            meta["partner"] = dataclasses.asdict(
+                _result(task, task.partner, task.partner_output_key, partner, started)
+            )
+        outcome.compute += partner.compute
+        outcome.read += partner.read
+        outcome.write += partner.write
+    outcome.fields["meta"] = meta
+    return _result(task, task.chunk, task.output_key, outcome, started)
 
+
+def _result(task: Task, chunk: ChunkRef, key: str, outcome: _Outcome, started: float) -> Result:
+    return Result(
+        task_id=task.task_id if chunk == task.chunk else task.partner_task_id or task.task_id,
+        chunk=chunk.index,
+        group=task.group,
+        output_key=key,
+        output_type=task.output_type,
+        frames=outcome.frames,
+        timings=Timings(started=started, read=outcome.read, compute=outcome.compute, write=outcome.write),
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        superseded=not outcome.stored,
+        **outcome.fields,
+    )
+
+
+def _work(task: Task, chunk: ChunkRef, key: str, storage: Storage, *, with_faults: bool) -> _Outcome:
+    """Run the task's stages over ``chunk`` and store the output under ``key`` exclusively."""
+    outcome = _Outcome()
+
+    def taken() -> bool:
+        return storage.exists(key)
+
+    if taken():
+        return outcome
+    with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
+        t0 = time.monotonic()
+        input_path = _input_path(task, storage, tmp)
         command = ChunkCommand(input_path, threads=task.threads)
         for call in task.stages:
             stage = stage_class(call.stage)
-            stage().contribute(stage.Config(**call.config), command, task.chunk)
+            stage().contribute(stage.Config(**call.config), command, chunk)
         out_path = os.path.join(tmp, "out")
-        compute_t0 = time.monotonic()
-        run_ffmpeg(
-            command.args(out_path),
-            what=f"chunk {task.chunk.index} ({task.group}, attempt {task.attempt})",
-        )
-        compute = time.monotonic() - compute_t0
-
-        write_t0 = time.monotonic()
-        extra: dict[str, object] = {}
-        frames = task.chunk.frame_count
+        t1 = time.monotonic()
+        outcome.read = t1 - t0
+        try:
+            if with_faults:
+                _inject(task, taken)
+            run_ffmpeg(
+                command.args(out_path),
+                what=f"chunk {chunk.index} ({task.group}, attempt {task.attempt})",
+                stop=taken,
+            )
+        except Stopped:
+            outcome.compute = time.monotonic() - t1
+            return outcome
+        t2 = time.monotonic()
+        outcome.compute = t2 - t1
+        outcome.frames = chunk.frame_count
         if task.output_type == "chunks":
-            segment = make_segment(Path(out_path).read_bytes(), task.chunk.start_ticks)
-            key = init_key(task.output_key, segment.init_hash)
-            if not storage.exists(key):
-                storage.put_bytes(key, segment.init)
-            storage.put_bytes(task.output_key, segment.media)
-            frames = segment.frames
-            extra = {
-                "init_key": key,
+            segment = make_segment(Path(out_path).read_bytes(), chunk.start_ticks)
+            ikey = init_key(key, segment.init_hash)
+            if not storage.exists(ikey):
+                storage.put_bytes(ikey, segment.init)
+            outcome.stored = storage.put_bytes(key, segment.media, exclusive=True)
+            outcome.frames = segment.frames
+            outcome.fields = {
+                "init_key": ikey,
                 "init_hash": segment.init_hash,
-                "start_ticks": task.chunk.start_ticks,
+                "start_ticks": chunk.start_ticks,
                 "duration_ticks": segment.duration,
                 "timescale": segment.timescale,
                 "codec": segment.codec,
                 "meta": {"width": segment.width, "height": segment.height},
             }
         else:
-            storage.put_file(task.output_key, out_path)
-        write = time.monotonic() - write_t0
-    return Result(
-        task_id=task.task_id,
-        chunk=task.chunk.index,
-        group=task.group,
-        output_key=task.output_key,
-        output_type=task.output_type,
-        frames=frames,
-        timings=Timings(started=started, read=read, compute=compute, write=write),
-        worker=f"{socket.gethostname()}:{os.getpid()}",
-        **extra,  # type: ignore[arg-type]  # keys match Result's optional fields
-    )
+            outcome.stored = storage.put_file(key, out_path, exclusive=True)
+        outcome.write = time.monotonic() - t2
+    return outcome
 
 
 def _input_path(task: Task, storage: Storage, tmp: str) -> str:

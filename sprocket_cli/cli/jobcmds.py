@@ -107,6 +107,8 @@ def filter_cmd(
     deadline_start: opt.DeadlineStart = 5.0,
     inject: opt.Inject = None,
     resume: opt.Resume = False,
+    stragglers: opt.Stragglers = "none",
+    speculate_after: opt.SpeculateAfter = 2.0,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -125,6 +127,8 @@ def filter_cmd(
         **_scheduling(policy, deadline_start, open_stream),
         faults=_faults(inject or []),
         resume=resume,
+        stragglers=stragglers,
+        speculate_after=speculate_after,
     )
     playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
@@ -231,6 +235,8 @@ def run_cmd(
     deadline_start: opt.DeadlineStart = 5.0,
     inject: opt.Inject = None,
     resume: opt.Resume = False,
+    stragglers: opt.Stragglers = "none",
+    speculate_after: opt.SpeculateAfter = 2.0,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -256,6 +262,8 @@ def run_cmd(
         **_scheduling(policy, deadline_start, open_stream),
         faults=_faults(inject or []),
         resume=resume,
+        stragglers=stragglers,
+        speculate_after=speculate_after,
     )
     _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 

@@ -92,5 +92,18 @@ Resume = Annotated[
     ),
 ]
 
+Stragglers = Annotated[
+    str,
+    typer.Option(
+        "--stragglers",
+        help="Straggler mitigation: none, clone (every task twice), speculative (backup after "
+        "--speculate-after x the median) or gop-pair (pairs of workers finish each other's chunk).",
+    ),
+]
+SpeculateAfter = Annotated[
+    float,
+    typer.Option("--speculate-after", min=1.0, help="speculative: backup after K x the median task time."),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

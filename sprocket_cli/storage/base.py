@@ -23,12 +23,14 @@ class Storage(ABC):
     def spec(self) -> StorageSpec: ...
 
     @abstractmethod
-    def put_bytes(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically: readers see the old value or the whole new one."""
+    def put_bytes(self, key: str, data: bytes, *, exclusive: bool = False) -> bool:
+        """Store ``data`` under ``key`` atomically: readers see the old value or the whole new
+        one. With ``exclusive``, store only if ``key`` is absent, so that of several writers
+        racing exactly one wins. True if this call stored it."""
 
     @abstractmethod
-    def put_file(self, key: str, path: str) -> None:
-        """Store the file at ``path`` under ``key`` atomically; the file may be moved."""
+    def put_file(self, key: str, path: str, *, exclusive: bool = False) -> bool:
+        """Like :meth:`put_bytes` for the file at ``path`` (which is moved or removed)."""
 
     @abstractmethod
     def get_bytes(self, key: str) -> bytes:

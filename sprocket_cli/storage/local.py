@@ -34,23 +34,31 @@ class LocalStorage(Storage):
         os.close(fd)
         return dest, tmp
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes, *, exclusive: bool = False) -> bool:
         dest, tmp = self._atomic(key)
-        try:
-            Path(tmp).write_bytes(data)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        Path(tmp).write_bytes(data)
+        return self._commit(tmp, dest, exclusive)
 
-    def put_file(self, key: str, path: str) -> None:
+    def put_file(self, key: str, path: str, *, exclusive: bool = False) -> bool:
         dest, tmp = self._atomic(key)
+        shutil.move(path, tmp)
+        return self._commit(tmp, dest, exclusive)
+
+    @staticmethod
+    def _commit(tmp: str, dest: Path, exclusive: bool) -> bool:
+        """Rename ``tmp`` into place; when ``exclusive``, only if ``dest`` does not exist yet
+        (a hard link fails atomically if it does, so of two racing writers exactly one wins)."""
         try:
-            shutil.move(path, tmp)
-            os.replace(tmp, dest)
-        except BaseException:
+            if not exclusive:
+                os.replace(tmp, dest)
+                return True
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                return False
+            return True
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
 
     def get_bytes(self, key: str) -> bytes:
         try:

@@ -28,12 +28,16 @@ class MemoryStorage(Storage):
     def spec(self) -> StorageSpec:
         return StorageSpec("memory", self.name)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes, *, exclusive: bool = False) -> bool:
+        if exclusive and key in self._data:
+            return False
         self._data[key] = bytes(data)
+        return True
 
-    def put_file(self, key: str, path: str) -> None:
-        self._data[key] = Path(path).read_bytes()
+    def put_file(self, key: str, path: str, *, exclusive: bool = False) -> bool:
+        written = self.put_bytes(key, Path(path).read_bytes(), exclusive=exclusive)
         Path(path).unlink()
+        return written
 
     def get_bytes(self, key: str) -> bytes:
         return self._data[key]

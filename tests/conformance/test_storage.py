@@ -1,0 +1,80 @@
+"""One suite over every storage implementation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sprocket_cli.storage import Storage, open_storage
+from sprocket_cli.storage.local import LocalStorage
+from sprocket_cli.storage.memory import MemoryStorage
+
+MAKERS: dict[str, Callable[[Path], Storage]] = {
+    "local": lambda tmp: LocalStorage(tmp / "store"),
+    "memory": lambda tmp: MemoryStorage(),
+}
+
+
+@pytest.fixture(params=sorted(MAKERS))
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    return MAKERS[request.param](tmp_path)
+
+
+def test_put_get_exists_list_delete(storage: Storage) -> None:
+    assert storage.put_bytes("a/one.bin", b"1") is True
+    storage.put_bytes("a/two.bin", b"22")
+    storage.put_bytes("b/three.bin", b"333")
+    assert storage.get_bytes("a/two.bin") == b"22"
+    assert storage.exists("a/one.bin") and not storage.exists("a/none.bin")
+    assert storage.list("a/") == ["a/one.bin", "a/two.bin"]
+    storage.delete("a/one.bin")
+    storage.delete("a/one.bin")  # absent: no error
+    assert storage.list() == ["a/two.bin", "b/three.bin"]
+    with pytest.raises(KeyError):
+        storage.get_bytes("a/one.bin")
+
+
+def test_put_replaces_and_files_move_in(storage: Storage, tmp_path: Path) -> None:
+    storage.put_bytes("k", b"old")
+    src = tmp_path / "new.bin"
+    src.write_bytes(b"new")
+    assert storage.put_file("k", str(src)) is True
+    assert storage.get_bytes("k") == b"new"
+    assert not src.exists()
+    dest = tmp_path / "copy.bin"
+    storage.get_file("k", str(dest))
+    assert dest.read_bytes() == b"new"
+
+
+def test_exclusive_put_has_exactly_one_winner(storage: Storage) -> None:
+    wins: list[bytes] = []
+    barrier = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        if storage.put_bytes("seg.m4s", bytes([n]) * 1000, exclusive=True):
+            wins.append(bytes([n]))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert storage.get_bytes("seg.m4s") == wins[0] * 1000
+    assert storage.list() == ["seg.m4s"]  # no temporary left behind
+
+
+def test_spec_reopens_the_same_storage(storage: Storage) -> None:
+    storage.put_bytes("x", b"y")
+    assert open_storage(storage.spec()).get_bytes("x") == b"y"
+
+
+def test_local_keys_cannot_leave_the_folder(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path / "store")
+    with pytest.raises(ValueError):
+        store.put_bytes("../escape.bin", b"no")
+    assert not (tmp_path / "escape.bin").exists()
