@@ -131,6 +131,8 @@ class _Runner:
         self.running: dict[Future[Result], _Running] = {}
         self.done: set[str] = set()
         """Ids of tasks whose result is in (the first copy to deliver)."""
+        self.copies: dict[str, set[Future[Result]]] = {}
+        """Task id -> futures of its copies in flight."""
         self.stragglers = Stragglers(job.stragglers, job.speculate_after)
         self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
         # The audio rendition is written on a thread while the first video chunks encode.
@@ -280,7 +282,9 @@ class _Runner:
 
     def submit(self, task: Task) -> Iterator[Event]:
         clock = self.executor.now()
-        self.running[self.executor.submit(task, self.storage.spec())] = _Running(task, clock)
+        future = self.executor.submit(task, self.storage.spec())
+        self.running[future] = _Running(task, clock)
+        self.copies.setdefault(task.task_id, set()).add(future)
         self.accounts.invocations += 1
         self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
         yield self.emit(
@@ -296,6 +300,8 @@ class _Runner:
 
     def speculate(self) -> Iterator[Event]:
         """Start backups of tasks running suspiciously long (``--stragglers speculative``)."""
+        if not self.stragglers.speculative:
+            return
         pairs = [(r.task, r.dispatched) for r in self.running.values() if r.task.task_id not in self.done]
         for backup in self.stragglers.backups(pairs, self.executor.now()):
             if self.executor.can_submit():
@@ -311,10 +317,11 @@ class _Runner:
             times.append(self.retry_heap[0][0] - self.started)
         if self.queue and self.executor.can_submit():
             times.append(self.policy.release_time(self.queue[0][2], now))
-        pairs = [(r.task, r.dispatched) for r in self.running.values()]
-        check = self.stragglers.next_check(pairs, self.executor.now())
-        if check is not None:
-            times.append(now + check)
+        if self.stragglers.speculative:
+            pairs = [(r.task, r.dispatched) for r in self.running.values()]
+            check = self.stragglers.next_check(pairs, self.executor.now())
+            if check is not None:
+                times.append(now + check)
         return max(0.0, min(times) - now) if times else None
 
     def loop(self) -> Iterator[Event]:
@@ -330,6 +337,10 @@ class _Runner:
                 continue
             for future in self.executor.wait(self.running.keys(), timeout):
                 running = self.running.pop(future)
+                copies = self.copies[running.task.task_id]
+                copies.discard(future)
+                if not copies:
+                    del self.copies[running.task.task_id]
                 if future.cancelled():
                     continue  # a copy stopped before it started: its twin delivered
                 exc = future.exception()
@@ -364,7 +375,7 @@ class _Runner:
         )
 
     def copies_in_flight(self, task_id: str) -> int:
-        return sum(1 for r in self.running.values() if r.task.task_id == task_id)
+        return len(self.copies.get(task_id, ()))
 
     def superseded(self, task: Task, result: Result) -> Iterator[Event]:
         t = result.timings
@@ -391,9 +402,8 @@ class _Runner:
         if task.task_id in self.done:
             return
         self.done.add(task.task_id)
-        for future, running in self.running.items():
-            if running.task.task_id == task.task_id:
-                future.cancel()  # a copy not started yet; running ones stop by themselves
+        for future in self.copies.get(task.task_id, ()):
+            future.cancel()  # a copy not started yet; running ones stop by themselves
         t = result.timings
         if not resumed:
             self.accounts.worker_seconds += t.read + t.compute + t.write
@@ -409,7 +419,7 @@ class _Runner:
                 read=t.read,
                 compute=t.compute,
                 write=t.write,
-                result=dataclasses.asdict(result),
+                result=result.to_dict(),
                 resumed=resumed,
             )
         )

@@ -35,7 +35,7 @@ def _load(group: str, name: str, kind: str, base: type) -> type:
     module_name, _, attr = target.partition(":")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError) as exc:  # ValueError: an empty module name
         raise UnknownPluginError(f"{kind} {name!r} cannot be loaded from {target}: {exc}") from exc
     if not (isinstance(obj, type) and issubclass(obj, base)):
         raise UnknownPluginError(f"{kind} {name!r} ({target}) is not a {base.__name__}")

@@ -38,6 +38,10 @@ class Stragglers:
         if not self.speculate_after > 0:
             raise UsageError(f"--speculate-after must be positive, not {self.speculate_after}")
 
+    @property
+    def speculative(self) -> bool:
+        return self.strategy == "speculative"
+
     def clones(self, task: Task) -> list[Task]:
         """Extra copies to queue right after ``task`` is dispatched."""
         if self.strategy == "clone" and task.copy == 0:

@@ -168,8 +168,14 @@ class Result:
         """Seconds of video in the segment (0 for intermediates)."""
         return self.duration_ticks / self.timescale if self.timescale else 0.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (shallow; the coordinator makes one per task)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["timings"] = dataclasses.asdict(self.timings)
+        return out
+
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> Result:

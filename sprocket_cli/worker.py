@@ -10,7 +10,6 @@ ffmpeg-python: no PyAV, no CLI, no TUI.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import socket
@@ -54,6 +53,16 @@ def _inject(task: Task, stop: Callable[[], bool]) -> None:
         raise InjectedFault(f"injected failure of chunk {fault.chunk}, attempt {task.attempt}")
 
 
+#: gop-pair: share of its own compute time a worker waits for its partner before taking over.
+PARTNER_GRACE = 0.5
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    until = time.monotonic() + seconds
+    while not condition() and time.monotonic() < until:
+        time.sleep(min(STOP_POLL, max(0.0, until - time.monotonic())))
+
+
 @dataclass
 class _Outcome:
     frames: int = 0
@@ -70,14 +79,15 @@ def run_task(task: Task, storage: Storage) -> Result:
     # Injected trouble hits the first copy only: a straggler is a slow worker, not slow data.
     outcome = _work(task, task.chunk, task.output_key, storage, with_faults=task.copy == 0)
     meta: dict[str, Any] = dict(outcome.fields.pop("meta", {}))
-    if task.partner is not None and task.partner_output_key is not None and outcome.stored:
-        # gop-pair: our half is done; take the partner's half too unless the partner has
-        # delivered it, stopping the moment it does.
-        partner = _work(task, task.partner, task.partner_output_key, storage, with_faults=False)
+    partner_key = task.partner_output_key
+    if task.partner is not None and partner_key is not None and outcome.stored:
+        # gop-pair: our half is done. A partner of equal speed is about done too, so give it
+        # a grace of half our own time; then take its half unless it has delivered, stopping
+        # the moment it does.
+        _wait_for(lambda: storage.exists(partner_key), PARTNER_GRACE * outcome.compute)
+        partner = _work(task, task.partner, partner_key, storage, with_faults=False)
         if partner.stored:
-            meta["partner"] = dataclasses.asdict(
-                _result(task, task.partner, task.partner_output_key, partner, started)
-            )
+            meta["partner"] = _result(task, task.partner, partner_key, partner, started).to_dict()
         outcome.compute += partner.compute
         outcome.read += partner.read
         outcome.write += partner.write

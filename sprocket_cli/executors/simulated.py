@@ -110,7 +110,8 @@ class SimulatedExecutor(Executor):
         self._seq = itertools.count()
         self._rng = random.Random(model.seed)
         self._invoker_free_at = 0.0
-        self._idle_containers = 0
+        self._free_at: list[float] = []
+        """When each container made so far is (or was) done with its last task, as a heap."""
         self.containers = 0
         """Workers created so far (each paid a cold start)."""
         self._recent: deque[float] = deque()
@@ -137,21 +138,22 @@ class SimulatedExecutor(Executor):
             self._schedule(self._now, future, ThrottledError("429 TooManyRequestsException"))
             return future
         self._recent.append(self._now)
-        cold = self._idle_containers == 0
+        # Warm or cold is decided when the serial invoker gets to this call, not at submit:
+        # by then a container that finished its task may be free to reuse.
+        start = max(self._now, self._invoker_free_at)
+        cold = not self._free_at or self._free_at[0] > start
         if cold:
             self.containers += 1
         else:
-            self._idle_containers -= 1
-        invoked = max(self._now, self._invoker_free_at) + (m.cold_invoke_s if cold else m.warm_invoke_s)
+            heapq.heappop(self._free_at)
+        invoked = start + (m.cold_invoke_s if cold else m.warm_invoke_s)
         self._invoker_free_at = invoked
         read, compute, write = self._durations(task)
         timings = Timings(started=invoked, read=read, compute=compute, write=write)
-        self._schedule(invoked + read + compute + write, future, self._result(task, timings))
-        future.add_done_callback(self._container_freed)
+        finish = invoked + read + compute + write
+        heapq.heappush(self._free_at, finish)
+        self._schedule(finish, future, self._result(task, timings))
         return future
-
-    def _container_freed(self, _future: Future[Result]) -> None:
-        self._idle_containers += 1
 
     def _durations(self, task: Task) -> tuple[float, float, float]:
         m = self.model
