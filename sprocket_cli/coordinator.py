@@ -118,11 +118,7 @@ class _Runner:
         }
         first_input = job.plan.spec.inputs[0]
         first = job.chunks[first_input]
-        self.clock = (
-            PlaybackClock(job.deadline_start, origin=first.chunks[0].start)
-            if job.deadline_start is not None
-            else None
-        )
+        self.clock = PlaybackClock(job.deadline_start) if job.deadline_start is not None else None
         order = {g.name: i for i, g in enumerate(job.plan.groups)}
         self.policy: Policy = make_policy(job.policy, order, self.clock)
         self.queue: list[tuple[tuple[float, ...], int, Task]] = []

@@ -33,8 +33,6 @@ class PlaybackClock:
 
     deadline_start: float
     """Seconds between the first segment being ready and playback starting."""
-    origin: float
-    """Presentation time (seconds) of the first frame."""
     anchor: float | None = None
     """Clock time playback starts; None until the first segment is ready."""
 
@@ -42,11 +40,11 @@ class PlaybackClock:
         if self.anchor is None:
             self.anchor = first_segment_at + self.deadline_start
 
-    def deadline(self, start_seconds: float) -> float | None:
-        """Clock time by which the segment starting at ``start_seconds`` must be playable."""
+    def deadline(self, offset: float) -> float | None:
+        """Clock time by which the output from ``offset`` seconds on must be playable."""
         if self.anchor is None:
             return None
-        return self.anchor + (start_seconds - self.origin)
+        return self.anchor + offset
 
 
 class Policy(ABC):
@@ -79,7 +77,7 @@ class FirstFrame(Policy):
     NAME: ClassVar[str] = "first-frame"
 
     def priority(self, task: Task, seq: int) -> Priority:
-        return (task.chunk.start_seconds, -self.group_order[task.group], seq)
+        return (task.chunk.offset_seconds, -self.group_order[task.group], seq)
 
 
 @dataclass
@@ -122,11 +120,12 @@ class Streaming(FirstFrame):
         # no extra concurrency (one chunk per chunk-length still goes out), and it absorbs a
         # straggler that the recent durations did not predict.
         budget = max(self.SAFETY * self.remaining_work(task) + self.MARGIN, self.clock.deadline_start)
-        deadline = self.clock.deadline(task.chunk.start_seconds)
+        offset = task.chunk.offset_seconds
+        deadline = self.clock.deadline(offset)
         if deadline is None:
             # Before the first segment, suppose playback starts the moment it is ready: the
             # first chunks go at once (they start the clock), later ones as if already due.
-            deadline = now + task.chunk.start_seconds - self.clock.origin
+            deadline = now + offset
         return deadline - budget
 
 

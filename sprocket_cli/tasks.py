@@ -26,6 +26,8 @@ class ChunkRef:
     tb_den: int
     is_last: bool
     frame_count: int
+    origin_pts: int = 0
+    """The source's first frame; segments are placed relative to it (the stream starts at 0)."""
 
     @classmethod
     def of(cls, chunk: Chunk) -> ChunkRef:
@@ -38,6 +40,7 @@ class ChunkRef:
             tb_den=chunk.time_base.denominator,
             is_last=chunk.is_last,
             frame_count=chunk.frame_count,
+            origin_pts=chunk.origin_pts,
         )
 
     @property
@@ -57,14 +60,20 @@ class ChunkRef:
         return float(self.end_pts * self.time_base)
 
     @property
+    def offset_seconds(self) -> float:
+        """Where the chunk starts on the output timeline (seconds from the first frame)."""
+        return float((self.start_pts - self.origin_pts) * self.time_base)
+
+    @property
     def timescale(self) -> int:
         """Ticks per second of an encoded segment's track."""
         return timescale_for(self.time_base)
 
     @property
     def start_ticks(self) -> int:
-        """The chunk's start in :attr:`timescale` ticks (exact when the time base allows)."""
-        return round(self.start_pts * self.time_base * self.timescale)
+        """The chunk's start on the output timeline, which begins at 0 like the audio
+        rendition's, in :attr:`timescale` ticks (exact when the time base allows)."""
+        return round((self.start_pts - self.origin_pts) * self.time_base * self.timescale)
 
 
 @dataclass(frozen=True)

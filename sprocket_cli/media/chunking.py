@@ -30,6 +30,8 @@ class Chunk:
     time_base: Fraction
     """Seconds per pts tick."""
     is_last: bool
+    origin_pts: int = 0
+    """The source's first frame: output timelines start at zero there."""
 
     @property
     def start(self) -> float:
@@ -100,6 +102,7 @@ def plan_chunks(info: MediaInfo, target_seconds: float) -> ChunkPlan:
                 frame_count=count,
                 time_base=info.time_base,
                 is_last=i == len(bounds) - 2,
+                origin_pts=frames[0],
             )
         )
     return ChunkPlan(chunks=tuple(chunks), target_seconds=target_seconds)

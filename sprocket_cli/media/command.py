@@ -41,8 +41,9 @@ class ChunkCommand:
         """ffmpeg arguments (without the binary) writing to ``output_path``."""
         input_opts: dict[str, object] = {"copyts": None}
         if self.seek_seconds is not None:
-            # Seek to the keyframe itself; the decode stage's trim drops any pre-roll exactly.
-            input_opts.update(ss=repr(self.seek_seconds), noaccurate_seek=None)
+            # Seek to the keyframe itself (its own timestamp, not an offset from the file's
+            # start: MPEG-TS starts at 1.4 s); the decode stage's trim drops any pre-roll.
+            input_opts.update(ss=repr(self.seek_seconds), noaccurate_seek=None, seek_timestamp=1)
         if self.threads:
             input_opts["threads"] = self.threads
         stream = ffmpeg.input(self.input_path, **input_opts)["v:0"]

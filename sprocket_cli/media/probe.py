@@ -131,10 +131,12 @@ def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tupl
     pts: list[int] = []
     keys: list[int] = []
     end = None
+    untimed = 0
     try:
         for packet in container.demux(stream):
             if packet.pts is None:
-                continue  # the flush packet at the end
+                untimed += packet.size > 0  # the flush packet at the end is empty
+                continue
             pts.append(packet.pts)
             if packet.is_keyframe:
                 keys.append(packet.pts)
@@ -144,6 +146,11 @@ def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tupl
         if not pts:
             raise InputError(f"{source}: the video data cannot be read ({exc})") from exc
         # A file cut mid-stream: keep what was demuxed, like a player would.
+    if not pts and untimed:
+        raise InputError(
+            f"{source}: the video has no timestamps (a raw stream?); put it in a container "
+            "first, e.g. ffmpeg -i IN -c copy OUT.mp4"
+        )
     if not pts or end is None:
         raise InputError(f"{source}: the video stream has no frames")
     pts.sort()

@@ -39,6 +39,7 @@ def write_audio_rendition(source: MediaInfo, storage: Storage, folder: str) -> A
     if not source.audio:
         return None
     codec = ["copy"] if source.audio[0].codec == "aac" else ["aac", "-b:a", "192k"]
+    codec += ["-tag:a", "mp4a"]  # MPEG-TS sources carry another tag the MP4 muxer refuses
     with tempfile.TemporaryDirectory(prefix="sprocket-audio-") as tmp:
         out = Path(tmp)
         run_ffmpeg(

@@ -113,3 +113,21 @@ def test_variable_frame_rate(tmp_path: Path) -> None:
     src_facts, got = facts(src), facts(out)
     assert got.frames == src_facts.frames == 80
     assert got.duration == pytest.approx(src_facts.duration, abs=0.05)
+
+
+def test_mpegts_starting_late_with_no_index(clip: Path, tmp_path: Path) -> None:
+    # MPEG-TS has no sample index and its clock starts at 1.4 s, not 0.
+    src = tmp_path / "camera.ts"
+    run_ffmpeg(["-i", str(clip), "-c", "copy", "-f", "mpegts", "-y", str(src)], what="remux")
+    code, output, out = gray(src, tmp_path)
+    assert code == 0, output
+    got, ref = facts(out), facts(clip)
+    assert got.frames == ref.frames
+    assert got.audio_duration == pytest.approx(ref.audio_duration, abs=0.05)
+
+
+def test_raw_stream_without_timestamps(clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "raw.h264"
+    run_ffmpeg(["-i", str(clip), "-an", "-c:v", "copy", "-f", "h264", "-y", str(src)], what="raw")
+    code, output, _ = gray(src, tmp_path)
+    assert_one_line_error(code, output, 4, "no timestamps")
