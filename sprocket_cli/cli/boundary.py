@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from collections.abc import Callable
@@ -22,6 +23,8 @@ DEBUG = {"on": False}
 
 #: Exit code after Ctrl-C, as shells use for SIGINT.
 INTERRUPTED = 130
+#: Exit code when the operating system refuses a file operation (disk full, read-only).
+OS_ERROR = 9
 
 
 def boundary(fn: Callable[P, R]) -> Callable[P, R]:
@@ -40,6 +43,18 @@ def boundary(fn: Callable[P, R]) -> Callable[P, R]:
                 err_console.print("[red]error:[/] ", end="")
                 err_console.print(str(exc), markup=False)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # the disk, not our logic: full, read-only, gone
+            if DEBUG["on"]:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            hint = (
+                " (disk full: free space or choose another --job-dir / -o)"
+                if exc.errno == errno.ENOSPC
+                else ""
+            )
+            err_console.print("[red]error:[/] ", end="")
+            err_console.print(f"{where}{exc.strerror or exc}{hint}", markup=False)
+            raise typer.Exit(OS_ERROR) from None
         except KeyboardInterrupt:
             if DEBUG["on"]:
                 raise

@@ -1,0 +1,51 @@
+"""A full disk: a clear one-line error, a non-zero exit, and nothing half-written left."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 96 KiB tmpfs: too small for any output (needs root, as CI has)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_output_on_a_full_disk(clip: Path, tmp_path: Path, tiny_disk: Path) -> None:
+    out = tiny_disk / "out.mp4"
+    result = runner.invoke(
+        app, ["filter", str(clip), "--vf", "hue=s=0", "-o", str(out), "--job-dir", str(tmp_path / "jobs")]
+    )
+    assert result.exit_code != 0
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    assert list(tiny_disk.iterdir()) == []  # no partial output, no temporary
+
+
+def test_job_folder_on_a_full_disk(clip: Path, tmp_path: Path, tiny_disk: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["filter", str(clip), "--vf", "hue=s=0", "-o", str(tmp_path / "out.mp4"), "--retries", "0",
+         "--job-dir", str(tiny_disk)],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.mp4").exists()
