@@ -74,6 +74,8 @@ class Job:
     stragglers: str = "none"
     """Straggler mitigation: none, clone, speculative or gop-pair."""
     speculate_after: float = 2.0
+    task_timeout: float | None = None
+    """Seconds after which a task with no result counts as failed and is retried."""
     completed: Mapping[str, Result] = field(default_factory=dict)
     """Task id -> result kept from an earlier run of this job (``resume``)."""
 
@@ -129,6 +131,8 @@ class _Runner:
         """Ids of tasks whose result is in (the first copy to deliver)."""
         self.copies: dict[str, set[Future[Result]]] = {}
         """Task id -> futures of its copies in flight."""
+        self.timed_out: set[Future[Result]] = set()
+        """Copies given up on (``task_timeout``); they stop by themselves once a retry delivers."""
         self.stragglers = Stragglers(job.stragglers, job.speculate_after)
         self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
         # The audio rendition is written on a thread while the first video chunks encode.
@@ -303,7 +307,19 @@ class _Runner:
             if self.executor.can_submit():
                 yield from self.submit(backup)
             else:
-                yield self.queue_task(backup)
+                # Ahead of everything: a straggler holds up the stream, new work does not.
+                yield self.queue_task(backup, ((float("-inf"),), next(self._seq)))
+
+    def expire(self) -> Iterator[Event]:
+        """Count tasks past ``task_timeout`` as failed, so that they are retried."""
+        limit = self.job.task_timeout
+        if limit is None:
+            return
+        now = self.executor.now()
+        for future, r in list(self.running.items()):
+            if future not in self.timed_out and now - r.dispatched > limit:
+                self.timed_out.add(future)
+                yield from self.failed(r.task, TimeoutError(f"no result after {limit:g}s"))
 
     def wake_in(self) -> float | None:
         """Seconds until a held task or a retry is due; None if nothing is waiting on time."""
@@ -318,6 +334,10 @@ class _Runner:
             check = self.stragglers.next_check(pairs, self.executor.now())
             if check is not None:
                 times.append(now + check)
+        if self.job.task_timeout is not None:
+            pending = [r.dispatched for f, r in self.running.items() if f not in self.timed_out]
+            if pending:
+                times.append(min(pending) + self.job.task_timeout - self.started)
         return max(0.0, min(times) - now) if times else None
 
     def loop(self) -> Iterator[Event]:
@@ -326,6 +346,7 @@ class _Runner:
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
             yield from self.dispatch()
             yield from self.speculate()
+            yield from self.expire()
             timeout = self.wake_in()
             if not self.running:
                 if timeout:
@@ -341,7 +362,8 @@ class _Runner:
                     continue  # a copy stopped before it started: its twin delivered
                 exc = future.exception()
                 if exc is not None:
-                    yield from self.failed(running.task, exc)
+                    if future not in self.timed_out:  # a timed-out copy was counted already
+                        yield from self.failed(running.task, exc)
                     continue
                 result = future.result()
                 if result.superseded:
@@ -371,7 +393,8 @@ class _Runner:
         )
 
     def copies_in_flight(self, task_id: str) -> int:
-        return len(self.copies.get(task_id, ()))
+        """Copies of ``task_id`` still expected to deliver (timed-out ones are not)."""
+        return sum(1 for f in self.copies.get(task_id, ()) if f not in self.timed_out)
 
     def superseded(self, task: Task, result: Result) -> Iterator[Event]:
         t = result.timings

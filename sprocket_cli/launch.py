@@ -61,6 +61,8 @@ class JobOptions:
     """Straggler mitigation: none, clone, speculative or gop-pair."""
     speculate_after: float = 2.0
     """``speculative``: backup after this many times the stage's median task time."""
+    task_timeout: float | None = None
+    """Seconds after which a task without a result is retried on another worker."""
 
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
@@ -192,6 +194,7 @@ def _build(
         faults=options.faults,
         stragglers=options.stragglers,
         speculate_after=options.speculate_after,
+        task_timeout=options.task_timeout,
         completed=dict(completed),
     )
 

@@ -89,7 +89,7 @@ class Fault:
 
     chunk: int
     sleep: float = 0.0
-    """Seconds to stall before working (a straggler)."""
+    """Seconds the first attempt's first copy stalls before working (a straggler)."""
     fail: int = 0
     """Fail this many first attempts with an error."""
     kill: int = 0

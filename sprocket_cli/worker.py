@@ -42,7 +42,8 @@ def _inject(task: Task, stop: Callable[[], bool]) -> None:
     fault = task.fault
     if fault is None:
         return
-    until = time.monotonic() + fault.sleep
+    # A straggler is a slow worker, not slow data: only the first attempt stalls.
+    until = time.monotonic() + (fault.sleep if task.attempt == 1 else 0.0)
     while time.monotonic() < until:  # a straggler that still notices it is not needed
         if stop():
             raise Stopped
@@ -54,7 +55,7 @@ def _inject(task: Task, stop: Callable[[], bool]) -> None:
 
 
 #: gop-pair: share of its own compute time a worker waits for its partner before taking over.
-PARTNER_GRACE = 0.5
+PARTNER_GRACE = 0.25
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
@@ -82,7 +83,7 @@ def run_task(task: Task, storage: Storage) -> Result:
     partner_key = task.partner_output_key
     if task.partner is not None and partner_key is not None and outcome.stored:
         # gop-pair: our half is done. A partner of equal speed is about done too, so give it
-        # a grace of half our own time; then take its half unless it has delivered, stopping
+        # a grace of a quarter of our own time; then take its half unless it has delivered, stopping
         # the moment it does.
         _wait_for(lambda: storage.exists(partner_key), PARTNER_GRACE * outcome.compute)
         partner = _work(task, task.partner, partner_key, storage, with_faults=False)

@@ -19,7 +19,7 @@ from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, resolve_input
-from sprocket_cli.jobs import jobs_root
+from sprocket_cli.jobs import find_job, jobs_root
 from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.filtercheck import check_filter
 from sprocket_cli.media.probe import probe
@@ -109,6 +109,7 @@ def filter_cmd(
     resume: opt.Resume = False,
     stragglers: opt.Stragglers = "none",
     speculate_after: opt.SpeculateAfter = 2.0,
+    task_timeout: opt.TaskTimeout = None,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -117,19 +118,7 @@ def filter_cmd(
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
     """
     spec = builtin_pipelines.load("filter", {"filter": {"vf": vf}, "encode": {"preset": preset, "crf": crf}})
-    options = JobOptions(
-        workers=workers,
-        chunk_seconds=chunk_seconds,
-        retries=retries,
-        keep_intermediate=keep_intermediate,
-        overwrite=overwrite,
-        job_parent=job_dir,
-        **_scheduling(policy, deadline_start, open_stream),
-        faults=_faults(inject or []),
-        resume=resume,
-        stragglers=stragglers,
-        speculate_after=speculate_after,
-    )
+    options = _job_options(locals())
     playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job_dir, as_json)
@@ -138,6 +127,24 @@ def filter_cmd(
 
 
 filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
+
+
+def _job_options(cli: dict[str, Any]) -> JobOptions:
+    """JobOptions from the job commands' shared options (``cli`` is the command's locals())."""
+    return JobOptions(
+        workers=cli["workers"],
+        chunk_seconds=cli["chunk_seconds"],
+        retries=cli["retries"],
+        keep_intermediate=cli["keep_intermediate"],
+        overwrite=cli["overwrite"],
+        job_parent=cli["job_dir"],
+        **_scheduling(cli["policy"], cli["deadline_start"], cli["open_stream"]),
+        faults=_faults(cli["inject"] or []),
+        resume=cli["resume"],
+        stragglers=cli["stragglers"],
+        speculate_after=cli["speculate_after"],
+        task_timeout=cli["task_timeout"],
+    )
 
 
 def _faults(values: list[str]) -> tuple[Fault, ...]:
@@ -237,6 +244,7 @@ def run_cmd(
     resume: opt.Resume = False,
     stragglers: opt.Stragglers = "none",
     speculate_after: opt.SpeculateAfter = 2.0,
+    task_timeout: opt.TaskTimeout = None,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -252,19 +260,7 @@ def run_cmd(
     if not bound_out and pipespec.outputs == ("output_0",) and "input_0" in bound_in:
         bound_out["output_0"] = _default_output(bound_in["input_0"], pipespec.name)
     local = {name: _local_input(src, job_dir, as_json) for name, src in bound_in.items()}
-    options = JobOptions(
-        workers=workers,
-        chunk_seconds=chunk_seconds,
-        retries=retries,
-        keep_intermediate=keep_intermediate,
-        overwrite=overwrite,
-        job_parent=job_dir,
-        **_scheduling(policy, deadline_start, open_stream),
-        faults=_faults(inject or []),
-        resume=resume,
-        stragglers=stragglers,
-        speculate_after=speculate_after,
-    )
+    options = _job_options(locals())
     _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
 
 
@@ -300,9 +296,7 @@ def serve_cmd(
     no_open: Annotated[bool, typer.Option("--no-open", help="Serve only; open no player.")] = False,
 ) -> None:
     """Serve a running or finished job's stream again on 127.0.0.1, and open a player."""
-    folder = Path(job) if Path(job).is_dir() else (job_dir or jobs_root()) / job
-    if not (folder / "job.json").is_file():
-        raise UsageError(f"{job}: no such job (give a job id or a job folder)")
+    folder = find_job(job, job_dir)
     if not (folder / MASTER).is_file():
         raise UsageError(f"{job}: the job has no playable segment yet")
     check_player(player)

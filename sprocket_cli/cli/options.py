@@ -105,5 +105,10 @@ SpeculateAfter = Annotated[
     typer.Option("--speculate-after", min=1.0, help="speculative: backup after K x the median task time."),
 ]
 
+TaskTimeout = Annotated[
+    float | None,
+    typer.Option("--task-timeout", min=0.1, help="Retry a task that has no result after this many seconds."),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}

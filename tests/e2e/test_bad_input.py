@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
 from sprocket_cli.media.ffmpeg import run_ffmpeg
+from tests.conftest import ClipMaker
 from tests.media_checks import facts
 
 runner = CliRunner()
@@ -131,3 +133,26 @@ def test_raw_stream_without_timestamps(clip: Path, tmp_path: Path) -> None:
     run_ffmpeg(["-i", str(clip), "-an", "-c:v", "copy", "-f", "h264", "-y", str(src)], what="raw")
     code, output, _ = gray(src, tmp_path)
     assert_one_line_error(code, output, 4, "no timestamps")
+
+
+def test_data_cut_mid_stream(tmp_path: Path, make_clip: ClipMaker) -> None:
+    # With the index first (faststart), a cut file still lists frames whose data is gone.
+    whole = tmp_path / "whole.mp4"
+    args = ["-i", str(make_clip(seconds=4)), "-c", "copy", "-movflags", "+faststart", "-y", str(whole)]
+    run_ffmpeg(args, what="faststart")
+    src = tmp_path / "cut.mp4"
+    src.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
+    code, output, out = gray(src, tmp_path)
+    if code == 0:  # what survives is processed, and no more
+        got = facts(out)
+        assert 0 < got.frames < 100
+    else:
+        assert_one_line_error(code, output, code, "cut.mp4")
+        assert not out.exists()
+
+
+def test_output_in_a_read_only_folder(clip: Path, tmpfs: Callable[[str], Path]) -> None:
+    # A read-only mount refuses even root, unlike a chmod'ed folder.
+    read_only_dir = tmpfs("ro,size=64k")
+    result = runner.invoke(app, ["filter", str(clip), "--vf", "hue=s=0", "-o", str(read_only_dir / "o.mp4")])
+    assert_one_line_error(result.exit_code, result.output, 6, "not writable")

@@ -4,6 +4,7 @@ the job with the chunk, the stage and the last error, and leave no output behind
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -66,3 +67,15 @@ def test_exhausted_retries_fail_the_job_clearly(make_clip: ClipMaker, tmp_path: 
 def test_bad_inject_spec_is_a_usage_error(clip: Path, tmp_path: Path) -> None:
     code, _, output = run(clip, tmp_path / "out.mp4", "--inject", "one:explode=yes")
     assert code == 2 and "--inject" in output
+
+
+def test_a_hung_task_times_out_and_is_retried(make_clip: ClipMaker, tmp_path: Path) -> None:
+    src = make_clip(seconds=4, keyint=25)
+    # Chunk 1's first copy hangs for a minute; the retry's result makes it stop.
+    code, events, output = run(src, tmp_path / "out.mp4", "--inject", "1:sleep=60", "--task-timeout", "3")
+    assert code == 0, output
+    failed = [e for e in events if e["kind"] == "task_failed"]
+    assert [(e["chunk"], e["will_retry"]) for e in failed] == [(1, True)]
+    assert "no result after 3s" in str(failed[0]["error"])
+    assert Counter(e["chunk"] for e in events if e["kind"] == "task_finished") == dict.fromkeys(range(4), 1)
+    assert facts(tmp_path / "out.mp4").frames == facts(src).frames
