@@ -93,6 +93,7 @@ def filter_cmd(
     output: opt.Output = None,
     workers: opt.Workers = opt.DEFAULT_WORKERS,
     chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
+    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
     retries: opt.Retries = 3,
@@ -134,6 +135,7 @@ def _job_options(cli: dict[str, Any]) -> JobOptions:
     return JobOptions(
         workers=cli["workers"],
         chunk_seconds=cli["chunk_seconds"],
+        first_chunk_seconds=min(cli["first_chunk_seconds"], cli["chunk_seconds"]),
         retries=cli["retries"],
         keep_intermediate=cli["keep_intermediate"],
         overwrite=cli["overwrite"],
@@ -230,6 +232,7 @@ def run_cmd(
     ] = None,
     workers: opt.Workers = opt.DEFAULT_WORKERS,
     chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
+    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
     retries: opt.Retries = 3,
     keep_intermediate: opt.KeepIntermediate = False,
     overwrite: opt.Overwrite = False,

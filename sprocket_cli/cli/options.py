@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS
+from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECONDS
 
 Output = Annotated[
     Path | None,
@@ -24,6 +24,14 @@ ChunkSeconds = Annotated[
         "--chunk-seconds",
         min=0.04,
         help="Target chunk length in seconds; cuts stay on keyframes where the source has them.",
+    ),
+]
+FirstChunkSeconds = Annotated[
+    float,
+    typer.Option(
+        "--first-chunk-seconds",
+        min=0.04,
+        help="Length of the first chunk; later chunks double up to --chunk-seconds (first segment sooner).",
     ),
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
@@ -111,4 +119,8 @@ TaskTimeout = Annotated[
 ]
 
 DEFAULT_WORKERS = os.cpu_count() or 1
-DEFAULTS = {"chunk_seconds": DEFAULT_CHUNK_SECONDS, "workers": DEFAULT_WORKERS}
+DEFAULTS = {
+    "chunk_seconds": DEFAULT_CHUNK_SECONDS,
+    "first_chunk_seconds": DEFAULT_FIRST_CHUNK_SECONDS,
+    "workers": DEFAULT_WORKERS,
+}

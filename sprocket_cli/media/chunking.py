@@ -69,16 +69,28 @@ class ChunkPlan:
         return max(c.duration for c in self.chunks)
 
 
-def plan_chunks(info: MediaInfo, target_seconds: float) -> ChunkPlan:
-    """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible."""
+def plan_chunks(info: MediaInfo, target_seconds: float, first_seconds: float | None = None) -> ChunkPlan:
+    """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible.
+
+    With ``first_seconds``, chunk lengths ramp up from it, doubling to ``target_seconds``:
+    a short first chunk makes the first segment playable soon, long later chunks spend less
+    on per-process start-up.
+    """
     if not target_seconds > 0:
         raise UsageError(f"--chunk-seconds must be positive, not {target_seconds}")
-    target = max(1, round(Fraction(target_seconds) / info.time_base))
+    if first_seconds is not None and not first_seconds > 0:
+        raise UsageError(f"--first-chunk-seconds must be positive, not {first_seconds}")
+    full = max(1, round(Fraction(target_seconds) / info.time_base))
+    length = (
+        full if first_seconds is None else min(full, max(1, round(Fraction(first_seconds) / info.time_base)))
+    )
     keys = info.keyframe_pts
     frames = info.frame_pts
     cuts = [frames[0]]
     while True:
         start = cuts[-1]
+        target = length
+        length = min(full, length * 2)
         wanted = start + target
         if wanted >= info.end_pts - target // 2:
             break  # the rest is short enough to join the last chunk

@@ -237,3 +237,17 @@ def test_property_chunks_are_contiguous_and_cover_every_frame(info: MediaInfo, t
     result = plan_chunks(info, target)
     assert_well_formed(info, result)
     assert result.target_seconds == target
+
+
+def test_chunk_lengths_ramp_up_from_a_short_first_chunk() -> None:
+    info = media(60.0, [2.0 * k for k in range(30)])  # keyframe every 2 s
+    result = plan_chunks(info, 6, first_seconds=2)
+    assert_well_formed(info, result)
+    assert [round(c.duration) for c in result.chunks] == [2, 4, *([6] * 9)]
+    assert all(c.preroll == 0 for c in result.chunks)
+
+
+def test_first_chunk_no_longer_than_the_target() -> None:
+    info = media(10.0, [1.0 * k for k in range(10)])
+    result = plan_chunks(info, 1, first_seconds=4)
+    assert [round(c.duration) for c in result.chunks] == [1] * 10
