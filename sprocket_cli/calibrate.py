@@ -11,9 +11,9 @@ import tempfile
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.pipespec import Pipespec
-from sprocket_cli.planner import plan
+from sprocket_cli.planner import plan, stage_calls
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import ChunkRef, StageCall, Task
+from sprocket_cli.tasks import ChunkRef, Task
 from sprocket_cli.worker import run_task
 
 
@@ -26,7 +26,7 @@ def frames_per_core_second(spec: Pipespec, media: MediaInfo, seconds: float = 2.
         task_id="calibration",
         group="+".join(n.name for n in nodes),
         chunk=ChunkRef.of(chunk),
-        stages=tuple(StageCall(n.name, n.stage.NAME, n.config.model_dump()) for n in nodes),
+        stages=stage_calls(nodes),
         output_key="calibration/seg.m4s",
         output_type="chunks",
         source=media.source,

@@ -44,7 +44,7 @@ from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
-from sprocket_cli.tasks import ChunkRef, Fault, Result, StageCall, Task
+from sprocket_cli.tasks import ChunkRef, Fault, Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
 RETRY_BACKOFF = 0.5
@@ -222,7 +222,7 @@ class _Runner:
             task_id=f"{group.name}/c{chunk.index:05d}",
             group=group.name,
             chunk=chunk,
-            stages=tuple(StageCall(n.name, n.stage.NAME, n.config.model_dump()) for n in group.nodes),
+            stages=group.stage_calls,
             output_key=self.output_key(group, chunk.index),
             output_type="chunks" if group.output_type == "chunks" else "frames",
             source=items[0].source,

@@ -8,10 +8,18 @@ cross storage only between groups.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from sprocket_cli.pipespec import DEFAULT_DELIVERY, Endpoint, Node, Pipespec
 from sprocket_cli.stages.base import port_type
+from sprocket_cli.tasks import StageCall
+
+
+def stage_calls(nodes: Iterable[Node]) -> tuple[StageCall, ...]:
+    """What a task tells its worker to run for ``nodes``: names and plain-JSON configs."""
+    return tuple(StageCall(n.name, n.stage.NAME, n.config.model_dump()) for n in nodes)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,11 @@ class Group:
     @property
     def delivery_function(self) -> str:
         return self.nodes[0].delivery_function
+
+    @cached_property
+    def stage_calls(self) -> tuple[StageCall, ...]:
+        """Computed once per group, not once per task."""
+        return stage_calls(self.nodes)
 
     @property
     def ports(self) -> tuple[str, ...]:

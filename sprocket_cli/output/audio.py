@@ -52,9 +52,9 @@ def write_audio_rendition(source: MediaInfo, storage: Storage, folder: str) -> A
             ],
             what="segmenting the audio for streaming",
         )  # fmt: skip
+        mpd = (out / "audio.mpd").read_bytes()  # read here, not back from (maybe remote) storage
         for path in sorted(out.iterdir()):
             storage.put_file(f"{folder}/{AUDIO_FOLDER}/{path.name}", str(path))
-        mpd = storage.get_bytes(f"{folder}/{AUDIO_FOLDER}/audio.mpd")
     ET.register_namespace("", _MPD_NS)
     root = ET.fromstring(mpd)
     adaptation = root.find(f".//{{{_MPD_NS}}}AdaptationSet")

@@ -52,6 +52,7 @@ class StreamWriter:
         """Frames in the published segments."""
         self._codec = ""
         self._size = (0, 0)
+        self._master_written = False
 
     @property
     def playlist_key(self) -> str:
@@ -101,6 +102,7 @@ class StreamWriter:
             self.dash.text(codec=self._codec, width=width, height=height, ended=ended, audio=audio).encode(),
         )
         self.storage.put_bytes(f"{self.folder}/{HLS_NAME}", self.hls.text(ended=ended).encode())
-        if not self.storage.exists(self.playlist_key):
+        if not self._master_written:  # once: it never changes, and players load it once
             master = master_playlist(HLS_NAME, self._codec, width, height, audio)
             self.storage.put_bytes(self.playlist_key, master.encode())
+            self._master_written = True
