@@ -13,21 +13,26 @@ import heapq
 import itertools
 import json
 import resource
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sprocket_cli.control import CANCEL_KEY, POLL_INTERVAL, ControlPoller, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item, Ready
-from sprocket_cli.errors import JobFailedError, OutputError
+from sprocket_cli.errors import JobCancelledError, JobFailedError, OutputError
 from sprocket_cli.events import (
     Event,
+    JobCancelled,
     JobFailed,
     JobFinished,
+    JobPaused,
     JobStarted,
     SegmentReady,
     TaskFailed,
     TaskFinished,
+    TaskProgress,
     TaskQueued,
     TaskStarted,
     TaskSuperseded,
@@ -104,6 +109,8 @@ class _Running:
     task: Task
     dispatched: float
     """Executor clock time the task was submitted."""
+    slot: int
+    """Which worker slot the copy holds until it returns (what the TUI shows as a row)."""
 
 
 class _Runner:
@@ -127,6 +134,11 @@ class _Runner:
         self.retry_heap: list[tuple[float, int, Task]] = []
         self._seq = itertools.count()
         self.running: dict[Future[Result], _Running] = {}
+        self.free_slots = list(range(job.workers))
+        """Worker slots not held by a running copy, as a heap (the lowest is taken first)."""
+        # People steer a job on the wall clock; a simulated one runs too fast to steer.
+        self.control = ControlPoller(job.job_dir) if executor.REAL_TIME else None
+        self.paused = False
         self.done: set[str] = set()
         """Ids of tasks whose result is in (the first copy to deliver)."""
         self.copies: dict[str, set[Future[Result]]] = {}
@@ -160,8 +172,10 @@ class _Runner:
 
     def run(self) -> Iterator[Event]:
         job = self.job
+        clear_requests(job.job_dir)
         first_input = job.inputs[job.plan.spec.inputs[0]]
-        chunk_count = len(job.chunks[job.plan.spec.inputs[0]].chunks)
+        first_chunks = job.chunks[job.plan.spec.inputs[0]]
+        chunk_count = len(first_chunks.chunks)
         yield self.emit(
             JobStarted(
                 t=0.0,
@@ -179,6 +193,9 @@ class _Runner:
                 groups=[g.name for g in job.plan.groups],
                 preroll=sum(p.preroll_seconds for p in job.chunks.values()),
                 policy=job.policy,
+                started_at=time.time(),
+                chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks.chunks],
+                memory_mb=self.executor.memory_mb(),
             )
         )
         try:
@@ -191,6 +208,9 @@ class _Runner:
             yield from self.finish()
         except JobFailedError as exc:
             yield self.emit(JobFailed(t=self.now(), job_id=job.job_id, error=str(exc)))
+            raise
+        except JobCancelledError:
+            yield self.emit(JobCancelled(t=self.now(), job_id=job.job_id))
             raise
         finally:
             for future in self.running:
@@ -264,9 +284,24 @@ class _Runner:
             )
         )
 
+    def steer(self) -> Iterator[Event]:
+        """Act on the user's requests: cancel the job, pause or resume dispatching."""
+        if self.control is None:
+            return
+        asked = self.control.poll(self.executor.now())
+        if asked.cancel:
+            if not self.storage.exists(CANCEL_KEY):
+                self.storage.put_bytes(CANCEL_KEY, b"")  # running workers stop on seeing it
+            raise JobCancelledError(
+                f"{self.job.job_id}: cancelled; `sprocket resume {self.job.job_id}` picks it up again"
+            )
+        if asked.paused != self.paused:
+            self.paused = asked.paused
+            yield self.emit(JobPaused(t=self.now(), paused=self.paused))
+
     def dispatch(self) -> Iterator[Event]:
         """Submit ready tasks while workers are free and the policy releases them."""
-        while self.queue and self.executor.can_submit():
+        while self.queue and self.executor.can_submit() and not self.paused:
             task = self.queue[0][2]
             if task.task_id in self.done:
                 heapq.heappop(self.queue)  # a copy no longer needed
@@ -283,7 +318,8 @@ class _Runner:
     def submit(self, task: Task) -> Iterator[Event]:
         clock = self.executor.now()
         future = self.executor.submit(task, self.storage.spec())
-        self.running[future] = _Running(task, clock)
+        slot = heapq.heappop(self.free_slots) if self.free_slots else len(self.running)
+        self.running[future] = _Running(task, clock, slot)
         self.copies.setdefault(task.task_id, set()).add(future)
         self.accounts.invocations += 1
         self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
@@ -295,12 +331,38 @@ class _Runner:
                 chunk=task.chunk.index,
                 attempt=task.attempt,
                 copy=task.copy,
+                slot=slot,
             )
         )
 
+    def relay_progress(self) -> Iterator[Event]:
+        """Workers' reports on copies still running, as events."""
+        reports = self.executor.progress()
+        if not reports:
+            return
+        by_copy = {(r.task.task_id, r.task.copy): r for r in self.running.values()}
+        for p in reports:
+            running = by_copy.get((p.task_id, p.copy))
+            if running is None:
+                continue  # it returned already; its result says more
+            task = running.task
+            yield self.emit(
+                TaskProgress(
+                    t=self.now(),
+                    task_id=task.task_id,
+                    group=task.group,
+                    chunk=task.chunk.index,
+                    copy=task.copy,
+                    slot=running.slot,
+                    worker=p.worker,
+                    phase=p.phase,
+                    frames=p.frames,
+                )
+            )
+
     def speculate(self) -> Iterator[Event]:
         """Start backups of tasks running suspiciously long (``--stragglers speculative``)."""
-        if not self.stragglers.speculative:
+        if not self.stragglers.speculative or self.paused:
             return
         pairs = [(r.task, r.dispatched) for r in self.running.values() if r.task.task_id not in self.done]
         for backup in self.stragglers.backups(pairs, self.executor.now()):
@@ -319,7 +381,7 @@ class _Runner:
         for future, r in list(self.running.items()):
             if future not in self.timed_out and now - r.dispatched > limit:
                 self.timed_out.add(future)
-                yield from self.failed(r.task, TimeoutError(f"no result after {limit:g}s"))
+                yield from self.failed(r.task, TimeoutError(f"no result after {limit:g}s"), r.slot)
 
     def wake_in(self) -> float | None:
         """Seconds until a held task or a retry is due; None if nothing is waiting on time."""
@@ -342,18 +404,24 @@ class _Runner:
 
     def loop(self) -> Iterator[Event]:
         while self.queue or self.running or self.retry_heap:
+            yield from self.steer()
             while self.retry_heap and self.retry_heap[0][0] <= self.executor.now():
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
             yield from self.dispatch()
             yield from self.speculate()
             yield from self.expire()
             timeout = self.wake_in()
+            if self.control is not None:  # look at requests and progress this often at least
+                timeout = POLL_INTERVAL if timeout is None else min(timeout, POLL_INTERVAL)
             if not self.running:
                 if timeout:
                     self.executor.sleep(timeout)  # only held or retried tasks: wait for the first
                 continue
-            for future in self.executor.wait(self.running.keys(), timeout):
+            finished = self.executor.wait(self.running.keys(), timeout)
+            yield from self.relay_progress()
+            for future in finished:
                 running = self.running.pop(future)
+                heapq.heappush(self.free_slots, running.slot)
                 copies = self.copies[running.task.task_id]
                 copies.discard(future)
                 if not copies:
@@ -363,20 +431,22 @@ class _Runner:
                 exc = future.exception()
                 if exc is not None:
                     if future not in self.timed_out:  # a timed-out copy was counted already
-                        yield from self.failed(running.task, exc)
+                        yield from self.failed(running.task, exc, running.slot)
                     continue
                 result = future.result()
                 if result.superseded:
-                    yield from self.superseded(running.task, result)
+                    yield from self.superseded(running.task, result, running.slot)
                     continue
                 seconds = self.executor.now() - running.dispatched
                 self.policy.task_finished(running.task, seconds)
                 self.stragglers.finished(running.task, seconds)
-                yield from self.finished(running.task, result)
+                yield from self.finished(running.task, result, slot=running.slot)
                 partner = result.meta.get("partner")
                 if partner is not None and running.task.partner is not None:
                     yield from self.finished(
-                        self.partner_task(running.task), Result.from_json(json.dumps(partner))
+                        self.partner_task(running.task),
+                        Result.from_json(json.dumps(partner)),
+                        slot=running.slot,
                     )
 
     def partner_task(self, task: Task) -> Task:
@@ -396,7 +466,7 @@ class _Runner:
         """Copies of ``task_id`` still expected to deliver (timed-out ones are not)."""
         return sum(1 for f in self.copies.get(task_id, ()) if f not in self.timed_out)
 
-    def superseded(self, task: Task, result: Result) -> Iterator[Event]:
+    def superseded(self, task: Task, result: Result, slot: int) -> Iterator[Event]:
         t = result.timings
         seconds = t.read + t.compute + t.write
         self.accounts.worker_seconds += seconds
@@ -409,6 +479,7 @@ class _Runner:
                 copy=task.copy,
                 worker=result.worker,
                 seconds=seconds,
+                slot=slot,
             )
         )
         if task.task_id not in self.done and not self.copies_in_flight(task.task_id):
@@ -417,7 +488,9 @@ class _Runner:
             self.storage.delete(task.output_key)
             yield self.queue_task(dataclasses.replace(task, attempt=task.attempt + 1))
 
-    def finished(self, task: Task, result: Result, *, resumed: bool = False) -> Iterator[Event]:
+    def finished(
+        self, task: Task, result: Result, *, resumed: bool = False, slot: int | None = None
+    ) -> Iterator[Event]:
         if task.task_id in self.done:
             return
         self.done.add(task.task_id)
@@ -440,6 +513,8 @@ class _Runner:
                 write=t.write,
                 result=result.to_dict(),
                 resumed=resumed,
+                copy=task.copy,
+                slot=slot,
             )
         )
         group = self.groups[task.group]
@@ -473,7 +548,7 @@ class _Runner:
                 )
             )
 
-    def failed(self, task: Task, exc: BaseException) -> Iterator[Event]:
+    def failed(self, task: Task, exc: BaseException, slot: int) -> Iterator[Event]:
         spare = task.task_id in self.done or self.copies_in_flight(task.task_id) > 0
         will_retry = task.attempt <= self.job.retries and not spare
         yield self.emit(
@@ -485,6 +560,8 @@ class _Runner:
                 attempt=task.attempt,
                 error=str(exc) or type(exc).__name__,
                 will_retry=will_retry,
+                copy=task.copy,
+                slot=slot,
             )
         )
         if spare:

@@ -69,3 +69,9 @@ class JobFailedError(SprocketError):
     """A task exhausted its retries, so the job cannot finish."""
 
     exit_code = 8
+
+
+class JobCancelledError(SprocketError):
+    """The user cancelled the job (``sprocket cancel``, the TUI); it can be resumed."""
+
+    exit_code = 10

@@ -51,6 +51,12 @@ class JobStarted(Event):
     """Seconds of video decoded only to reach non-keyframe cuts."""
     policy: str = "overall"
     """Scheduling policy (overall, first-frame, streaming)."""
+    started_at: float = 0.0
+    """Wall-clock time the job started (Unix seconds), so a late watcher knows the job's clock."""
+    chunk_starts: list[float] = dataclasses.field(default_factory=list)
+    """Where each chunk of the first input starts, seconds of video."""
+    memory_mb: int | None = None
+    """Memory of each worker where it sets the price (Lambda); None on local workers."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,28 @@ class TaskStarted(Event):
     attempt: int
     copy: int = 0
     """0 for a task's first copy; clones and backups count up."""
+    slot: int = 0
+    """Which of the job's worker slots (0 .. workers-1) the copy occupies until it returns."""
+
+
+#: A task's phases on its worker, in order.
+PHASES = ("reading", "computing", "writing")
+
+
+@dataclass(frozen=True)
+class TaskProgress(Event):
+    """A worker's report on a running copy: its phase, and frames done so far."""
+
+    KIND: ClassVar[str] = "task_progress"
+    task_id: str
+    group: str
+    chunk: int
+    copy: int
+    slot: int
+    worker: str
+    phase: str
+    """One of :data:`PHASES`."""
+    frames: int
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,9 @@ class TaskFinished(Event):
     """The worker's whole result, so that ``resume`` can reuse it."""
     resumed: bool = False
     """True when the result came from an earlier run of the job (``resume``), not a worker."""
+    copy: int = 0
+    slot: int | None = None
+    """The worker slot the copy held (None for a resumed result)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,8 @@ class TaskFailed(Event):
     attempt: int
     error: str
     will_retry: bool
+    copy: int = 0
+    slot: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +150,7 @@ class TaskSuperseded(Event):
     worker: str
     seconds: float
     """Worker seconds the copy spent (read + compute + write)."""
+    slot: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,11 +203,30 @@ class JobFailed(Event):
     error: str
 
 
+@dataclass(frozen=True)
+class JobPaused(Event):
+    """Dispatching stopped (``paused``) or started again; running tasks carry on either way."""
+
+    KIND: ClassVar[str] = "job_paused"
+    paused: bool
+
+
+@dataclass(frozen=True)
+class JobCancelled(Event):
+    """The user cancelled the job; what finished stays in the job folder for ``resume``."""
+
+    KIND: ClassVar[str] = "job_cancelled"
+    job_id: str
+
+
+#: Events after which a job's journal gets no more lines.
+TERMINAL = (JobFinished, JobFailed, JobCancelled)
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
-        JobStarted, TaskQueued, TaskStarted, TaskFinished, TaskFailed, TaskSuperseded,
-        SegmentReady, JobFinished, JobFailed,
+        JobStarted, TaskQueued, TaskStarted, TaskProgress, TaskFinished, TaskFailed,
+        TaskSuperseded, SegmentReady, JobPaused, JobFinished, JobFailed, JobCancelled,
     )
 }  # fmt: skip
 

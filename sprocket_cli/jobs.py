@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sprocket_cli.errors import UsageError
-from sprocket_cli.events import Event, JobFailed, JobFinished, JobStarted, TaskFinished
+from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
 from sprocket_cli.journal import JOURNAL_NAME, read_journal
 
 JOB_FILE = "job.json"
@@ -85,7 +85,7 @@ def read_record(job_dir: Path) -> JobRecord:
 
 def create_job_dir(record: JobRecord, parent: Path | None) -> Path:
     """Make the job's folder under ``parent`` (default: the user data dir) and record it."""
-    job_dir = (parent or jobs_root()) / record.job_id
+    job_dir = ((parent or jobs_root()) / record.job_id).absolute()  # events name it from anywhere
     job_dir.mkdir(parents=True, exist_ok=False)
     write_record(job_dir, record)
     return job_dir
@@ -109,7 +109,7 @@ class JobStatus:
     job_dir: Path
     record: JobRecord
     state: str
-    """finished, failed, running or interrupted."""
+    """finished, failed, cancelled, running or interrupted."""
     tasks_done: int
     tasks_total: int
 
@@ -124,6 +124,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def coordinator_alive(job_dir: Path) -> bool:
+    """Whether the process that runs (or ran) the job is alive and is not this process."""
+    pid = read_record(job_dir).pid
+    return _alive(pid) and pid != os.getpid()
+
+
 def status(job_dir: Path) -> JobStatus:
     record = read_record(job_dir)
     events: list[Event] = list(read_journal(job_dir)) if (job_dir / JOURNAL_NAME).exists() else []
@@ -134,7 +140,9 @@ def status(job_dir: Path) -> JobStatus:
         state = "finished"
     elif isinstance(last, JobFailed):
         state = "failed"
-    elif _alive(record.pid) and record.pid != os.getpid():
+    elif isinstance(last, JobCancelled):
+        state = "cancelled"
+    elif coordinator_alive(job_dir):
         state = "running"
     else:
         state = "interrupted"

@@ -130,7 +130,7 @@ def prepare_job(
             (
                 j
                 for j in all_jobs(options.job_parent)
-                if j.state == "interrupted" and j.record.same_work(record)
+                if j.state in ("interrupted", "cancelled") and j.record.same_work(record)
             ),
             None,
         )

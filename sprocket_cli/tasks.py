@@ -138,6 +138,17 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A worker's report on a task copy it is running (see :data:`~sprocket_cli.events.PHASES`)."""
+
+    task_id: str
+    copy: int
+    worker: str
+    phase: str
+    frames: int
+
+
+@dataclass(frozen=True)
 class Timings:
     """Where a task's time went, in seconds (wall clock on the worker)."""
 

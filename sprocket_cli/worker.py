@@ -20,12 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sprocket_cli.control import CANCEL_KEY
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import make_segment
 from sprocket_cli.registry import stage_class
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import ChunkRef, Result, Task, Timings
+
+#: Told a running copy's phase and frames done: ``report("computing", 120)``.
+Reporter = Callable[[str, int], None]
+
+
+def _ignore(_phase: str, _frames: int) -> None:
+    """The reporter of a worker nobody watches."""
+
+
+def worker_id() -> str:
+    """This worker, as events and the TUI name it: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def init_key(output_key: str, init_hash: str) -> str:
@@ -75,10 +88,10 @@ class _Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def run_task(task: Task, storage: Storage) -> Result:
+def run_task(task: Task, storage: Storage, report: Reporter = _ignore) -> Result:
     started = time.time()
     # Injected trouble hits the first copy only: a straggler is a slow worker, not slow data.
-    outcome = _work(task, task.chunk, task.output_key, storage, with_faults=task.copy == 0)
+    outcome = _work(task, task.chunk, task.output_key, storage, report, with_faults=task.copy == 0)
     meta: dict[str, Any] = dict(outcome.fields.pop("meta", {}))
     partner_key = task.partner_output_key
     if task.partner is not None and partner_key is not None and outcome.stored:
@@ -86,7 +99,7 @@ def run_task(task: Task, storage: Storage) -> Result:
         # a grace of a quarter of our own time; then take its half unless it has delivered, stopping
         # the moment it does.
         _wait_for(lambda: storage.exists(partner_key), PARTNER_GRACE * outcome.compute)
-        partner = _work(task, task.partner, partner_key, storage, with_faults=False)
+        partner = _work(task, task.partner, partner_key, storage, report, with_faults=False)
         if partner.stored:
             meta["partner"] = _result(task, task.partner, partner_key, partner, started).to_dict()
         outcome.compute += partner.compute
@@ -105,23 +118,27 @@ def _result(task: Task, chunk: ChunkRef, key: str, outcome: _Outcome, started: f
         output_type=task.output_type,
         frames=outcome.frames,
         timings=Timings(started=started, read=outcome.read, compute=outcome.compute, write=outcome.write),
-        worker=f"{socket.gethostname()}:{os.getpid()}",
+        worker=worker_id(),
         superseded=not outcome.stored,
         **outcome.fields,
     )
 
 
-def _work(task: Task, chunk: ChunkRef, key: str, storage: Storage, *, with_faults: bool) -> _Outcome:
+def _work(
+    task: Task, chunk: ChunkRef, key: str, storage: Storage, report: Reporter, *, with_faults: bool
+) -> _Outcome:
     """Run the task's stages over ``chunk`` and store the output under ``key`` exclusively."""
     outcome = _Outcome()
 
     def taken() -> bool:
-        return storage.exists(key)
+        """Whether to stop: another copy delivered, or the user cancelled the job."""
+        return storage.exists(key) or storage.exists(CANCEL_KEY)
 
     if taken():
         return outcome
     with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
         t0 = time.monotonic()
+        report("reading", 0)
         input_path = _input_path(task, storage, tmp)
         command = ChunkCommand(input_path, threads=task.threads)
         for call in task.stages:
@@ -130,6 +147,7 @@ def _work(task: Task, chunk: ChunkRef, key: str, storage: Storage, *, with_fault
         out_path = os.path.join(tmp, "out")
         t1 = time.monotonic()
         outcome.read = t1 - t0
+        report("computing", 0)
         try:
             if with_faults:
                 _inject(task, taken)
@@ -137,6 +155,7 @@ def _work(task: Task, chunk: ChunkRef, key: str, storage: Storage, *, with_fault
                 command.args(out_path),
                 what=f"chunk {chunk.index} ({task.group}, attempt {task.attempt})",
                 stop=taken,
+                on_frames=lambda frames: report("computing", frames),
             )
         except Stopped:
             outcome.compute = time.monotonic() - t1
@@ -144,6 +163,7 @@ def _work(task: Task, chunk: ChunkRef, key: str, storage: Storage, *, with_fault
         t2 = time.monotonic()
         outcome.compute = t2 - t1
         outcome.frames = chunk.frame_count
+        report("writing", chunk.frame_count)
         if task.output_type == "chunks":
             segment = make_segment(Path(out_path).read_bytes(), chunk.start_ticks)
             ikey = init_key(key, segment.init_hash)

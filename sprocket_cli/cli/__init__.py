@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import jobcmds, jobscmds, plancmd, speccmds
+from sprocket_cli.cli import jobcmds, jobscmds, monitor, plancmd, speccmds
 from sprocket_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",  # docstring paragraphs wrap to the terminal; blank lines split them
     pretty_exceptions_enable=False,
 )
 
@@ -47,6 +47,7 @@ app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)
 app.command("serve")(jobcmds.serve_cmd)
 app.command("plan")(plancmd.plan_cmd)
+app.command("monitor")(monitor.monitor_cmd)
 app.command("jobs")(jobscmds.jobs_cmd)
 app.command("resume")(jobscmds.resume_cmd)
 app.command("clean")(jobscmds.clean_cmd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +15,7 @@ import typer
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import MASTER, Playback, check_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
@@ -65,8 +67,9 @@ def _follow(
     as_json: bool,
     check: Callable[[], None] | None = None,
     playback: Playback | None = None,
+    tui: bool = False,
 ) -> None:
-    """Probe, run ``check``, plan and run the job, rendering its events.
+    """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI).
 
     The worker processes start first, and ``check`` (a subprocess) runs beside the probe, so
     the time before the first task is the slowest of them rather than their sum.
@@ -78,6 +81,10 @@ def _follow(
             checked.result()
         job = prepare_job(spec, inputs, outputs, options, probed)
         events = execute(job, executor)
+        if tui:
+            player = playback.player if playback is not None else None
+            run_tui(events, open_stream=playback is not None, player=player)
+            return
         render(playback.watch(events) if playback is not None else events, as_json)
     if playback is not None:
         playback.linger()
@@ -111,6 +118,7 @@ def filter_cmd(
     stragglers: opt.Stragglers = "none",
     speculate_after: opt.SpeculateAfter = 2.0,
     task_timeout: opt.TaskTimeout = None,
+    tui: opt.Tui = False,
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -124,10 +132,12 @@ def filter_cmd(
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job_dir, as_json)
     check = lambda: check_filter(local, vf)  # noqa: E731  # runs beside the probe
-    _follow(spec, {"input_0": local}, {"output_0": dest}, options, as_json, check, playback)
+    _follow(
+        spec, {"input_0": local}, {"output_0": dest}, options, as_json, check, playback, _tui(tui, as_json)
+    )
 
 
-filter_cmd.__doc__ = (filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
+filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
 
 
 def _job_options(cli: dict[str, Any]) -> JobOptions:
@@ -176,6 +186,12 @@ def _scheduling(policy: str | None, deadline_start: float, open_stream: bool) ->
     if chosen not in POLICIES:
         raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {chosen!r}")
     return {"policy": chosen, "deadline_start": deadline_start if chosen == "streaming" else None}
+
+
+def _tui(tui: bool, as_json: bool) -> bool:
+    if tui and as_json:
+        raise UsageError("--tui and --json do not go together: the TUI owns the terminal")
+    return tui
 
 
 def _playback(open_stream: bool, player: str | None, serve_for: float | None) -> Playback | None:
@@ -248,6 +264,7 @@ def run_cmd(
     stragglers: opt.Stragglers = "none",
     speculate_after: opt.SpeculateAfter = 2.0,
     task_timeout: opt.TaskTimeout = None,
+    tui: opt.Tui = False,
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -264,7 +281,15 @@ def run_cmd(
         bound_out["output_0"] = _default_output(bound_in["input_0"], pipespec.name)
     local = {name: _local_input(src, job_dir, as_json) for name, src in bound_in.items()}
     options = _job_options(locals())
-    _follow(pipespec, local, bound_out, options, as_json, playback=_playback(open_stream, player, serve_for))
+    _follow(
+        pipespec,
+        local,
+        bound_out,
+        options,
+        as_json,
+        playback=_playback(open_stream, player, serve_for),
+        tui=_tui(tui, as_json),
+    )
 
 
 @boundary

@@ -16,12 +16,18 @@ from sprocket_cli.jobs import all_jobs, clean, find_job, read_record
 from sprocket_cli.launch import execute, resume_job
 
 out = Console(highlight=False)
-STATE_STYLE = {"finished": "green", "failed": "red", "running": "cyan", "interrupted": "yellow"}
+STATE_STYLE = {
+    "finished": "green",
+    "failed": "red",
+    "running": "cyan",
+    "interrupted": "yellow",
+    "cancelled": "yellow",
+}
 
 
 @boundary
 def jobs_cmd(job_dir: opt.JobDir = None) -> None:
-    """List jobs, newest first, with their state: finished, failed, running or interrupted."""
+    """List jobs, newest first, with their state: finished, failed, cancelled, running or interrupted."""
     table = Table(box=None, header_style="bold")
     for col in ("job", "state", "tasks", "pipeline", "input", "output"):
         table.add_column(col)
@@ -48,7 +54,7 @@ def resume_cmd(
     job_dir: opt.JobDir = None,
     as_json: opt.Json = False,
 ) -> None:
-    """Finish an interrupted job without redoing the chunks it had finished."""
+    """Finish an interrupted or cancelled job without redoing the chunks it had finished."""
     folder = find_job(job, job_dir)
     workers = int(read_record(folder).options.get("workers", 1))
     with LocalExecutor(workers) as executor:
@@ -66,7 +72,7 @@ def clean_cmd(
     freed = 0
     count = 0
     for job in all_jobs(job_dir):
-        if job.state == "running" or (everything and job.state == "interrupted"):
+        if job.state == "running" or (everything and job.state in ("interrupted", "cancelled")):
             continue  # never pull files from under a job, nor lose one that can still resume
         freed += clean(job, everything=everything)
         count += 1

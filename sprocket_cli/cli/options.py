@@ -84,6 +84,13 @@ DeadlineStart = Annotated[
     ),
 ]
 
+Tui = Annotated[
+    bool,
+    typer.Option(
+        "--tui", help="Run the job inside the TUI: per-worker progress, chunk strip, costs, log (? for keys)."
+    ),
+]
+
 Inject = Annotated[
     list[str] | None,
     typer.Option(

@@ -28,6 +28,14 @@ def check_player(player: str | None) -> None:
         raise UsageError(f"--player {player}: not installed (not found on PATH)")
 
 
+def open_player(url: str, player: str | None) -> None:
+    """The player page at ``url`` in the browser, or its HLS stream in ``player``."""
+    if player is None:
+        webbrowser.open(url)
+        return
+    subprocess.Popen([player, url + MASTER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @dataclass
 class Playback:
     """Starts the server when the job starts and the player when the first segment is ready."""
@@ -53,11 +61,7 @@ class Playback:
     def open(self) -> None:
         assert self.server is not None
         self._opened = True
-        if self.player is None:
-            webbrowser.open(self.server.url)
-            return
-        args = [self.player, self.server.url + MASTER]
-        subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        open_player(self.server.url, self.player)
 
     def linger(self) -> None:
         """Keep serving after the job: for ``serve_for`` seconds, or until Ctrl-C."""

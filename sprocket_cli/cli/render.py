@@ -23,6 +23,7 @@ from rich.table import Table
 from sprocket_cli.events import (
     Event,
     JobFinished,
+    JobPaused,
     JobStarted,
     SegmentReady,
     TaskFailed,
@@ -95,6 +96,8 @@ def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFini
                     f"failed, {retry}:[/] {event.error}",
                     markup=True,
                 )
+            elif isinstance(event, JobPaused):
+                console.print("[yellow]paused[/]: no new tasks start" if event.paused else "resumed")
             elif isinstance(event, JobFinished):
                 finished = event
     return started, finished

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import ClassVar
 
 from sprocket_cli.storage import StorageSpec
-from sprocket_cli.tasks import Result, Task
+from sprocket_cli.tasks import Progress, Result, Task
 
 
 class Executor(ABC):
@@ -56,6 +56,17 @@ class Executor(ABC):
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    REAL_TIME: ClassVar[bool] = True
+    """Whether the clock is the wall clock (people can watch and steer the job), not virtual."""
+
+    def progress(self) -> list[Progress]:
+        """Workers' reports since the last call (phases, frames); none if the backend has none."""
+        return []
+
+    def memory_mb(self) -> int | None:
+        """Memory per worker where it sets the price (Lambda); None where it does not."""
+        return None
 
     def threads_per_task(self) -> int:
         """ffmpeg threads each task should use; 0 lets ffmpeg decide."""

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.storage import StorageSpec
-from sprocket_cli.tasks import Result, Task, Timings
+from sprocket_cli.tasks import Progress, Result, Task, Timings
 
 #: Seconds of one core per frame, as a share of the fused decode -> filter -> encode time.
 #: Measured on this machine (1080p25 testsrc2, one thread each, 250 frames):
@@ -101,6 +101,7 @@ class _Finish:
 
 class SimulatedExecutor(Executor):
     NAME: ClassVar[str] = "simulated"
+    REAL_TIME: ClassVar[bool] = False
 
     def __init__(self, workers: int, model: CloudModel) -> None:
         super().__init__(workers)
@@ -117,6 +118,8 @@ class SimulatedExecutor(Executor):
         self._recent: deque[float] = deque()
         self.throttled = 0
         """Invocations answered 429."""
+        self._reports: list[tuple[float, int, Progress]] = []
+        """Phase changes the model foresees, by virtual time."""
 
     def now(self) -> float:
         return self._now
@@ -151,9 +154,26 @@ class SimulatedExecutor(Executor):
         read, compute, write = self._durations(task)
         timings = Timings(started=invoked, read=read, compute=compute, write=write)
         finish = invoked + read + compute + write
+        worker = f"sim-{self.containers}"
+        for at, phase, frames in (
+            (invoked, "reading", 0),
+            (invoked + read, "computing", 0),
+            (invoked + read + compute, "writing", task.chunk.frame_count),
+        ):
+            progress = Progress(task.task_id, task.copy, worker, phase, frames)
+            heapq.heappush(self._reports, (at, next(self._seq), progress))
         heapq.heappush(self._free_at, finish)
         self._schedule(finish, future, self._result(task, timings))
         return future
+
+    def memory_mb(self) -> int | None:
+        return self.model.memory_mb
+
+    def progress(self) -> list[Progress]:
+        reports = []
+        while self._reports and self._reports[0][0] <= self._now:
+            reports.append(heapq.heappop(self._reports)[2])
+        return reports
 
     def _durations(self, task: Task) -> tuple[float, float, float]:
         m = self.model

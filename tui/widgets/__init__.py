@@ -1,0 +1,1 @@
+"""The TUI's widgets; each draws one part of a :class:`~tui.model.JobView`."""
