@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sprocket_cli.control import CANCEL_KEY, POLL_INTERVAL, ControlPoller, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item, Ready
@@ -166,6 +167,10 @@ class _Runner:
         """Seconds since the job started, on the executor's clock."""
         return self.executor.now() - self.started
 
+    def about(self, task: Task) -> dict[str, Any]:
+        """The fields every task event starts with."""
+        return {"t": self.now(), "task_id": task.task_id, "group": task.group, "chunk": task.chunk.index}
+
     def emit(self, event: Event) -> Event:
         self.journal.append(event)
         return event
@@ -276,10 +281,7 @@ class _Runner:
         heapq.heappush(self.queue, (*place, task))
         return self.emit(
             TaskQueued(
-                t=self.now(),
-                task_id=task.task_id,
-                group=task.group,
-                chunk=task.chunk.index,
+                **self.about(task),
                 attempt=task.attempt,
             )
         )
@@ -325,10 +327,7 @@ class _Runner:
         self.accounts.peak_workers = max(self.accounts.peak_workers, len(self.running))
         yield self.emit(
             TaskStarted(
-                t=self.now(),
-                task_id=task.task_id,
-                group=task.group,
-                chunk=task.chunk.index,
+                **self.about(task),
                 attempt=task.attempt,
                 copy=task.copy,
                 slot=slot,
@@ -348,10 +347,7 @@ class _Runner:
             task = running.task
             yield self.emit(
                 TaskProgress(
-                    t=self.now(),
-                    task_id=task.task_id,
-                    group=task.group,
-                    chunk=task.chunk.index,
+                    **self.about(task),
                     copy=task.copy,
                     slot=running.slot,
                     worker=p.worker,
@@ -472,10 +468,7 @@ class _Runner:
         self.accounts.worker_seconds += seconds
         yield self.emit(
             TaskSuperseded(
-                t=self.now(),
-                task_id=task.task_id,
-                group=task.group,
-                chunk=task.chunk.index,
+                **self.about(task),
                 copy=task.copy,
                 worker=result.worker,
                 seconds=seconds,
@@ -501,10 +494,7 @@ class _Runner:
             self.accounts.worker_seconds += t.read + t.compute + t.write
         yield self.emit(
             TaskFinished(
-                t=self.now(),
-                task_id=task.task_id,
-                group=task.group,
-                chunk=task.chunk.index,
+                **self.about(task),
                 attempt=task.attempt,
                 frames=result.frames,
                 worker=result.worker,
@@ -553,10 +543,7 @@ class _Runner:
         will_retry = task.attempt <= self.job.retries and not spare
         yield self.emit(
             TaskFailed(
-                t=self.now(),
-                task_id=task.task_id,
-                group=task.group,
-                chunk=task.chunk.index,
+                **self.about(task),
                 attempt=task.attempt,
                 error=str(exc) or type(exc).__name__,
                 will_retry=will_retry,
