@@ -40,6 +40,7 @@ from sprocket_cli.events import (
 )
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
+from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import ChunkPlan
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.output.assemble import assemble
@@ -50,7 +51,7 @@ from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
-from sprocket_cli.tasks import ChunkRef, Fault, Result, Task
+from sprocket_cli.tasks import ChunkRef, Fault, LaneInput, Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
 RETRY_BACKOFF = 0.5
@@ -84,6 +85,8 @@ class Job:
     """Seconds after which a task with no result counts as failed and is retried."""
     completed: Mapping[str, Result] = field(default_factory=dict)
     """Task id -> result kept from an earlier run of this job (``resume``)."""
+    audio: AudioPlan | None = None
+    """The output's audio; None: the first input's, as it is."""
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -128,6 +131,7 @@ class _Runner:
         }
         first_input = job.plan.spec.inputs[0]
         first = job.chunks[first_input]
+        self.audio = job.audio or AudioPlan.choose("a", [job.inputs[first_input]])
         self.clock = PlaybackClock(job.deadline_start) if job.deadline_start is not None else None
         order = {g.name: i for i, g in enumerate(job.plan.groups)}
         self.policy: Policy = make_policy(job.policy, order, self.clock)
@@ -156,9 +160,7 @@ class _Runner:
                 out,
                 len(first.chunks),
                 first.max_duration,
-                self._side.submit(
-                    write_audio_rendition, job.inputs[first_input], storage, stream_folder(out)
-                ),
+                self._side.submit(write_audio_rendition, self.audio, storage, stream_folder(out)),
             )
             for out in job.outputs
         }
@@ -189,7 +191,7 @@ class _Runner:
                 pipeline=job.plan.spec.name,
                 inputs={k: v.source for k, v in job.inputs.items()},
                 outputs={k: str(v) for k, v in job.outputs.items()},
-                chunks=sum(len(p.chunks) for p in job.chunks.values()),
+                chunks=chunk_count,
                 tasks=len(job.plan.groups) * chunk_count,
                 workers=job.workers,
                 executor=self.executor.NAME,
@@ -240,7 +242,7 @@ class _Runner:
         return f"work/{group.name}/c{index:05d}.{ext}"
 
     def make_task(self, group: Group, ready: Ready, attempt: int = 1) -> Task:
-        items = list(ready.values())
+        items = [ready[port] for port in group.ports]  # lane order
         chunk = items[0].chunk
         task = Task(
             job_id=self.job.job_id,
@@ -255,7 +257,10 @@ class _Runner:
             threads=self.executor.threads_per_task(),
             attempt=attempt,
             fault=next((f for f in self.job.faults if f.chunk == chunk.index), None),
+            more=tuple(LaneInput(item.chunk, item.source, item.key) for item in items[1:]),
         )
+        if task.more:
+            return task  # gop-pair partners are single-input
         refs = self.refs.get(group.inputs[0][1].node, [])
         partner = chunk.index ^ 1  # chunks 0+1, 2+3, ... are pairs
         return self.stragglers.pair(
@@ -563,7 +568,6 @@ class _Runner:
 
     def finish(self) -> Iterator[Event]:
         job = self.job
-        source = job.inputs[job.plan.spec.inputs[0]]
         duration_out = 0.0
         for output, writer in self.streams.items():
             if not writer.complete:
@@ -575,7 +579,7 @@ class _Runner:
                 continue
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
-            assemble(self.storage, writer.folder, writer.published, source, dest, job.job_dir)
+            assemble(self.storage, writer.folder, writer.published, self.audio, dest, job.job_dir)
         if not job.keep_intermediate:
             for key in self.storage.list("work/"):
                 self.storage.delete(key)

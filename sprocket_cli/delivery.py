@@ -33,6 +33,9 @@ Ready = dict[str, Item]
 class DeliveryFunction(ABC):
     NAME: ClassVar[str]
     DESCRIPTION: ClassVar[str]
+    FUSIBLE: ClassVar[bool] = False
+    """Whether its node can share a task with the nodes feeding it: true when it takes chunk i
+    of each input together, which one task over chunk i does by itself."""
 
     def __init__(self, ports: tuple[str, ...]) -> None:
         self.ports = ports
@@ -47,6 +50,7 @@ class OneToOne(DeliveryFunction):
 
     NAME: ClassVar[str] = "one_to_one"
     DESCRIPTION: ClassVar[str] = "chunk i of every input makes task i"
+    FUSIBLE: ClassVar[bool] = True
 
     def __init__(self, ports: tuple[str, ...]) -> None:
         super().__init__(ports)
@@ -58,3 +62,18 @@ class OneToOne(DeliveryFunction):
         if len(got) < len(self.ports):
             return []
         return [self._waiting.pop(item.chunk.index)]
+
+
+class Pair(OneToOne):
+    """Two videos frame by frame, paired by presentation time (paper §3.5.4).
+
+    The original code paired chunk i of one video with chunk i of the other, which drifts as
+    soon as their keyframes, frame rates or starts differ. Here every input after the first is
+    cut on the *first* input's chunk spans (``launch``: the second input's chunk i covers the
+    same presentation times as the first input's chunk i, shifted by the blend offset), so
+    taking chunk i of each port is pairing by time; within the span the joining stage pairs
+    each frame with the other input's frame on screen at its timestamp.
+    """
+
+    NAME: ClassVar[str] = "pair"
+    DESCRIPTION: ClassVar[str] = "frames of two inputs paired by presentation time"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 from sprocket_cli.coordinator import Job, run_job
@@ -29,7 +30,8 @@ from sprocket_cli.jobs import (
     write_record,
 )
 from sprocket_cli.journal import read_journal
-from sprocket_cli.media.chunking import plan_chunks
+from sprocket_cli.media.audioplan import AudioPlan
+from sprocket_cli.media.chunking import align_chunks, plan_chunks
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
@@ -69,6 +71,8 @@ class JobOptions:
     """``speculative``: backup after this many times the stage's median task time."""
     task_timeout: float | None = None
     """Seconds after which a task without a result is retried on another worker."""
+    audio: str = "a"
+    """The output's audio: the first input's (a), the second's (b), both mixed, or none."""
 
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
@@ -80,6 +84,7 @@ RECORDED_OPTIONS = (
     "overwrite",
     "policy",
     "deadline_start",
+    "audio",
 )
 
 
@@ -185,14 +190,19 @@ def _build(
     options: JobOptions,
     completed: Mapping[str, Result],
 ) -> Job:
+    bound, offset, end_pts = bind(spec, [media[name] for name in spec.inputs])
+    first = spec.inputs[0]
+    first_plan = plan_chunks(media[first], options.chunk_seconds, options.first_chunk_seconds, end_pts)
     return Job(
         job_id=record.job_id,
         job_dir=job_dir,
-        plan=plan(spec),
+        plan=plan(bound),
         inputs=dict(media),
+        # Every input after the first is cut on the first's chunk spans, so that chunk i of
+        # each is the same stretch of presentation time (the pair delivery function).
         chunks={
-            name: plan_chunks(info, options.chunk_seconds, options.first_chunk_seconds)
-            for name, info in media.items()
+            first: first_plan,
+            **{name: align_chunks(first_plan, media[first], media[name], offset) for name in spec.inputs[1:]},
         },
         outputs={k: Path(v) for k, v in record.outputs.items()},
         retries=options.retries,
@@ -205,7 +215,31 @@ def _build(
         speculate_after=options.speculate_after,
         task_timeout=options.task_timeout,
         completed=dict(completed),
+        audio=_audio(options.audio, [media[name] for name in spec.inputs], offset, end_pts),
     )
+
+
+def _audio(choice: str, inputs: list[MediaInfo], offset: Fraction, end_pts: int | None) -> AudioPlan:
+    """``--audio`` over the inputs; cut at the video's end when the video ends early (shortest)
+    or the audio is not the first input's own."""
+    first = inputs[0]
+    end = None
+    if end_pts is not None and (choice != "a" or end_pts < first.end_pts):
+        end = float((end_pts - first.frame_pts[0]) * first.time_base)
+    return AudioPlan.choose(choice, inputs, float(offset), end)
+
+
+def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> tuple[Pipespec, Fraction, int | None]:
+    """``spec`` with each node's config completed from the probed inputs (:meth:`Stage.bind`),
+    and what the nodes ask of the chunk plan: the second input's offset, the output's end."""
+    offset, end_pts = Fraction(0), None
+    nodes = []
+    for node in spec.nodes:
+        binding = node.stage().bind(node.config, media)
+        nodes.append(replace(node, config=binding.config))
+        offset = binding.offset or offset
+        end_pts = binding.end_pts if binding.end_pts is not None else end_pts
+    return replace(spec, nodes=tuple(nodes)), offset, end_pts
 
 
 def _check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, object]) -> None:

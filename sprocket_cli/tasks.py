@@ -81,6 +81,18 @@ class StageCall:
     node: str
     stage: str
     config: dict[str, Any]
+    lane: int | None = None
+    """In a task with several inputs: the input (lane) this node works on before they are
+    joined; None for the joining node and those after it, and in single-input tasks."""
+
+
+@dataclass(frozen=True)
+class LaneInput:
+    """A task's second (third, ...) input: the same span of presentation time as its chunk."""
+
+    chunk: ChunkRef
+    source: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class Task:
     """gop-pair: the partner's chunk, which this worker takes on after its own if needed."""
     partner_task_id: str | None = None
     partner_output_key: str | None = None
+    more: tuple[LaneInput, ...] = ()
+    """Inputs after the first (``chunk``/``source``/``input_key``), in port order: blend's b."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -134,6 +148,9 @@ class Task:
         raw["fault"] = Fault(**raw["fault"]) if raw.get("fault") else None
         raw["partner"] = ChunkRef(**raw["partner"]) if raw.get("partner") else None
         raw["stages"] = tuple(StageCall(**s) for s in raw["stages"])
+        raw["more"] = tuple(
+            LaneInput(ChunkRef(**m["chunk"]), m.get("source"), m.get("key")) for m in raw.get("more", ())
+        )
         return cls(**raw)
 
 

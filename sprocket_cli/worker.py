@@ -139,11 +139,17 @@ def _work(
     with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
         t0 = time.monotonic()
         report("reading", 0)
-        input_path = _input_path(task, storage, tmp)
-        command = ChunkCommand(input_path, threads=task.threads)
+        lanes = [(chunk, task.source, task.input_key), *((m.chunk, m.source, m.key) for m in task.more)]
+        paths = [
+            _input_path(source, ikey, storage, os.path.join(tmp, f"in{i}"))
+            for i, (_, source, ikey) in enumerate(lanes)
+        ]
+        command = ChunkCommand(paths, threads=task.threads)
         for call in task.stages:
             stage = stage_class(call.stage)
-            stage().contribute(stage.Config(**call.config), command, chunk)
+            command.focus(call.lane)
+            lane_chunk = lanes[call.lane][0] if call.lane is not None else chunk
+            stage().contribute(stage.Config(**call.config), command, lane_chunk)
         out_path = os.path.join(tmp, "out")
         t1 = time.monotonic()
         outcome.read = t1 - t0
@@ -186,14 +192,14 @@ def _work(
     return outcome
 
 
-def _input_path(task: Task, storage: Storage, tmp: str) -> str:
-    if task.source is not None:
-        return task.source
-    if task.input_key is None:
-        raise ValueError(f"task {task.task_id} has neither a source nor an input key")
-    local = storage.local_path(task.input_key)
+def _input_path(source: str | None, key: str | None, storage: Storage, dest: str) -> str:
+    """Where ffmpeg reads one input: the source itself, or an intermediate from storage."""
+    if source is not None:
+        return source
+    if key is None:
+        raise ValueError("a task input has neither a source nor an input key")
+    local = storage.local_path(key)
     if local is not None:
         return local
-    path = os.path.join(tmp, "in")
-    storage.get_file(task.input_key, path)
-    return path
+    storage.get_file(key, dest)
+    return dest

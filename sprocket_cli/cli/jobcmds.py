@@ -156,6 +156,7 @@ def _job_options(cli: dict[str, Any]) -> JobOptions:
         stragglers=cli["stragglers"],
         speculate_after=cli["speculate_after"],
         task_timeout=cli["task_timeout"],
+        audio=cli.get("audio", "a"),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -69,12 +70,16 @@ class ChunkPlan:
         return max(c.duration for c in self.chunks)
 
 
-def plan_chunks(info: MediaInfo, target_seconds: float, first_seconds: float | None = None) -> ChunkPlan:
+def plan_chunks(
+    info: MediaInfo, target_seconds: float, first_seconds: float | None = None, end_pts: int | None = None
+) -> ChunkPlan:
     """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible.
 
     With ``first_seconds``, chunk lengths ramp up from it, doubling to ``target_seconds``:
     a short first chunk makes the first segment playable soon, long later chunks spend less
-    on per-process start-up.
+    on per-process start-up. ``end_pts`` ends the output elsewhere than the video's end:
+    earlier (the frames from there on are left out), or later (the last chunk runs on to it,
+    for a stage that makes frames past the end, such as blend holding the last frame).
     """
     if not target_seconds > 0:
         raise UsageError(f"--chunk-seconds must be positive, not {target_seconds}")
@@ -84,23 +89,26 @@ def plan_chunks(info: MediaInfo, target_seconds: float, first_seconds: float | N
     length = (
         full if first_seconds is None else min(full, max(1, round(Fraction(first_seconds) / info.time_base)))
     )
+    end_pts = info.end_pts if end_pts is None else end_pts
+    frames = info.frame_pts[: bisect.bisect_left(info.frame_pts, end_pts)]
+    if not frames:
+        raise UsageError(f"{info.source}: no frame before the output's end")
     keys = info.keyframe_pts
-    frames = info.frame_pts
     cuts = [frames[0]]
     while True:
         start = cuts[-1]
         target = length
         length = min(full, length * 2)
         wanted = start + target
-        if wanted >= info.end_pts - target // 2:
+        if wanted >= end_pts - target // 2:
             break  # the rest is short enough to join the last chunk
         cut = _nearest_after(keys, start, wanted)
         if cut is None or abs(cut - wanted) > target // 2:
             cut = _nearest_after(frames, start, wanted)  # sparse keyframes: pay a pre-roll
-        if cut is None or info.end_pts - cut < target // 2:
+        if cut is None or end_pts - cut < target // 2:
             break  # no cut, or one that would leave a sliver: the rest joins this chunk
         cuts.append(cut)
-    bounds = [*cuts, info.end_pts]
+    bounds = [*cuts, end_pts]
     chunks = []
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
         seek = keys[max(0, bisect.bisect_right(keys, start) - 1)]
@@ -125,3 +133,39 @@ def _nearest_after(points: tuple[int, ...], after: int, wanted: int) -> int | No
     i = bisect.bisect_left(points, wanted)
     candidates = [p for p in points[max(0, i - 1) : i + 1] if p > after]
     return min(candidates, key=lambda p: abs(p - wanted)) if candidates else None
+
+
+def align_chunks(plan: ChunkPlan, first: MediaInfo, other: MediaInfo, offset: Fraction) -> ChunkPlan:
+    """``other`` cut on ``plan``'s spans of presentation time (``plan`` cuts ``first``).
+
+    ``other``'s first frame is at ``offset`` seconds on ``first``'s timeline (times count from
+    each video's first frame). Its chunk i holds every frame of ``other`` on screen during
+    ``first``'s chunk i: from the last frame shown at or before the span's start to the last
+    one starting before its end, plus one frame either side as a margin, since the joining
+    stage pairs frames by timestamp and ignores the rest. Where ``other`` shows nowhere in
+    the span, its chunk is the nearest frame, so that every chunk can be decoded.
+    """
+    frames, keys = other.frame_pts, other.keyframe_pts
+    # Seconds to add to a time on first's clock (pts * time base) to get other's clock.
+    shift = frames[0] * other.time_base - offset - first.frame_pts[0] * first.time_base
+    chunks = []
+    for chunk in plan.chunks:
+        start = chunk.start_pts * first.time_base + shift
+        end = chunk.end_pts * first.time_base + shift
+        shown = bisect.bisect_right(frames, math.floor(start / other.time_base)) - 1  # last at or before
+        lo = min(max(0, shown - 1), len(frames) - 1)
+        hi = min(len(frames), bisect.bisect_left(frames, math.ceil(end / other.time_base)) + 1)
+        hi = max(hi, lo + 1)
+        chunks.append(
+            Chunk(
+                index=chunk.index,
+                start_pts=frames[lo],
+                end_pts=frames[hi] if hi < len(frames) else other.end_pts,
+                seek_pts=min(keys[max(0, bisect.bisect_right(keys, frames[lo]) - 1)], frames[lo]),
+                frame_count=hi - lo,
+                time_base=other.time_base,
+                is_last=hi >= len(frames),
+                origin_pts=frames[0],
+            )
+        )
+    return ChunkPlan(chunks=tuple(chunks), target_seconds=plan.target_seconds)

@@ -20,56 +20,156 @@ ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p"
 
 
 @dataclass
-class ChunkCommand:
-    """Accumulates the parts of one chunk's ffmpeg command line."""
+class Lane:
+    """One input of a task's ffmpeg process and the filters on it before the inputs are joined."""
 
-    input_path: str
-    threads: int = 0
-    """Encoder and decoder threads; 0 lets ffmpeg choose."""
+    path: str
     seek_seconds: float | None = None
     filters: list[str] = field(default_factory=list)
+    dropped: bool = False
+    """Not opened at all: the joining stage found nothing to take from it in this chunk."""
+
+
+#: The label a joining stage's graph writes (its inputs are :meth:`ChunkCommand.lane_label`).
+JOINED = "joined"
+
+
+@dataclass
+class ChunkCommand:
+    """Accumulates the parts of one chunk's ffmpeg command line.
+
+    A task with one input builds one chain: the decode stage sets where to read, the others add
+    filters. A task with several inputs (blend) has a *lane* per input: each stage before the
+    join works on its lane (:meth:`focus`), the joining stage adds a graph over the lanes
+    (:meth:`join`), and the stages after it extend the joined chain.
+    """
+
+    paths: list[str]
+    threads: int = 0
+    """Encoder and decoder threads; 0 lets ffmpeg choose."""
+    filters: list[str] = field(default_factory=list)
+    """The chain after the join (the only chain of a single-input task)."""
     encoder: dict[str, str | int] | None = None
     timescale: int = 90000
     """Ticks per second of the output track (the source's time base, so times stay exact)."""
     end_seconds: float | None = None
     """Drop frames at or after this time once every filter ran (a rate change can add one)."""
+    join_graph: str | None = None
+    lanes: list[Lane] = field(init=False)
+    _focus: int | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.lanes = [Lane(p) for p in self.paths]
+
+    def focus(self, lane: int | None) -> None:
+        """Direct the next stage's seek and filters to ``lane`` (None: the joined chain)."""
+        self._focus = lane
+
+    @property
+    def _lane(self) -> Lane:
+        return self.lanes[self._focus or 0]
+
+    @property
+    def seek_seconds(self) -> float | None:
+        return self._lane.seek_seconds
+
+    @seek_seconds.setter
+    def seek_seconds(self, value: float | None) -> None:
+        self._lane.seek_seconds = value
 
     def add_filter(self, fragment: str) -> None:
-        self.filters.append(fragment)
+        if self._focus is not None and len(self.lanes) > 1:
+            self._lane.filters.append(fragment)
+        else:
+            self.filters.append(fragment)
+
+    def add_lane_filter(self, lane: int, fragment: str) -> None:
+        """Add to ``lane``'s chain from a stage that works on the joined chain (the joiner)."""
+        self.lanes[lane].filters.append(fragment)
+
+    @staticmethod
+    def lane_label(lane: int) -> str:
+        return f"lane{lane}"
+
+    def join(self, graph: str) -> None:
+        """Join the lanes with ``graph``, which reads ``[laneN]`` and writes ``[joined]``."""
+        self.join_graph = graph
+
+    def drop_lane(self, lane: int) -> None:
+        self.lanes[lane].dropped = True
 
     def args(self, output_path: str) -> list[str]:
         """ffmpeg arguments (without the binary) writing to ``output_path``."""
-        input_opts: dict[str, object] = {"copyts": None}
-        if self.seek_seconds is not None:
+        if len(self.lanes) > 1:
+            return self._joined_args(output_path)
+        lane = self.lanes[0]
+        stream = ffmpeg.input(lane.path, **self._input_options(lane))["v:0"]
+        out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
+        graph = self._tail()
+        if graph:
+            out_opts["vf"] = ",".join(graph)
+        out_opts.update(self._output_options())
+        out = ffmpeg.output(stream, output_path, **out_opts)
+        return [str(a) for a in ffmpeg.get_args(out, overwrite_output=True)]
+
+    def _input_options(self, lane: Lane) -> dict[str, object]:
+        opts: dict[str, object] = {"copyts": None}
+        if lane.seek_seconds is not None:
             # Seek to the keyframe itself (its own timestamp, not an offset from the file's
             # start: MPEG-TS starts at 1.4 s); the decode stage's trim drops any pre-roll.
-            input_opts.update(ss=repr(self.seek_seconds), noaccurate_seek=None, seek_timestamp=1)
+            opts.update(ss=repr(lane.seek_seconds), noaccurate_seek=None, seek_timestamp=1)
         if self.threads:
-            input_opts["threads"] = self.threads
-        stream = ffmpeg.input(self.input_path, **input_opts)["v:0"]
+            opts["threads"] = self.threads
+        return opts
+
+    def _tail(self) -> list[str]:
+        """The filters after the join, then the end trim and what the encoder needs."""
         graph = list(self.filters)
         if self.end_seconds is not None:
             graph.append(f"trim=end={self.end_seconds!r}")
         if self.encoder is not None:
             graph.append(ENCODER_INPUT)
-        out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
-        if graph:
-            out_opts["vf"] = ",".join(graph)
-        if self.encoder is not None:
-            out_opts.update(self.encoder)
-            out_opts.update(
-                format="mp4",
-                movflags="+cmaf+frag_keyframe+empty_moov+default_base_moof",
-                video_track_timescale=self.timescale,
-                fflags="+bitexact",  # identical init segments across chunks
-                **{"flags:v": "+bitexact"},
-            )
-            if self.threads:
-                out_opts["threads"] = self.threads
-        else:
-            out_opts.update({"c:v": "ffv1", "format": "nut", "fps_mode": "passthrough"})
-        out = ffmpeg.output(stream, output_path, **out_opts)
-        return [str(a) for a in ffmpeg.get_args(out, overwrite_output=True)]
+        return graph
+
+    def _output_options(self) -> dict[str, object]:
+        if self.encoder is None:
+            return {"c:v": "ffv1", "format": "nut", "fps_mode": "passthrough"}
+        opts: dict[str, object] = dict(self.encoder)
+        opts.update(
+            format="mp4",
+            movflags="+cmaf+frag_keyframe+empty_moov+default_base_moof",
+            video_track_timescale=self.timescale,
+            fflags="+bitexact",  # identical init segments across chunks
+            **{"flags:v": "+bitexact"},
+        )
+        if self.threads:
+            opts["threads"] = self.threads
+        return opts
+
+    def _joined_args(self, output_path: str) -> list[str]:
+        # ffmpeg-python cannot take a ready-made filter graph, so this list is built by hand
+        # (still an argument list, never a shell string).
+        if self.join_graph is None:
+            raise ValueError("a task with several inputs needs a stage that joins them")
+        args: list[str] = []
+        chains = []
+        for index, lane in enumerate(self.lanes):
+            if lane.dropped:
+                continue
+            for key, value in self._input_options(lane).items():
+                args += [f"-{key}"] if value is None else [f"-{key}", str(value)]
+            position = sum(1 for other in self.lanes[:index] if not other.dropped)
+            args += ["-i", lane.path]
+            chains.append(f"[{position}:v:0]{','.join(lane.filters) or 'null'}[{self.lane_label(index)}]")
+        tail = ",".join(self._tail()) or "null"
+        graph = ";".join([*chains, self.join_graph, f"[{JOINED}]{tail}[out]"])
+        args += ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
+        # Keep the graph's exact timestamps: the default encoder time base (1/frame rate) would
+        # move frames of a source that does not start on that grid.
+        args += ["-enc_time_base:v", "filter"]
+        for key, value in self._output_options().items():
+            args += ["-f" if key == "format" else f"-{key}", str(value)]  # as ffmpeg-python spells it
+        return [*args, "-y", output_path]
 
 
 def timescale_for(time_base: Fraction) -> int:

@@ -11,24 +11,21 @@ import os
 import tempfile
 from pathlib import Path
 
+from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.ffmpeg import run_ffmpeg
-from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
-
-#: Audio codecs the MP4 muxer accepts as they are.
-MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"})
 
 
 def assemble(
     storage: Storage,
     folder: str,
     entries: list[SegmentEntry],
-    source: MediaInfo | None,
+    audio: AudioPlan,
     dest: Path,
     work_dir: Path,
 ) -> None:
-    """Write ``dest`` from the segments in ``folder`` plus ``source``'s first audio stream."""
+    """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``."""
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
     video = work_dir / "video.mp4"
@@ -36,19 +33,14 @@ def assemble(
         f.write(storage.get_bytes(f"{folder}/{entries[0].init_uri}"))
         for e in entries:
             f.write(storage.get_bytes(f"{folder}/{e.uri}"))
-    args = ["-i", str(video)]
-    maps = ["-map", "0:v:0"]
-    codec = ["-c:v", "copy"]
-    if source is not None and source.audio:
-        args += ["-i", source.source]
-        maps += ["-map", "1:a:0"]
-        copyable = source.audio[0].codec in MP4_AUDIO_CODECS
-        codec += ["-c:a", "copy"] if copyable else ["-c:a", "aac", "-b:a", "192k"]
+    args = ["-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
+    if audio.parts:
+        args += audio.output_args(1)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     os.close(fd)
     try:
         run_ffmpeg(
-            [*args, *maps, *codec, "-movflags", "+faststart", "-f", "mp4", "-y", tmp],
+            [*args, "-movflags", "+faststart", "-f", "mp4", "-y", tmp],
             what=f"assembling {dest}",
         )
         os.replace(tmp, dest)

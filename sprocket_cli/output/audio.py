@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.ffmpeg import run_ffmpeg
-from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.storage import Storage
 
 AUDIO_FOLDER = "audio"
@@ -34,17 +34,18 @@ class AudioRendition:
     """The DASH ``AdaptationSet`` element, with a BaseURL pointing into the audio folder."""
 
 
-def write_audio_rendition(source: MediaInfo, storage: Storage, folder: str) -> AudioRendition | None:
-    """Segment ``source``'s first audio stream into ``folder/audio``; None without audio."""
-    if not source.audio:
+def write_audio_rendition(audio: AudioPlan, storage: Storage, folder: str) -> AudioRendition | None:
+    """Segment the output's audio into ``folder/audio``; None when it has none."""
+    if not audio.parts:
         return None
-    codec = ["copy"] if source.audio[0].codec == "aac" else ["aac", "-b:a", "192k"]
-    codec += ["-tag:a", "mp4a"]  # MPEG-TS sources carry another tag the MP4 muxer refuses
     with tempfile.TemporaryDirectory(prefix="sprocket-audio-") as tmp:
         out = Path(tmp)
         run_ffmpeg(
             [
-                "-i", source.source, "-map", "0:a:0", "-vn", "-c:a", *codec,
+                # Players expect AAC in a stream: anything else is transcoded. MPEG-TS sources
+                # carry another tag than the MP4 muxer's: mp4a is set whatever came in.
+                *audio.inputs(), *audio.output_args(0, mp4_codecs=frozenset({"aac"})),
+                "-vn", "-tag:a", "mp4a",
                 "-f", "dash", "-seg_duration", str(AUDIO_SEGMENT_SECONDS),
                 "-use_template", "1", "-use_timeline", "1", "-hls_playlist", "1",
                 "-init_seg_name", "init.m4s", "-media_seg_name", "seg_$Number%05d$.m4s",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
+    from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
 _SUFFIX = re.compile(r"_\d+$")
@@ -24,6 +28,17 @@ class StageConfig(BaseModel):
     """Base of every stage's config schema: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A node's config once the job's inputs are known, and what it asks of the chunk plan."""
+
+    config: StageConfig
+    offset: Fraction = Fraction(0)
+    """Where the second input's first frame falls on the first input's timeline, seconds."""
+    end_pts: int | None = None
+    """Where the output ends on the first input's timeline (its ticks); None: where it ends."""
 
 
 class Stage(ABC):
@@ -41,6 +56,14 @@ class Stage(ABC):
     Config: ClassVar[type[StageConfig]] = StageConfig
     FUSIBLE: ClassVar[bool] = True
     """Whether the stage can share an ffmpeg process with its neighbours."""
+
+    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+        """Complete ``config`` with what the probed ``inputs`` (``input_0``, ``input_1``, ...) say.
+
+        Most stages need nothing from the inputs; one that combines them (blend) learns their
+        shapes here, once, instead of on every worker.
+        """
+        return Binding(config)
 
     @abstractmethod
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:

@@ -119,7 +119,7 @@ def test_unknown_stage_lists_installed_stages() -> None:
     text = VALID.replace('"stage": "filter"', '"stage": "blur"')
     problem = only(problems(text), "unknown stage 'blur'")
     assert problem.startswith(f"node 'gray' (line {line_of(text, 'blur')}, column ")
-    assert "installed: decode, encode, filter" in problem
+    assert "installed: blend, decode, encode, filter" in problem
 
 
 def test_unknown_output_port_on_src_side() -> None:

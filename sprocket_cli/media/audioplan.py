@@ -1,0 +1,85 @@
+"""Which audio the output carries: one input's as it is (the default), another input's shifted
+onto the output's timeline, a mix of two, or none; and the ffmpeg arguments that make it.
+
+Video goes through the workers chunk by chunk; audio needs no per-chunk work, so the stream's
+audio rendition and the final file both take it straight from the sources with these arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sprocket_cli.errors import UsageError
+from sprocket_cli.media.probe import MediaInfo
+
+#: ``--audio`` choices: the first input's (a), the second's (b), both mixed, or none.
+CHOICES = ("a", "b", "mix", "none")
+#: Audio codecs the MP4 muxer accepts as they are.
+MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"})
+AAC = ["aac", "-b:a", "192k"]
+
+
+@dataclass(frozen=True)
+class AudioPart:
+    source: MediaInfo
+    delay: float = 0.0
+    """Seconds after the output's start that this audio starts (negative: skip into it)."""
+
+
+@dataclass(frozen=True)
+class AudioPlan:
+    parts: tuple[AudioPart, ...] = ()
+    """No parts: the output is silent."""
+    end: float | None = None
+    """Seconds of output audio, when it must stop with the video (``--duration shortest``)."""
+
+    @classmethod
+    def choose(
+        cls, choice: str, inputs: list[MediaInfo], offset: float = 0.0, end: float | None = None
+    ) -> AudioPlan:
+        """The plan for ``--audio choice`` over ``inputs`` (the second one ``offset`` s late)."""
+        if choice not in CHOICES:
+            raise UsageError(f"--audio must be one of {', '.join(CHOICES)}, not {choice!r}")
+        parts = [AudioPart(inputs[0])]
+        if len(inputs) > 1:
+            parts.append(AudioPart(inputs[1], offset))
+        elif choice in ("b", "mix"):
+            raise UsageError(f"--audio {choice} needs a second input")
+        chosen = {"a": parts[:1], "b": parts[1:], "mix": parts, "none": []}[choice]
+        with_audio = tuple(p for p in chosen if p.source.audio)
+        return cls(with_audio, end)
+
+    @property
+    def plain(self) -> bool:
+        """One source, as it is: its audio can be stream-copied."""
+        return len(self.parts) == 1 and self.parts[0].delay == 0 and self.end is None
+
+    def inputs(self) -> list[str]:
+        """``-i src`` for each source; they go with the command's other inputs, before outputs."""
+        return [arg for part in self.parts for arg in ("-i", part.source.source)]
+
+    def output_args(self, first_index: int, *, mp4_codecs: frozenset[str] = MP4_AUDIO_CODECS) -> list[str]:
+        """Mapping (or the mixing graph) and codec: ``-map ... -c:a ...``.
+
+        ``first_index`` is the ffmpeg input number of the first audio source. ``mp4_codecs``
+        are the codecs that may be copied as they are.
+        """
+        if self.plain:
+            copyable = self.parts[0].source.audio[0].codec in mp4_codecs
+            return ["-map", f"{first_index}:a:0", "-c:a", *(["copy"] if copyable else AAC)]
+        chains = []
+        for i, part in enumerate(self.parts):
+            shift = (
+                f"adelay={round(part.delay * 1000)}:all=1"
+                if part.delay > 0
+                else f"atrim=start={-part.delay!r},asetpts=PTS-STARTPTS"
+            )
+            chains.append(f"[{first_index + i}:a:0]{shift}[a{i}]")
+        mixed = "".join(f"[a{i}]" for i in range(len(self.parts)))
+        tail = (
+            f"amix=inputs={len(self.parts)}:duration=longest:normalize=0" if len(self.parts) > 1 else "anull"
+        )
+        if self.end is not None:
+            tail += f",atrim=end={self.end!r}"
+        graph = ";".join([*chains, f"{mixed}{tail}[aout]"])
+        return ["-filter_complex", graph, "-map", "[aout]", "-c:a", *AAC]
