@@ -20,6 +20,7 @@ A half-bright cell, a missing marker next to white cells, or a parity mismatch r
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -190,3 +191,36 @@ def frame_times(path: str | Path) -> tuple[list[Fraction], Fraction]:
     pts.sort()
     assert end is not None
     return [p * tb for p in pts], end * tb
+
+
+Expected = list[tuple[Fraction, tuple[int | None, int | None]]]
+"""Per output frame: its time (seconds) and its codes (a index, b index or None)."""
+
+
+def expected_frames(a: Path, b: Path, offset: float, end: Fraction | None = None) -> Expected:
+    """Every frame of a blend of ``a`` and ``b`` (b ``offset`` s late): time and codes, from the
+    clips' own timestamps. Past a's end (up to ``end``, for ``longest``) a's last frame is held,
+    one per a frame interval."""
+    a_times, a_end = frame_times(a)
+    b_times, b_end = frame_times(b)
+    exact = Fraction(repr(offset))
+    times = list(a_times)
+    if end is not None:
+        step = a_times[1] - a_times[0]
+        while (t := a_end + (len(times) - len(a_times)) * step) < end:
+            times.append(t)
+    out: Expected = []
+    for k, t in enumerate(times):
+        b_clock = b_times[0] + (t - a_times[0]) - exact  # the time on b's clock shown at t
+        j = bisect.bisect_right(b_times, b_clock) - 1
+        b_index = j if j >= 0 and b_clock < b_end else None
+        out.append((t, (min(k, len(a_times) - 1), b_index)))
+    return out
+
+
+def assert_every_frame(frames: list[CodedFrame], expected: Expected) -> None:
+    """Same count, same codes and a's exact timestamps on every frame."""
+    got = [(f.pts, f.codes) for f in frames]
+    assert len(got) == len(expected), f"{len(got)} frames, expected {len(expected)}"
+    wrong = [(k, g, e) for k, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e]
+    assert not wrong, f"{len(wrong)} frames wrong (index, (pts, codes) got, expected): {wrong[:6]}"

