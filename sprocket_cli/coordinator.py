@@ -51,7 +51,7 @@ from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
-from sprocket_cli.tasks import ChunkRef, Fault, LaneInput, Result, Task
+from sprocket_cli.tasks import ChunkRef, Fault, ItemType, LaneInput, Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
 RETRY_BACKOFF = 0.5
@@ -238,11 +238,14 @@ class _Runner:
         outputs = [ep.node for ep in group.outputs if ep.is_output]
         if outputs:
             return f"{stream_folder(outputs[0])}/seg_{index:05d}.m4s"
-        ext = "m4s" if group.output_type == "chunks" else "nut"
+        ext = {"chunks": "m4s", "frames": "nut"}.get(group.output_type, "json")
         return f"work/{group.name}/c{index:05d}.{ext}"
 
     def make_task(self, group: Group, ready: Ready, attempt: int = 1) -> Task:
-        items = [ready[port] for port in group.ports]  # lane order
+        # Video on a port is an input (lane) of the task's ffmpeg; facts are its context.
+        items = [ready[port] for port in group.ports if ready[port].type != "meta"]
+        facts = {port: ready[port].meta or {} for port in group.ports if ready[port].type == "meta"}
+        items = items or [ready[port] for port in group.ports]  # a Python stage over a span
         chunk = items[0].chunk
         task = Task(
             job_id=self.job.job_id,
@@ -251,13 +254,14 @@ class _Runner:
             chunk=chunk,
             stages=group.stage_calls,
             output_key=self.output_key(group, chunk.index),
-            output_type="chunks" if group.output_type == "chunks" else "frames",
+            output_type=_item_type(group.output_type),
             source=items[0].source,
             input_key=items[0].key,
             threads=self.executor.threads_per_task(),
             attempt=attempt,
             fault=next((f for f in self.job.faults if f.chunk == chunk.index), None),
             more=tuple(LaneInput(item.chunk, item.source, item.key) for item in items[1:]),
+            context=facts,
         )
         if task.more:
             return task  # gop-pair partners are single-input
@@ -513,7 +517,14 @@ class _Runner:
             )
         )
         group = self.groups[task.group]
-        item = Item(result.output_type, task.chunk, key=result.output_key)
+        item = Item(
+            result.output_type,
+            task.chunk,
+            key=result.output_key,
+            # Facts about a span of the source keep pointing at it, for the stages that read it.
+            source=task.source if result.output_type == "meta" else None,
+            meta=result.meta if result.output_type == "meta" else None,
+        )
         for ep in group.outputs:
             if ep.is_output:
                 yield from self.publish(ep.node, result)
@@ -583,14 +594,14 @@ class _Runner:
         if not job.keep_intermediate:
             for key in self.storage.list("work/"):
                 self.storage.delete(key)
-        first = next(iter(self.streams.values()))
+        first = next(iter(self.streams.values()), None)
         a = self.accounts
         yield self.emit(
             JobFinished(
                 t=self.now(),
                 job_id=job.job_id,
                 outputs={k: str(v) for k, v in job.outputs.items()},
-                playlist=first.playlist_key,
+                playlist=first.playlist_key if first is not None else "",
                 wall=self.now(),
                 first_segment=a.first_segment or 0.0,
                 duration_out=duration_out,
@@ -602,3 +613,10 @@ class _Runner:
                 deadline_misses=a.deadline_misses,
             )
         )
+
+
+def _item_type(port_type: str) -> ItemType:
+    """What a group's output is, from its last node's output port type."""
+    if port_type == "chunks":
+        return "chunks"
+    return "frames" if port_type == "frames" else "meta"

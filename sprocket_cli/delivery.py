@@ -8,8 +8,8 @@ ready; it is never a barrier.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from sprocket_cli.tasks import ChunkRef, ItemType
 
@@ -24,6 +24,8 @@ class Item:
     """For source chunks: the path or URL the decode stage reads."""
     key: str | None = None
     """For produced items: the storage key."""
+    meta: dict[str, Any] | None = None
+    """For ``meta`` items: the facts themselves (also stored under ``key``)."""
 
 
 Ready = dict[str, Item]
@@ -77,3 +79,69 @@ class Pair(OneToOne):
 
     NAME: ClassVar[str] = "pair"
     DESCRIPTION: ClassVar[str] = "frames of two inputs paired by presentation time"
+
+
+class Scenes(DeliveryFunction):
+    """Chunks' scene cuts -> whole scenes (paper §3.3): one task per scene, over the scene's own
+    span, which may cross chunk boundaries.
+
+    Chunks report their cuts in any order; a scene is delivered as soon as every chunk it
+    touches has reported (its end is a cut inside the chunks reported so far, or the video's
+    end), so early scenes go on while later chunks are still being searched.
+    """
+
+    NAME: ClassVar[str] = "scenes"
+    DESCRIPTION: ClassVar[str] = "whole scenes from the chunks' scene cuts"
+
+    def __init__(self, ports: tuple[str, ...]) -> None:
+        super().__init__(ports)
+        self._arrived: dict[int, Item] = {}
+        self._prefix: list[Item] = []
+        """Chunks 0..k, all reported."""
+        self._bounds: list[int] = []
+        """Scene starts found so far, then the video's end once the last chunk reported."""
+        self._delivered = 0
+
+    def offer(self, port: str, item: Item) -> list[Ready]:
+        self._arrived[item.chunk.index] = item
+        while len(self._prefix) in self._arrived:
+            chunk = self._arrived.pop(len(self._prefix))
+            if not self._prefix:
+                self._bounds.append(chunk.chunk.start_pts)
+            self._bounds += (chunk.meta or {}).get("cuts", [])
+            if chunk.chunk.is_last:
+                self._bounds.append(chunk.chunk.end_pts)
+            self._prefix.append(chunk)
+        if not self._prefix:
+            return []
+        last = self._prefix[-1].chunk
+        ready = []
+        # A cut at the very end of the prefix might still move: the next chunk may cut there.
+        while self._delivered + 1 < len(self._bounds) and (
+            self._bounds[self._delivered + 1] < last.end_pts or last.is_last
+        ):
+            ready.append({port: self._scene(self._delivered)})
+            self._delivered += 1
+        return ready
+
+    def _scene(self, index: int) -> Item:
+        start, end = self._bounds[index], self._bounds[index + 1]
+        touched = [c for c in self._prefix if c.chunk.start_pts < end and c.chunk.end_pts > start]
+        first = touched[0]
+        # Frames by overlap: exact for whole chunks, an estimate inside one (progress only).
+        frames = sum(
+            round(c.chunk.frame_count * (min(end, c.chunk.end_pts) - max(start, c.chunk.start_pts))
+                  / max(1, c.chunk.end_pts - c.chunk.start_pts))
+            for c in touched
+        )  # fmt: skip
+        span = replace(
+            first.chunk,
+            index=index,
+            start_pts=start,
+            end_pts=end,
+            frame_count=max(1, frames),
+            is_last=touched[-1].chunk.is_last and end == touched[-1].chunk.end_pts,
+        )
+        return Item(
+            "meta", span, source=first.source, meta={"scene": index, "start_pts": start, "end_pts": end}
+        )

@@ -11,7 +11,9 @@ from typing import Any, Literal
 from sprocket_cli.media.chunking import Chunk
 from sprocket_cli.media.command import timescale_for
 
-ItemType = Literal["frames", "chunks"]
+ItemType = Literal["frames", "chunks", "meta"]
+"""Decoded frames (lossless intermediate), encoded segments, or JSON facts about a span
+(scene cuts, faces) that later tasks read as context."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class Task:
     partner_output_key: str | None = None
     more: tuple[LaneInput, ...] = ()
     """Inputs after the first (``chunk``/``source``/``input_key``), in port order: blend's b."""
+    context: dict[str, Any] = field(default_factory=dict)
+    """Input port -> the JSON facts delivered on it (``meta`` items: scenes, faces)."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

@@ -10,6 +10,7 @@ ffmpeg-python: no PyAV, no CLI, no TUI.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import make_segment
 from sprocket_cli.registry import stage_class
+from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import ChunkRef, Result, Task, Timings
 
@@ -136,6 +138,9 @@ def _work(
 
     if taken():
         return outcome
+    first = stage_class(task.stages[0].stage)
+    if issubclass(first, PythonStage):
+        return _work_python(task, first, chunk, key, storage, report, taken)
     with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
         t0 = time.monotonic()
         report("reading", 0)
@@ -189,6 +194,38 @@ def _work(
         else:
             outcome.stored = storage.put_file(key, out_path, exclusive=True)
         outcome.write = time.monotonic() - t2
+    return outcome
+
+
+def _work_python(
+    task: Task,
+    stage: type[PythonStage],
+    chunk: ChunkRef,
+    key: str,
+    storage: Storage,
+    report: Reporter,
+    stop: Callable[[], bool],
+) -> _Outcome:
+    """A Python stage: its facts are stored as JSON under ``key`` and returned as the result's meta."""
+    outcome = _Outcome()
+    with tempfile.TemporaryDirectory(prefix="sprocket-task-") as tmp:
+        t0 = time.monotonic()
+        report("reading", 0)
+        path = _input_path(task.source, task.input_key, storage, os.path.join(tmp, "in"))
+        t1 = time.monotonic()
+        report("computing", 0)
+        call = task.stages[0]
+        try:
+            facts = stage().run(stage.Config(**call.config), Span(chunk, path, task.context, report, stop))
+        except Stopped:
+            outcome.read, outcome.compute = t1 - t0, time.monotonic() - t1
+            return outcome
+        t2 = time.monotonic()
+        report("writing", chunk.frame_count)
+        outcome.stored = storage.put_bytes(key, json.dumps(facts).encode(), exclusive=True)
+    outcome.read, outcome.compute, outcome.write = t1 - t0, t2 - t1, time.monotonic() - t2
+    outcome.frames = chunk.frame_count
+    outcome.fields = {"meta": facts}
     return outcome
 
 

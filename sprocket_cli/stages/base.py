@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,3 +68,34 @@ class Stage(ABC):
     @abstractmethod
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         """Add this stage's part of the work on ``chunk`` to ``command``."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a :class:`PythonStage` works on: one span of one video."""
+
+    chunk: ChunkRef
+    """The span, in the video's own pts ticks (a chunk, or a whole scene)."""
+    path: str
+    """The video file to read it from: the source, or an intermediate."""
+    context: Mapping[str, Any]
+    """Input port -> facts delivered on it by earlier stages (scenes, faces)."""
+    report: Callable[[str, int], None]
+    """Tell the coordinator the phase and frames done (``report("computing", 40)``)."""
+    stop: Callable[[], bool]
+    """True once the work is no longer wanted (another copy delivered, the job was cancelled)."""
+
+
+class PythonStage(Stage):
+    """A stage that runs Python over its span (scene detection, face recognition) instead of
+    adding to an ffmpeg command. It returns JSON facts, which travel to later tasks as ``meta``
+    items; it runs in a task of its own."""
+
+    FUSIBLE: ClassVar[bool] = False
+
+    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+        raise TypeError(f"{self.NAME} runs in a task of its own, not inside an ffmpeg command")
+
+    @abstractmethod
+    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
+        """The facts about ``span`` (JSON values only)."""
