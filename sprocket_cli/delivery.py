@@ -145,3 +145,47 @@ class Scenes(DeliveryFunction):
         return Item(
             "meta", span, source=first.source, meta={"scene": index, "start_pts": start, "end_pts": end}
         )
+
+
+class Boxes(DeliveryFunction):
+    """A chunk of video with the facts of every scene it overlaps (faces to draw, scenes to keep).
+
+    Chunk i is delivered once the scenes that arrived cover its whole span; scenes come from
+    tasks over whole scenes, so one scene's facts may serve several chunks.
+    """
+
+    NAME: ClassVar[str] = "boxes"
+    DESCRIPTION: ClassVar[str] = "a chunk with the facts of the scenes it overlaps"
+    FUSIBLE: ClassVar[bool] = True
+
+    def __init__(self, ports: tuple[str, ...]) -> None:
+        super().__init__(ports)
+        self._chunks: dict[int, tuple[str, Item]] = {}
+        self._scenes: list[Item] = []
+        self._facts_port = ""
+
+    def offer(self, port: str, item: Item) -> list[Ready]:
+        if item.type == "meta":
+            self._facts_port = port
+            self._scenes.append(item)
+            self._scenes.sort(key=lambda s: s.chunk.start_pts)
+        else:
+            self._chunks[item.chunk.index] = (port, item)
+        ready = []
+        for index, (video_port, chunk) in sorted(self._chunks.items()):
+            scenes = self._covering(chunk.chunk.start_pts, chunk.chunk.end_pts)
+            if scenes is not None:
+                facts = Item("meta", chunk.chunk, meta={"scenes": [s.meta for s in scenes]})
+                ready.append({video_port: chunk, self._facts_port: facts})
+                del self._chunks[index]
+        return ready
+
+    def _covering(self, start: int, end: int) -> list[Item] | None:
+        """The scenes overlapping [start, end) if together they cover it, else None."""
+        overlapping = [s for s in self._scenes if s.chunk.start_pts < end and s.chunk.end_pts > start]
+        reached = start
+        for scene in overlapping:
+            if scene.chunk.start_pts > reached:
+                return None  # a gap: a scene in between has not arrived yet
+            reached = max(reached, scene.chunk.end_pts)
+        return overlapping if overlapping and reached >= end else None

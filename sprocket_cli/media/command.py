@@ -9,8 +9,10 @@ encode writes one (FFV1 in NUT, which keeps the source's timestamps exactly).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import ffmpeg
 
@@ -55,6 +57,8 @@ class ChunkCommand:
     end_seconds: float | None = None
     """Drop frames at or after this time once every filter ran (a rate change can add one)."""
     join_graph: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """Facts delivered to the task (input port -> JSON): where draw finds the faces' boxes."""
     lanes: list[Lane] = field(init=False)
     _focus: int | None = field(default=None, init=False)
 
