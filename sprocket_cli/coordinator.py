@@ -43,7 +43,7 @@ from sprocket_cli.journal import Journal
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import ChunkPlan
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.output.assemble import assemble
+from sprocket_cli.output.assemble import assemble, write_report
 from sprocket_cli.output.audio import write_audio_rendition
 from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
@@ -154,6 +154,11 @@ class _Runner:
         self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
         # The audio rendition is written on a thread while the first video chunks encode.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="sprocket-audio")
+        video = {s.dst.node for s in job.plan.spec.streams if s.dst.is_output and s.dst.type == "chunks"}
+        self.reports: dict[str, dict[int, dict[str, Any]]] = {
+            out: {} for out in job.outputs if out not in video
+        }
+        """Outputs that are facts, not video (a JSON report): index -> facts, as they come."""
         self.streams = {
             out: StreamWriter(
                 storage,
@@ -163,6 +168,7 @@ class _Runner:
                 self._side.submit(write_audio_rendition, self.audio, storage, stream_folder(out)),
             )
             for out in job.outputs
+            if out in video
         }
 
     def now(self) -> float:
@@ -236,7 +242,7 @@ class _Runner:
     def output_key(group: Group, index: int) -> str:
         """Deterministic, so that retries and copies of a task write the same key."""
         outputs = [ep.node for ep in group.outputs if ep.is_output]
-        if outputs:
+        if outputs and group.output_type == "chunks":
             return f"{stream_folder(outputs[0])}/seg_{index:05d}.m4s"
         ext = {"chunks": "m4s", "frames": "nut"}.get(group.output_type, "json")
         return f"work/{group.name}/c{index:05d}.{ext}"
@@ -526,7 +532,9 @@ class _Runner:
             meta=result.meta if result.output_type == "meta" else None,
         )
         for ep in group.outputs:
-            if ep.is_output:
+            if ep.node in self.reports:
+                self.reports[ep.node][task.chunk.index] = result.meta
+            elif ep.is_output:
                 yield from self.publish(ep.node, result)
         yield from self.route(group.nodes[-1].name, item)
 
@@ -591,6 +599,10 @@ class _Runner:
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
             assemble(self.storage, writer.folder, writer.published, self.audio, dest, job.job_dir)
+        for output, facts in self.reports.items():
+            dest = job.outputs[output]
+            if dest is not None:
+                write_report(dest, [facts[i] for i in sorted(facts)])
         if not job.keep_intermediate:
             for key in self.storage.list("work/"):
                 self.storage.delete(key)

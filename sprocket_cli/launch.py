@@ -88,10 +88,15 @@ RECORDED_OPTIONS = (
 )
 
 
-def check_output(dest: Path, sources: list[str], *, overwrite: bool) -> Path:
-    """``dest`` made absolute, or :class:`OutputError` if writing it would lose something."""
+def check_output(dest: Path, sources: list[str], *, overwrite: bool, report: bool = False) -> Path:
+    """``dest`` made absolute, or :class:`OutputError` if writing it would lose something.
+
+    ``report``: the output is facts (a JSON report), not video.
+    """
     dest = dest.expanduser().absolute()
-    if dest.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+    if report and dest.suffix.lower() != ".json":
+        raise OutputError(f"{dest}: a report is written as JSON: name it .json")
+    if not report and dest.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         raise OutputError(f"{dest}: the output must be an .mp4, .m4v or .mov file")
     for src in sources:
         if "://" not in src and Path(src).exists() and dest.exists() and dest.samefile(src):
@@ -142,8 +147,9 @@ def prepare_job(
         if earlier is not None:
             return resume_job(earlier.job_dir, options, probed)
     media = {name: (probed or {}).get(name) or probe(src) for name, src in inputs.items()}
-    for dest in dests.values():
-        check_output(dest, list(inputs.values()), overwrite=options.overwrite)
+    reports = {s.dst.node for s in spec.streams if s.dst.is_output and s.dst.type != "chunks"}
+    for name, dest in dests.items():
+        check_output(dest, list(inputs.values()), overwrite=options.overwrite, report=name in reports)
     job_dir = create_job_dir(record, options.job_parent)
     return _build(record, job_dir, spec, media, options, completed={})
 

@@ -15,10 +15,12 @@ from sprocket_cli.errors import UnknownPluginError
 
 if TYPE_CHECKING:
     from sprocket_cli.delivery import DeliveryFunction
+    from sprocket_cli.faces.base import FaceProvider
     from sprocket_cli.stages.base import Stage
 
 STAGE_GROUP = "sprocket.stages"
 DELIVERY_GROUP = "sprocket.delivery"
+FACES_GROUP = "sprocket.faces"
 
 
 @functools.cache
@@ -52,3 +54,9 @@ def delivery_class(name: str) -> type[DeliveryFunction]:
     from sprocket_cli.delivery import DeliveryFunction
 
     return cast("type[DeliveryFunction]", _load(DELIVERY_GROUP, name, "delivery function", DeliveryFunction))
+
+
+def face_provider_class(name: str) -> type[FaceProvider]:
+    from sprocket_cli.faces.base import FaceProvider
+
+    return cast("type[FaceProvider]", _load(FACES_GROUP, name, "face provider", FaceProvider))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import blendcmd, jobcmds, jobscmds, monitor, plancmd, speccmds
+from sprocket_cli.cli import blendcmd, facecmd, jobcmds, jobscmds, monitor, plancmd, speccmds
 from sprocket_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ def main(
 
 app.command("filter")(jobcmds.filter_cmd)
 app.command("blend")(blendcmd.blend_cmd)
+app.command("find-face")(facecmd.find_face_cmd)
 app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)
 app.command("serve")(jobcmds.serve_cmd)

@@ -119,11 +119,12 @@ def print_summary(started: JobStarted, finished: JobFinished) -> None:
     )
     speed = started.duration / finished.wall if finished.wall else 0.0
     table.add_row("wall time", f"{finished.wall:.2f}s ({speed:.2f}x real time)")
-    share = 100 * finished.first_segment / finished.wall if finished.wall else 0.0
-    table.add_row("first segment", f"{finished.first_segment:.2f}s ({share:.0f}% of wall time)")
-    if started.policy == "streaming":
-        table.add_row("deadlines", f"{finished.deadline_misses} segments late for playback")
-    table.add_row("stream", str(Path(started.job_dir) / finished.playlist))
+    if finished.playlist:  # a job whose output is a report has no stream
+        share = 100 * finished.first_segment / finished.wall if finished.wall else 0.0
+        table.add_row("first segment", f"{finished.first_segment:.2f}s ({share:.0f}% of wall time)")
+        if started.policy == "streaming":
+            table.add_row("deadlines", f"{finished.deadline_misses} segments late for playback")
+        table.add_row("stream", str(Path(started.job_dir) / finished.playlist))
     table.add_row("job", f"{started.job_id} ({started.job_dir})")
     console.print(table)
 

@@ -7,9 +7,11 @@ temporary name beside the destination and renamed into place.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.ffmpeg import run_ffmpeg
@@ -47,3 +49,14 @@ def assemble(
     finally:
         Path(tmp).unlink(missing_ok=True)
         video.unlink(missing_ok=True)
+
+
+def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:
+    """A facts output (scenes, faces) as one JSON document, written aside and renamed into place."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(facts, f, indent=1)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

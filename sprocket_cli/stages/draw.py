@@ -36,39 +36,58 @@ class Draw(Stage):
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         assert isinstance(config, DrawConfig)
         scenes = [s for facts in command.context.values() for s in facts.get("scenes", [])]
+        lo, hi = float(chunk.start_seconds), float(chunk.end_seconds) if not chunk.is_last else float("inf")
+        moves: list[tuple[float, tuple[int, int, int, int]]] = []
+        shown: list[tuple[float, float]] = []
         for scene in scenes:
             if scene.get("matched"):
-                for fragment in _boxes(scene, config, float(chunk.start_seconds), float(chunk.end_seconds)):
-                    command.add_filter(fragment)
+                for t0, t1, path in _paths(scene):
+                    if t1 > lo and t0 < hi:
+                        shown.append((t0, t1))
+                        moves += path
+        if not moves:
+            return
+        # drawbox's expressions cannot see the time (its ``t`` is the line thickness), so the
+        # box is moved by commands: sendcmd sets its edges at each frame's time.
+        moves.sort()
+        steps = ";".join(
+            f"{t!r} {_BOX} x {x}, {_BOX} y {y}, {_BOX} w {w}, {_BOX} h {h}" for t, (x, y, w, h) in moves
+        )
+        enable = "+".join(f"gte(t,{a!r})*lt(t,{b!r})" for a, b in shown)
+        x, y, w, h = moves[0][1]
+        command.add_filter(f"sendcmd=c='{steps}'")
+        command.add_filter(
+            f"{_BOX}=x={x}:y={y}:w={w}:h={h}:color={config.color}:t={config.thickness}:enable='{enable}'"
+        )
 
 
-def _boxes(scene: dict[str, Any], config: DrawConfig, lo: float, hi: float) -> list[str]:
-    """drawbox filters for one scene's samples, limited to the chunk's time range [lo, hi)."""
+#: The box filter's instance name, which sendcmd's commands address.
+_BOX = "drawbox@face"
+
+
+def _paths(scene: dict[str, Any]) -> list[tuple[float, float, list[tuple[float, tuple[int, int, int, int]]]]]:
+    """(from, to, the box at each frame time) for each stretch of a scene that shows a box.
+
+    Each sample's box shows from its time to the next sample's, gliding frame by frame to that
+    sample's box when it has one; the first box also covers the scene's start, the last one
+    its end. ``every`` frames lie between samples.
+    """
     num, den = scene["tb"]
     start, end = scene["start_pts"] * num / den, scene["end_pts"] * num / den
     samples = [(s["pts"] * num / den, s["box"]) for s in scene["samples"]]  # t as in the graph (copyts)
-    if not samples:
-        return []
-    # Each sample's box shows from its time to the next sample's, gliding to that sample's box
-    # when it has one; the first box also covers the scene's start, the last one its end.
+    every = max(1, int(scene.get("every", 1)))
     times = [start, *(t for t, _ in samples[1:]), end]
-    filters = []
+    paths = []
     for i, (_, box) in enumerate(samples):
         t0, t1 = times[i], times[i + 1]
-        after = samples[i + 1][1] if i + 1 < len(samples) else None
-        if box is None or t1 <= lo or t0 >= hi or t1 <= t0:
+        if box is None or t1 <= t0:
             continue
+        after = samples[i + 1][1] if i + 1 < len(samples) else None
         target = after if after is not None else box
-        x, y, right, bottom = (_glide(box[k], target[k], t0, t1) for k in range(4))
-        filters.append(
-            f"drawbox=x='{x}':y='{y}':w='({right})-({x})':h='({bottom})-({y})'"
-            f":color={config.color}:t={config.thickness}:enable='gte(t,{t0!r})*lt(t,{t1!r})'"
-        )
-    return filters
-
-
-def _glide(v0: float, v1: float, t0: float, t1: float) -> str:
-    """An expression in ``t`` moving from ``v0`` at ``t0`` to ``v1`` at ``t1``."""
-    if v0 == v1:
-        return f"{v0!r}"
-    return f"{v0!r}+({v1 - v0!r})*(t-{t0!r})/{t1 - t0!r}"
+        path = []
+        for k in range(every):
+            f = k / every
+            left, top, right, bottom = (round(box[j] + (target[j] - box[j]) * f) for j in range(4))
+            path.append((t0 + (t1 - t0) * f, (left, top, right - left, bottom - top)))
+        paths.append((t0, t1, path))
+    return paths

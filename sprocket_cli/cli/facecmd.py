@@ -1,0 +1,134 @@
+"""``sprocket find-face VIDEO --person PHOTO``: box a person's face, or list their scenes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+import builtin_pipelines
+from sprocket_cli.cli import options as opt
+from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.cli.jobcmds import _default_output, _follow, _job_options, _local_input, _playback, _tui
+from sprocket_cli.cli.render import console
+from sprocket_cli.errors import UsageError
+
+EXAMPLES = """Examples:
+
+  sprocket find-face play.mp4 --person kid.jpg -o boxed.mp4
+
+  sprocket find-face play.mp4 --person kid.jpg --person kid2.jpg --report scenes.json
+
+  sprocket find-face keynote.mp4 --person "Jeff Bezos" --provider rekognition
+"""
+
+
+@boundary
+def find_face_cmd(
+    video: Annotated[str, typer.Argument(help="Video file or http(s) URL.")],
+    person: Annotated[
+        list[str],
+        typer.Option(
+            "--person",
+            help="A photo of the person (file or URL; repeat for several photos of them, which are "
+            "averaged), or with --provider rekognition a celebrity's name.",
+        ),
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the scenes as JSON (times, matches, boxes) instead of a video."),
+    ] = None,
+    provider: Annotated[
+        str, typer.Option("--provider", help="local (dlib, offline) or rekognition (AWS).")
+    ] = "local",
+    every: Annotated[int, typer.Option("--every", min=1, help="Look at every n-th frame of each scene.")] = 5,
+    every_frame: Annotated[
+        bool, typer.Option("--every-frame", help="Look at every frame (same as --every 1).")
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold", min=0, help="Largest face distance that is still the person (local: 0.6)."
+        ),
+    ] = None,
+    output: opt.Output = None,
+    workers: opt.Workers = opt.DEFAULT_WORKERS,
+    chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
+    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
+    preset: opt.Preset = "veryfast",
+    crf: opt.Crf = 23,
+    retries: opt.Retries = 3,
+    keep_intermediate: opt.KeepIntermediate = False,
+    overwrite: opt.Overwrite = False,
+    job_dir: opt.JobDir = None,
+    as_json: opt.Json = False,
+    open_stream: opt.Open = False,
+    player: opt.Player = None,
+    serve_for: opt.ServeFor = None,
+    policy: opt.Policy = None,
+    deadline_start: opt.DeadlineStart = 5.0,
+    inject: opt.Inject = None,
+    resume: opt.Resume = False,
+    stragglers: opt.Stragglers = "none",
+    speculate_after: opt.SpeculateAfter = 2.0,
+    task_timeout: opt.TaskTimeout = None,
+    tui: opt.Tui = False,
+) -> None:
+    """Find a person in a video: the scenes they appear in, with a box around their face.
+
+    The video is cut into scenes (ffmpeg scene detection, per chunk, in parallel); each scene
+    is searched on every n-th frame; the box follows the face between the frames looked at.
+    With --report, the scenes are written as JSON and no video is made.
+    """
+    photos = [p if "://" in p or not Path(p).exists() else str(Path(p).resolve()) for p in person]
+    faces = {
+        "person": photos,
+        "provider": provider,
+        "threshold": threshold,
+        "every": 1 if every_frame else every,
+    }
+    if report is not None and output is not None:
+        raise UsageError("give either -o (a video with boxes) or --report (scenes as JSON), not both")
+    local = _local_input(video, job_dir, as_json)
+    options = _job_options(locals())
+    if report is not None:
+        spec = builtin_pipelines.load("face_scenes", {"faces": faces})
+        dest = report
+        playback = None
+    else:
+        spec = builtin_pipelines.load(
+            "face_recognition", {"faces": faces, "encode": {"preset": preset, "crf": crf}}
+        )
+        dest = output or _default_output(video, "faces")
+        playback = _playback(open_stream, player, serve_for)
+    _follow(
+        spec,
+        {"input_0": local},
+        {"output_0": dest},
+        options,
+        as_json,
+        playback=playback,
+        tui=_tui(tui, as_json),
+    )
+    if report is not None and not as_json:
+        print_scenes(json.loads(report.read_text(encoding="utf-8")), ", ".join(person))
+
+
+def print_scenes(scenes: list[dict[str, Any]], who: str) -> None:
+    """The scenes found, one line each, or a clear line when there are none."""
+    found = [s for s in scenes if s["matched"]]
+    if not found:
+        console.print(f"no scene shows {who} ({len(scenes)} scenes searched)")
+        return
+    console.print(f"{who} appears in {len(found)} of {len(scenes)} scenes:")
+    for scene in found:
+        num, den = scene["tb"]
+        start = (scene["start_pts"] - scene["origin_pts"]) * num / den
+        end = (scene["end_pts"] - scene["origin_pts"]) * num / den
+        best = min(s["distance"] for s in scene["samples"] if s["distance"] is not None)
+        console.print(f"  scene {scene['scene']:>3}  {start:8.2f}s - {end:8.2f}s  best distance {best:.2f}")
+
+
+find_face_cmd.__doc__ = (find_face_cmd.__doc__ or "") + "\n\n" + EXAMPLES

@@ -1,0 +1,90 @@
+"""Reference photos in and JPEG out, with PyAV (already a dependency) rather than Pillow."""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.request
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from sprocket_cli.faces.base import Frame, LabelledImage
+from sprocket_cli.faces.errors import ReferenceImageError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+#: Largest reference photo fetched from a URL, bytes: a photo, not a video by mistake.
+MAX_DOWNLOAD = 25 * 1024 * 1024
+#: JPEG quantiser for frames sent to a service: 2 is best, 31 worst; 3 is about quality 90.
+JPEG_QUALITY = 3
+#: Rekognition refuses image bytes over 5 MB; larger JPEGs are re-encoded coarser.
+MAX_JPEG_BYTES = 5 * 1024 * 1024
+
+
+def load_image(source: str, *, timeout: float = 30.0) -> LabelledImage:
+    """An RGB photo from a file path or an http(s) URL, turned upright per its EXIF orientation."""
+    if source.startswith(("http://", "https://")):
+        data: str | io.BytesIO = io.BytesIO(_download(source, timeout))
+    else:
+        data = source
+    import av  # lazy: only reference photos and services need it
+
+    try:
+        with av.open(data, mode="r") as container:
+            frame = next(container.decode(video=0))
+            pixels = frame.to_ndarray(format="rgb24")
+            rotation = frame.rotation
+    except (av.FFmpegError, StopIteration, OSError) as error:
+        raise ReferenceImageError(f"{source}: cannot read it as an image ({error})") from error
+    import numpy as np
+
+    # Phone photos are stored sideways with an EXIF orientation; PyAV reports it as a
+    # counter-clockwise rotation in degrees, and a face on its side is not detected at all.
+    upright = np.rot90(pixels, k=round(rotation / 90)) if rotation else pixels
+    return LabelledImage(source, rgb_frame(upright))
+
+
+def _download(url: str, timeout: float) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            data: bytes = response.read(MAX_DOWNLOAD + 1)
+    except (urllib.error.URLError, TimeoutError, ValueError) as error:
+        raise ReferenceImageError(f"{url}: cannot download it ({error})") from error
+    if len(data) > MAX_DOWNLOAD:
+        raise ReferenceImageError(f"{url}: larger than {MAX_DOWNLOAD // 2**20} MB; is it a photo?")
+    return data
+
+
+def rgb_frame(pixels: NDArray[Any]) -> Frame:
+    """``pixels`` as a C-contiguous (height, width, 3) uint8 array.
+
+    dlib crashes the process (a segfault, not an exception) on arrays whose rows are padded, and
+    PyAV's ``to_ndarray`` returns exactly such arrays for widths like 970: hence the copy.
+    """
+    import numpy as np
+
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        got = f"{pixels.dtype} {pixels.shape}"
+        raise ValueError(f"an RGB frame is a (height, width, 3) uint8 array, not {got}")
+    return np.ascontiguousarray(pixels)
+
+
+def encode_jpeg(frame: Frame, *, quality: int = JPEG_QUALITY, limit: int = MAX_JPEG_BYTES) -> bytes:
+    """``frame`` as JPEG bytes no larger than ``limit``, coarser quantisers tried until it fits."""
+    import av
+
+    height, width = frame.shape[:2]
+    picture = av.VideoFrame.from_ndarray(rgb_frame(frame), format="rgb24").reformat(format="yuvj420p")
+    q = quality
+    while True:
+        codec = av.CodecContext.create("mjpeg", "w")
+        codec.width, codec.height, codec.pix_fmt = width, height, "yuvj420p"
+        codec.time_base = Fraction(1, 25)
+        # PyAV cannot set a frame's quality, so the quantiser is pinned through qmin = qmax.
+        codec.qscale = True
+        codec.qmin = codec.qmax = q
+        data = b"".join(bytes(packet) for packet in [*codec.encode(picture), *codec.encode(None)])
+        if len(data) <= limit or q >= 31:
+            return data
+        q = min(31, q * 2)
