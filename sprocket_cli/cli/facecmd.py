@@ -14,6 +14,7 @@ from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.jobcmds import _default_output, _follow, _job_options, _local_input, _playback, _tui
 from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
+from sprocket_cli.stages.faces import searcher
 
 EXAMPLES = """Examples:
 
@@ -91,6 +92,7 @@ def find_face_cmd(
     }
     if report is not None and output is not None:
         raise UsageError("give either -o (a video with boxes) or --report (scenes as JSON), not both")
+    searcher(provider, tuple(photos), threshold)  # bad photos or a missing model fail now, not per task
     local = _local_input(video, job_dir, as_json)
     options = _job_options(locals())
     if report is not None:

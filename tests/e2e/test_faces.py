@@ -1,0 +1,99 @@
+"""``sprocket find-face`` on clips of real faces (person A, no one, person B, A again, with hard
+cuts at known frames): scene cuts within a frame, the right scenes matched, boxes on the true
+face, a box drawn in the video, and a clear message for a video with no faces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.cli import app
+from sprocket_cli.faces.base import Box
+from tests.facemedia import ASTRONAUT, OBAMA, FaceClip, Scene, make_face_clip, read_frames
+
+runner = CliRunner()
+A = str(ASTRONAUT.path)
+
+
+@pytest.fixture(scope="module")
+def play(tmp_path_factory: pytest.TempPathFactory) -> FaceClip:
+    scenes = [Scene(ASTRONAUT, 2.0), Scene(None, 1.5), Scene(OBAMA, 2.0), Scene(ASTRONAUT, 1.5)]
+    return make_face_clip(tmp_path_factory.mktemp("faces") / "play.mp4", scenes)
+
+
+def find_face(*args: str) -> str:
+    result = runner.invoke(app, ["find-face", *args, "-w", "2", "--chunk-seconds", "2", "--job-dir", "jobs"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def frame_of(pts: int, scene: dict[str, object], fps: int) -> int:
+    num, den = scene["tb"]  # type: ignore[misc]
+    return round((pts - scene["origin_pts"]) * num / den * fps)  # type: ignore[operator]
+
+
+def test_report_finds_the_scenes_of_person_a_with_boxes_on_the_face(play: FaceClip, tmp_path: Path) -> None:
+    report = tmp_path / "scenes.json"
+    out = find_face(str(play.path), "--person", A, "--report", str(report))
+    scenes = json.loads(report.read_text())
+
+    starts = [frame_of(s["start_pts"], s, play.fps) for s in scenes]
+    assert len(starts) == len(play.scenes)
+    assert all(abs(got - truth.start) <= 1 for got, truth in zip(starts, play.scenes, strict=True))
+    assert [s["matched"] for s in scenes] == [t.person == ASTRONAUT.person for t in play.scenes]
+
+    ious = []
+    for scene in scenes:
+        for sample in scene["samples"]:
+            if sample["box"] is not None:
+                truth = play.boxes[frame_of(sample["pts"], scene, play.fps)]
+                assert truth is not None
+                ious.append(Box(*sample["box"]).iou(truth))
+    assert ious and min(ious) > 0.5
+    assert "appears in 2 of 4 scenes" in out
+
+
+def test_video_has_a_box_around_the_face_only_in_person_a_scenes(play: FaceClip, tmp_path: Path) -> None:
+    boxed = tmp_path / "boxed.mp4"
+    find_face(str(play.path), "--person", A, "-o", str(boxed))
+    frames = read_frames(boxed, [25, 110])  # inside A's first scene, inside B's scene
+    original = read_frames(play.path, [25, 110])
+    a_box = play.boxes[25]
+    assert a_box is not None
+    # The box's outline is drawn near A's true face box: the pixels on its edges turn yellow.
+    edge = frames[25][a_box.top : a_box.bottom, max(0, a_box.left - 12) : a_box.left + 12]
+    yellow = (edge[..., 0] > 180) & (edge[..., 1] > 180) & (edge[..., 2] < 90)
+    assert yellow.sum() > 50
+    # B's scene is left as it was (no box): only coding noise differs.
+    diff = np.abs(frames[110].astype(int) - original[110].astype(int))
+    assert diff.mean() < 3
+
+
+def test_a_video_without_faces_reports_no_scenes_clearly(tmp_path: Path) -> None:
+    empty = make_face_clip(tmp_path / "empty.mp4", [Scene(None, 2.0), Scene(None, 1.0)])
+    report = tmp_path / "none.json"
+    out = find_face(str(empty.path), "--person", A, "--report", str(report))
+    assert "no scene shows" in out
+    assert all(not s["matched"] for s in json.loads(report.read_text()))
+
+
+def test_reference_photo_without_a_face_is_a_clear_error(play: FaceClip, tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    frame = np.zeros((120, 160, 3), dtype=np.uint8)
+    import av
+
+    with av.open(str(blank), "w") as out:
+        stream = out.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "rgb24"
+        for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    result = runner.invoke(app, ["find-face", str(play.path), "--person", str(blank), "--report", "x.json"])
+    assert result.exit_code == 4  # an input problem, found before any task ran
+    assert "no face" in result.output and "blank.png" in result.output
+    assert "Traceback" not in result.output
