@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.jobcmds import _default_output, _follow, _job_options, _local_input, _playback, _tui
+from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.media.audioplan import CHOICES
 from sprocket_cli.media.blendgraph import BlendOptions
 
@@ -25,6 +25,7 @@ EXAMPLES = """Examples:
 
 
 @boundary
+@opt.job_command
 def blend_cmd(
     a: Annotated[
         str, typer.Argument(help="The main video (file or URL): its frames, size and clock set the output's.")
@@ -66,27 +67,10 @@ def blend_cmd(
         str, typer.Option("--audio", help="Audio of the output: a, b (shifted by --offset), mix or none.")
     ] = "a",
     output: opt.Output = None,
-    workers: opt.Workers = opt.DEFAULT_WORKERS,
-    chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
-    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
-    retries: opt.Retries = 3,
-    keep_intermediate: opt.KeepIntermediate = False,
-    overwrite: opt.Overwrite = False,
-    job_dir: opt.JobDir = None,
-    as_json: opt.Json = False,
-    open_stream: opt.Open = False,
-    player: opt.Player = None,
-    serve_for: opt.ServeFor = None,
-    policy: opt.Policy = None,
-    deadline_start: opt.DeadlineStart = 5.0,
-    inject: opt.Inject = None,
-    resume: opt.Resume = False,
-    stragglers: opt.Stragglers = "none",
-    speculate_after: opt.SpeculateAfter = 2.0,
-    task_timeout: opt.TaskTimeout = None,
-    tui: opt.Tui = False,
+    *,
+    job: dict[str, Any],
 ) -> None:
     """Superimpose B on A frame by frame: each frame of A is combined with the frame of B on
     screen at the same moment, whatever their frame rates, sizes and keyframes.
@@ -100,11 +84,9 @@ def blend_cmd(
     if audio not in CHOICES:
         raise typer.BadParameter(f"must be one of {', '.join(CHOICES)}", param_hint="--audio")
     spec = builtin_pipelines.load("blend", {"blend": settings, "encode": {"preset": preset, "crf": crf}})
-    options = _job_options(locals())
-    playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(a, "blend")
-    inputs = {"input_0": _local_input(a, job_dir, as_json), "input_1": _local_input(b, job_dir, as_json)}
-    _follow(spec, inputs, {"output_0": dest}, options, as_json, playback=playback, tui=_tui(tui, as_json))
+    inputs = {"input_0": _local_input(a, job), "input_1": _local_input(b, job)}
+    _follow(spec, inputs, {"output_0": dest}, job, audio=audio)
 
 
 blend_cmd.__doc__ = (blend_cmd.__doc__ or "") + "\n\n" + EXAMPLES

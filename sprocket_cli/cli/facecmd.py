@@ -11,7 +11,7 @@ import typer
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.jobcmds import _default_output, _follow, _job_options, _local_input, _playback, _tui
+from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
 from sprocket_cli.stages.faces import searcher
@@ -27,6 +27,7 @@ EXAMPLES = """Examples:
 
 
 @boundary
+@opt.job_command
 def find_face_cmd(
     video: Annotated[str, typer.Argument(help="Video file or http(s) URL.")],
     person: Annotated[
@@ -55,27 +56,10 @@ def find_face_cmd(
         ),
     ] = None,
     output: opt.Output = None,
-    workers: opt.Workers = opt.DEFAULT_WORKERS,
-    chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
-    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
-    retries: opt.Retries = 3,
-    keep_intermediate: opt.KeepIntermediate = False,
-    overwrite: opt.Overwrite = False,
-    job_dir: opt.JobDir = None,
-    as_json: opt.Json = False,
-    open_stream: opt.Open = False,
-    player: opt.Player = None,
-    serve_for: opt.ServeFor = None,
-    policy: opt.Policy = None,
-    deadline_start: opt.DeadlineStart = 5.0,
-    inject: opt.Inject = None,
-    resume: opt.Resume = False,
-    stragglers: opt.Stragglers = "none",
-    speculate_after: opt.SpeculateAfter = 2.0,
-    task_timeout: opt.TaskTimeout = None,
-    tui: opt.Tui = False,
+    *,
+    job: dict[str, Any],
 ) -> None:
     """Find a person in a video: the scenes they appear in, with a box around their face.
 
@@ -92,29 +76,19 @@ def find_face_cmd(
     }
     if report is not None and output is not None:
         raise UsageError("give either -o (a video with boxes) or --report (scenes as JSON), not both")
+    if report is not None and job["open_stream"]:
+        raise UsageError("--open plays the video; --report writes none (use -o to make one)")
     searcher(provider, tuple(photos), threshold)  # bad photos or a missing model fail now, not per task
-    local = _local_input(video, job_dir, as_json)
-    options = _job_options(locals())
+    local = _local_input(video, job)
     if report is not None:
         spec = builtin_pipelines.load("face_scenes", {"faces": faces})
         dest = report
-        playback = None
     else:
-        spec = builtin_pipelines.load(
-            "face_recognition", {"faces": faces, "encode": {"preset": preset, "crf": crf}}
-        )
+        encode = {"preset": preset, "crf": crf}
+        spec = builtin_pipelines.load("face_recognition", {"faces": faces, "encode": encode})
         dest = output or _default_output(video, "faces")
-        playback = _playback(open_stream, player, serve_for)
-    _follow(
-        spec,
-        {"input_0": local},
-        {"output_0": dest},
-        options,
-        as_json,
-        playback=playback,
-        tui=_tui(tui, as_json),
-    )
-    if report is not None and not as_json:
+    _follow(spec, {"input_0": local}, {"output_0": dest}, job)
+    if report is not None and not job["as_json"]:
         print_scenes(json.loads(report.read_text(encoding="utf-8")), ", ".join(person))
 
 

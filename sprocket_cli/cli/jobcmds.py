@@ -39,11 +39,14 @@ FILTER_EPILOG = """Examples:
 """
 
 
-def _local_input(text: str, job_parent: Path | None, quiet: bool) -> str:
+def _local_input(text: str, job: dict[str, Any]) -> str:
     """A path ffmpeg can read for ``text``; URLs are downloaded once and reused."""
     if not is_url(text):
         return resolve_input(text, Path("."))
-    folder = (job_parent or jobs_root()).parent / "downloads" / hashlib.sha1(text.encode()).hexdigest()[:12]
+    quiet = job["as_json"]
+    folder = (
+        (job["job_dir"] or jobs_root()).parent / "downloads" / hashlib.sha1(text.encode()).hexdigest()[:12]
+    )
     existing = sorted(folder.glob("source.*")) if folder.is_dir() else []
     existing = [p for p in existing if not p.name.endswith(".part")]
     if existing:
@@ -63,24 +66,26 @@ def _follow(
     spec: Pipespec,
     inputs: dict[str, str],
     outputs: dict[str, Path],
-    options: JobOptions,
-    as_json: bool,
+    job: dict[str, Any],
     check: Callable[[], None] | None = None,
-    playback: Playback | None = None,
-    tui: bool = False,
+    *,
+    audio: str = "a",
 ) -> None:
     """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI).
 
     The worker processes start first, and ``check`` (a subprocess) runs beside the probe, so
     the time before the first task is the slowest of them rather than their sum.
     """
+    as_json = job["as_json"]
+    tui = _tui(job["tui"], as_json)
+    playback = _playback(job["open_stream"], job["player"], job["serve_for"])
+    options = _job_options(job, audio)
     with LocalExecutor(options.workers) as executor, ThreadPoolExecutor(1) as side:
         checked = side.submit(check) if check is not None else None
         probed = {name: probe(src) for name, src in inputs.items()}
         if checked is not None:
             checked.result()
-        job = prepare_job(spec, inputs, outputs, options, probed)
-        events = execute(job, executor)
+        events = execute(prepare_job(spec, inputs, outputs, options, probed), executor)
         if tui:
             player = playback.player if playback is not None else None
             run_tui(events, open_stream=playback is not None, player=player)
@@ -91,6 +96,7 @@ def _follow(
 
 
 @boundary
+@opt.job_command
 def filter_cmd(
     source: Annotated[str, typer.Argument(help="Video file or http(s) URL (fetched with yt-dlp).")],
     vf: Annotated[
@@ -98,27 +104,10 @@ def filter_cmd(
         typer.Option("--vf", help="ffmpeg filter chain applied to every frame, as for ffmpeg -vf."),
     ],
     output: opt.Output = None,
-    workers: opt.Workers = opt.DEFAULT_WORKERS,
-    chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
-    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
-    retries: opt.Retries = 3,
-    keep_intermediate: opt.KeepIntermediate = False,
-    overwrite: opt.Overwrite = False,
-    job_dir: opt.JobDir = None,
-    as_json: opt.Json = False,
-    open_stream: opt.Open = False,
-    player: opt.Player = None,
-    serve_for: opt.ServeFor = None,
-    policy: opt.Policy = None,
-    deadline_start: opt.DeadlineStart = 5.0,
-    inject: opt.Inject = None,
-    resume: opt.Resume = False,
-    stragglers: opt.Stragglers = "none",
-    speculate_after: opt.SpeculateAfter = 2.0,
-    task_timeout: opt.TaskTimeout = None,
-    tui: opt.Tui = False,
+    *,
+    job: dict[str, Any],
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
@@ -127,21 +116,17 @@ def filter_cmd(
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
     """
     spec = builtin_pipelines.load("filter", {"filter": {"vf": vf}, "encode": {"preset": preset, "crf": crf}})
-    options = _job_options(locals())
-    playback = _playback(open_stream, player, serve_for)
     dest = output or _default_output(source, "filtered")
-    local = _local_input(source, job_dir, as_json)
+    local = _local_input(source, job)
     check = lambda: check_filter(local, vf)  # noqa: E731  # runs beside the probe
-    _follow(
-        spec, {"input_0": local}, {"output_0": dest}, options, as_json, check, playback, _tui(tui, as_json)
-    )
+    _follow(spec, {"input_0": local}, {"output_0": dest}, job, check)
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
 
 
-def _job_options(cli: dict[str, Any]) -> JobOptions:
-    """JobOptions from the job commands' shared options (``cli`` is the command's locals())."""
+def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
+    """JobOptions from the job commands' shared options (:data:`~options.JOB_OPTIONS`)."""
     return JobOptions(
         workers=cli["workers"],
         chunk_seconds=cli["chunk_seconds"],
@@ -156,7 +141,7 @@ def _job_options(cli: dict[str, Any]) -> JobOptions:
         stragglers=cli["stragglers"],
         speculate_after=cli["speculate_after"],
         task_timeout=cli["task_timeout"],
-        audio=cli.get("audio", "a"),
+        audio=audio,
     )
 
 
@@ -232,6 +217,7 @@ def _overrides(values: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @boundary
+@opt.job_command
 def run_cmd(
     spec: Annotated[str, typer.Argument(help="Pipespec JSON file, or a built-in pipeline name.")],
     inputs: Annotated[
@@ -247,25 +233,8 @@ def run_cmd(
         list[str] | None,
         typer.Option("--set", help="Override a node's config: NODE.KEY=VALUE (repeatable)."),
     ] = None,
-    workers: opt.Workers = opt.DEFAULT_WORKERS,
-    chunk_seconds: opt.ChunkSeconds = opt.DEFAULTS["chunk_seconds"],
-    first_chunk_seconds: opt.FirstChunkSeconds = opt.DEFAULTS["first_chunk_seconds"],
-    retries: opt.Retries = 3,
-    keep_intermediate: opt.KeepIntermediate = False,
-    overwrite: opt.Overwrite = False,
-    job_dir: opt.JobDir = None,
-    as_json: opt.Json = False,
-    open_stream: opt.Open = False,
-    player: opt.Player = None,
-    serve_for: opt.ServeFor = None,
-    policy: opt.Policy = None,
-    deadline_start: opt.DeadlineStart = 5.0,
-    inject: opt.Inject = None,
-    resume: opt.Resume = False,
-    stragglers: opt.Stragglers = "none",
-    speculate_after: opt.SpeculateAfter = 2.0,
-    task_timeout: opt.TaskTimeout = None,
-    tui: opt.Tui = False,
+    *,
+    job: dict[str, Any],
 ) -> None:
     """Run your own pipeline written in the pipespec language.
 
@@ -280,17 +249,8 @@ def run_cmd(
         bound_out["output_0"] = out_file
     if not bound_out and pipespec.outputs == ("output_0",) and "input_0" in bound_in:
         bound_out["output_0"] = _default_output(bound_in["input_0"], pipespec.name)
-    local = {name: _local_input(src, job_dir, as_json) for name, src in bound_in.items()}
-    options = _job_options(locals())
-    _follow(
-        pipespec,
-        local,
-        bound_out,
-        options,
-        as_json,
-        playback=_playback(open_stream, player, serve_for),
-        tui=_tui(tui, as_json),
-    )
+    local = {name: _local_input(src, job) for name, src in bound_in.items()}
+    _follow(pipespec, local, bound_out, job)
 
 
 @boundary
@@ -311,9 +271,9 @@ def demo_cmd(
         console.print(f"making {clip.name}: {seconds:g}s of 1280x720 test pattern with a tone")
         make_test_clip(clip, seconds=seconds, size="1280x720")
     dest = output or Path.cwd() / "sprocket-demo-gray.mp4"
-    options = JobOptions(workers=workers, overwrite=overwrite, job_parent=job_dir)
+    job = {**opt.JOB_DEFAULTS, "workers": workers, "overwrite": overwrite, "job_dir": job_dir}
     spec = builtin_pipelines.load("filter", {"filter": {"vf": "hue=s=0"}})
-    _follow(spec, {"input_0": str(clip)}, {"output_0": dest}, options, as_json=False)
+    _follow(spec, {"input_0": str(clip)}, {"output_0": dest}, job)
 
 
 @boundary

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -131,3 +134,51 @@ DEFAULTS = {
     "first_chunk_seconds": DEFAULT_FIRST_CHUNK_SECONDS,
     "workers": DEFAULT_WORKERS,
 }
+
+
+#: The options every job command takes (filter, run, blend, find-face): name, type, default.
+JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("workers", Workers, DEFAULT_WORKERS),
+    ("chunk_seconds", ChunkSeconds, DEFAULT_CHUNK_SECONDS),
+    ("first_chunk_seconds", FirstChunkSeconds, DEFAULT_FIRST_CHUNK_SECONDS),
+    ("retries", Retries, 3),
+    ("keep_intermediate", KeepIntermediate, False),
+    ("overwrite", Overwrite, False),
+    ("job_dir", JobDir, None),
+    ("as_json", Json, False),
+    ("open_stream", Open, False),
+    ("player", Player, None),
+    ("serve_for", ServeFor, None),
+    ("policy", Policy, None),
+    ("deadline_start", DeadlineStart, 5.0),
+    ("tui", Tui, False),
+    ("stragglers", Stragglers, "none"),
+    ("speculate_after", SpeculateAfter, 2.0),
+    ("task_timeout", TaskTimeout, None),
+    ("resume", Resume, False),
+    ("inject", Inject, None),
+)
+
+
+JOB_DEFAULTS: dict[str, Any] = {name: default for name, _, default in JOB_OPTIONS}
+
+
+def job_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """``fn`` with :data:`JOB_OPTIONS` added to its parameters, so that every job command
+    declares each shared option once, here. They reach ``fn`` as ``job``: name -> value."""
+    # eval_str: Typer finds its Option/Argument metadata in the evaluated Annotated types.
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "job"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, kind, default in JOB_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> None:
+        job = {name: kwargs.pop(name) for name, _, _ in JOB_OPTIONS}
+        fn(**kwargs, job=job)
+
+    # Typer reads the parameters from the signature and their types from the annotations.
+    wrapper.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *shared]}
+    return wrapper
