@@ -1,8 +1,8 @@
 """Requests to a job from outside its coordinator: cancel, pause, resume dispatching.
 
 A request is a file in the job folder's ``control/`` directory: the TUI of the job's own
-process, ``sprocket monitor`` or ``sprocket cancel`` in another terminal, all speak through the
-one place every job has, with no socket to find. The coordinator polls the folder
+process and ``sprocket monitor`` in another terminal both speak through the one place every
+job has, with no socket to find. The coordinator polls the folder
 (:class:`ControlPoller`) and passes a cancel on to its workers through storage
 (:data:`CANCEL_KEY`), so that running tasks stop too, on any backend.
 """

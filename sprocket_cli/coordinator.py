@@ -126,6 +126,9 @@ class _Runner:
         self.started = executor.now()
         self.accounts = _Accounts()
         self.groups = {g.name: g for g in job.plan.groups}
+        self.span_groups = {
+            g.name for g in job.plan.groups if not delivery_class(g.delivery_function).PER_CHUNK
+        }
         self.delivery: dict[str, DeliveryFunction] = {
             g.name: delivery_class(g.delivery_function)(g.ports) for g in job.plan.groups
         }
@@ -198,7 +201,7 @@ class _Runner:
                 inputs={k: v.source for k, v in job.inputs.items()},
                 outputs={k: str(v) for k, v in job.outputs.items()},
                 chunks=chunk_count,
-                tasks=len(job.plan.groups) * chunk_count,
+                tasks=(len(job.plan.groups) - len(self.span_groups)) * chunk_count,
                 workers=job.workers,
                 executor=self.executor.NAME,
                 duration=first_input.duration,
@@ -209,6 +212,7 @@ class _Runner:
                 started_at=time.time(),
                 chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks.chunks],
                 memory_mb=self.executor.memory_mb(),
+                span_groups=sorted(self.span_groups),
             )
         )
         try:
@@ -269,8 +273,8 @@ class _Runner:
             more=tuple(LaneInput(item.chunk, item.source, item.key) for item in items[1:]),
             context=facts,
         )
-        if task.more:
-            return task  # gop-pair partners are single-input
+        if task.more or task.context:
+            return task  # a gop-pair partner would need its own inputs and facts
         refs = self.refs.get(group.inputs[0][1].node, [])
         partner = chunk.index ^ 1  # chunks 0+1, 2+3, ... are pairs
         return self.stragglers.pair(
@@ -392,7 +396,9 @@ class _Runner:
         for future, r in list(self.running.items()):
             if future not in self.timed_out and now - r.dispatched > limit:
                 self.timed_out.add(future)
-                yield from self.failed(r.task, TimeoutError(f"no result after {limit:g}s"), r.slot)
+                yield from self.failed(
+                    r.task, TimeoutError(f"no result after {limit:g}s"), r.slot, timed_out=True
+                )
 
     def wake_in(self) -> float | None:
         """Seconds until a held task or a retry is due; None if nothing is waiting on time."""
@@ -562,7 +568,9 @@ class _Runner:
                 )
             )
 
-    def failed(self, task: Task, exc: BaseException, slot: int) -> Iterator[Event]:
+    def failed(
+        self, task: Task, exc: BaseException, slot: int, *, timed_out: bool = False
+    ) -> Iterator[Event]:
         spare = task.task_id in self.done or self.copies_in_flight(task.task_id) > 0
         will_retry = task.attempt <= self.job.retries and not spare
         yield self.emit(
@@ -573,6 +581,7 @@ class _Runner:
                 will_retry=will_retry,
                 copy=task.copy,
                 slot=slot,
+                timed_out=timed_out,
             )
         )
         if spare:

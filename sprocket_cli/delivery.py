@@ -38,6 +38,8 @@ class DeliveryFunction(ABC):
     FUSIBLE: ClassVar[bool] = False
     """Whether its node can share a task with the nodes feeding it: true when it takes chunk i
     of each input together, which one task over chunk i does by itself."""
+    PER_CHUNK: ClassVar[bool] = True
+    """Whether it makes one task per chunk; false when its tasks are other spans (scenes)."""
 
     def __init__(self, ports: tuple[str, ...]) -> None:
         self.ports = ports
@@ -92,6 +94,7 @@ class Scenes(DeliveryFunction):
 
     NAME: ClassVar[str] = "scenes"
     DESCRIPTION: ClassVar[str] = "whole scenes from the chunks' scene cuts"
+    PER_CHUNK: ClassVar[bool] = False
 
     def __init__(self, ports: tuple[str, ...]) -> None:
         super().__init__(ports)

@@ -72,6 +72,6 @@ class JobFailedError(SprocketError):
 
 
 class JobCancelledError(SprocketError):
-    """The user cancelled the job (``sprocket cancel``, the TUI); it can be resumed."""
+    """The user cancelled the job (from the TUI); it can be resumed."""
 
     exit_code = 10

@@ -38,7 +38,7 @@ class JobStarted(Event):
     outputs: dict[str, str]
     chunks: int
     tasks: int
-    """Tasks the job will run if none is retried."""
+    """Tasks the job will run if none is retried, in the groups that run one per chunk."""
     workers: int
     executor: str
     duration: float
@@ -57,6 +57,9 @@ class JobStarted(Event):
     """Where each chunk of the first input starts, seconds of video."""
     memory_mb: int | None = None
     """Memory of each worker where it sets the price (Lambda); None on local workers."""
+    span_groups: list[str] = dataclasses.field(default_factory=list)
+    """Groups whose tasks cover other spans than chunks (one per scene): their ``chunk`` field
+    is the span's number, and how many there will be is known only as they come."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class TaskFailed(Event):
     will_retry: bool
     copy: int = 0
     slot: int | None = None
+    timed_out: bool = False
+    """No result within ``--task-timeout``: the copy may still be running on its worker."""
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,11 @@ def prepare_job(
     reports = {s.dst.node for s in spec.streams if s.dst.is_output and s.dst.type != "chunks"}
     for name, dest in dests.items():
         check_output(dest, list(inputs.values()), overwrite=options.overwrite, report=name in reports)
+    # Bound before the job folder exists: a stage that cannot bind (a photo with no face) leaves
+    # nothing behind.
+    bound = bind(spec, [media[name] for name in spec.inputs])
     job_dir = create_job_dir(record, options.job_parent)
-    return _build(record, job_dir, spec, media, options, completed={})
+    return _build(record, job_dir, bound, media, options, completed={})
 
 
 def resume_job(
@@ -185,24 +188,24 @@ def resume_job(
     merged = JobOptions(
         **{**record.options, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
     )
-    return _build(record, job_dir, spec, media, merged, completed)
+    return _build(record, job_dir, bind(spec, [media[n] for n in spec.inputs]), media, merged, completed)
 
 
 def _build(
     record: JobRecord,
     job_dir: Path,
-    spec: Pipespec,
+    bound: tuple[Pipespec, Fraction, int | None],
     media: Mapping[str, MediaInfo],
     options: JobOptions,
     completed: Mapping[str, Result],
 ) -> Job:
-    bound, offset, end_pts = bind(spec, [media[name] for name in spec.inputs])
+    spec, offset, end_pts = bound
     first = spec.inputs[0]
     first_plan = plan_chunks(media[first], options.chunk_seconds, options.first_chunk_seconds, end_pts)
     return Job(
         job_id=record.job_id,
         job_dir=job_dir,
-        plan=plan(bound),
+        plan=plan(spec),
         inputs=dict(media),
         # Every input after the first is cut on the first's chunk spans, so that chunk i of
         # each is the same stretch of presentation time (the pair delivery function).

@@ -190,7 +190,8 @@ class SprocketApp(App[None]):
             self.notify("no segment is playable yet", severity="warning")
             return
         if self.opener is None:
-            self.notify(f"stream: {job_dir / 'stream' / 'master.m3u8'}")
+            playlist = self.view.finished.playlist if self.view.finished else "the stream folder"
+            self.notify(f"stream: {job_dir / playlist}")
             return
         self.notify(f"playing {self.opener(job_dir)}")
 

@@ -133,10 +133,9 @@ class JobView:
     def _job_started(self, e: JobStarted) -> None:
         self.started = e
         self.state = "running"
-        per_group = e.chunks and e.tasks // max(1, len(e.groups))
-        self.stages = {g: StageBar(g, per_group) for g in e.groups}
+        self.stages = {g: StageBar(g, 0 if g in e.span_groups else e.chunks) for g in e.groups}
         self.slots = {i: SlotRow(i) for i in range(e.workers)}  # idle workers show too
-        count = len(e.chunk_starts) or per_group
+        count = len(e.chunk_starts) or e.chunks
         self.chunks = ["waiting"] * count
         self._groups_done = [0] * count
         self._running = [0] * count
@@ -158,7 +157,13 @@ class JobView:
         if 0 <= index < len(self.chunks) and self.chunks[index] != "done":
             self.chunks[index] = state
 
+    def _spans(self, group: str) -> bool:
+        """Whether ``group``'s tasks are other spans than chunks (scenes): not on the strip."""
+        return self.started is not None and group in self.started.span_groups
+
     def _queued(self, e: TaskQueued) -> None:
+        if self._spans(e.group):
+            return
         if 0 <= e.chunk < len(self.chunks) and self.chunks[e.chunk] in ("waiting", "done"):
             self._chunk(e.chunk, "queued")
 
@@ -168,6 +173,8 @@ class JobView:
         row.state = "retrying" if e.attempt > 1 else "starting"
         row.started, row.ended, row.computing_since, row.frames, row.compute = e.t, None, None, 0, None
         self.invocations += 1
+        if self._spans(e.group):
+            return
         if 0 <= e.chunk < len(self._running):
             self._running[e.chunk] += 1
         self._chunk(e.chunk, "running")
@@ -189,7 +196,7 @@ class JobView:
         row.state, row.ended = state, t
         if worker:
             row.worker = worker
-        if row.chunk is not None and 0 <= row.chunk < len(self._running):
+        if row.chunk is not None and 0 <= row.chunk < len(self._running) and not self._spans(row.group):
             self._running[row.chunk] = max(0, self._running[row.chunk] - 1)
         return row
 
@@ -201,24 +208,24 @@ class JobView:
         bar = self.stages.get(e.group)
         if bar is not None:
             bar.done += 1
-        if not e.resumed:
+        if not e.resumed:  # an earlier run's work is neither cost nor speed of this one
             self.worker_seconds += e.read + e.compute + e.write
-        if self.started is not None and e.group == self.started.groups[-1]:
-            self.frames_done += e.frames
-        if 0 <= e.chunk < len(self._groups_done):
+            if self.started is not None and e.group == self.started.groups[-1]:
+                self.frames_done += e.frames
+        if not self._spans(e.group) and 0 <= e.chunk < len(self._groups_done):
             self._groups_done[e.chunk] += 1
-            if self._groups_done[e.chunk] >= len(self.stages):
+            if self._groups_done[e.chunk] >= sum(1 for bar in self.stages.values() if bar.total):
                 self.chunks[e.chunk] = "done"
             elif not self._running[e.chunk]:
                 self._chunk(e.chunk, "queued")
 
     def _task_failed(self, e: TaskFailed) -> None:
-        timed_out = e.error.startswith("no result after")
-        self._end(e.slot, e.t, "timed out" if timed_out else "failed")
-        if timed_out and e.slot is not None:
+        self._end(e.slot, e.t, "timed out" if e.timed_out else "failed")
+        if e.timed_out and e.slot is not None:
             self.slots[e.slot].ended = None  # the copy still holds its worker
         self.retries += e.will_retry
-        self._chunk(e.chunk, "retrying" if e.will_retry else "failed")
+        if not self._spans(e.group):
+            self._chunk(e.chunk, "retrying" if e.will_retry else "failed")
         what = "retrying" if e.will_retry else "giving up"
         level = "warn" if e.will_retry else "error"
         self._log(
@@ -282,7 +289,8 @@ class JobView:
         if self.started is None or not self.frames_done or self.over:
             return None
         left = max(0, self.started.frames - self.frames_done)
-        return left / self.fps(now)
+        fps = self.fps(now)
+        return left / fps if fps else None
 
     def cost(self) -> float | None:
         """Dollars so far where workers are priced by the second (Lambda); None on local ones."""

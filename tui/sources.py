@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from sprocket_cli.control import request_cancel
-from sprocket_cli.errors import JobCancelledError, JobFailedError, SprocketError
 from sprocket_cli.events import TERMINAL, Event, JobStarted, event_from_dict
 from sprocket_cli.jobs import coordinator_alive
 from sprocket_cli.journal import JOURNAL_NAME
@@ -31,7 +30,7 @@ class EventSource(ABC):
 
     def __init__(self) -> None:
         self.job_dir: Path | None = None
-        self.error: SprocketError | None = None
+        self.error: Exception | None = None
         """What ended the job badly, for the CLI's exit code once the TUI closes."""
         self._stop = threading.Event()
 
@@ -65,9 +64,9 @@ class LiveSource(EventSource):
                 if isinstance(event, JobStarted):
                     self.job_dir = Path(event.job_dir)
                 yield [event]
-        except (JobFailedError, JobCancelledError) as exc:
-            self.error = exc  # the journal has said so already, as the last event
-        except SprocketError as exc:  # an output or disk problem while assembling
+        except Exception as exc:  # the CLI re-raises it once the TUI has closed
+            # (a failed or cancelled job has journalled it already; a disk or output problem
+            # gets the CLI's one-line message and exit code, not a traceback over the screen)
             self.error = exc
         finally:
             self.done.set()

@@ -14,7 +14,6 @@ from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
-from sprocket_cli.stages.faces import searcher
 
 EXAMPLES = """Examples:
 
@@ -78,7 +77,6 @@ def find_face_cmd(
         raise UsageError("give either -o (a video with boxes) or --report (scenes as JSON), not both")
     if report is not None and job["open_stream"]:
         raise UsageError("--open plays the video; --report writes none (use -o to make one)")
-    searcher(provider, tuple(photos), threshold)  # bad photos or a missing model fail now, not per task
     local = _local_input(video, job)
     if report is not None:
         spec = builtin_pipelines.load("face_scenes", {"faces": faces})

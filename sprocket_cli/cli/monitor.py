@@ -55,6 +55,8 @@ def run_tui(events: Iterator[Event], *, open_stream: bool, player: str | None) -
         playback.stop()
     if source.error is not None:
         raise source.error
+    if app.return_code:  # the TUI itself failed; Textual has said why
+        raise typer.Exit(app.return_code)
     view = app.view
     if view.started is not None and view.finished is not None:
         print_summary(view.started, view.finished)

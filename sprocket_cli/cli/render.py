@@ -86,7 +86,8 @@ def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFini
             elif isinstance(event, TaskFinished):
                 frames_done += event.frames
                 fps = frames_done / event.t if event.t > 0 else 0.0
-                progress.update(bar, advance=1, fps=fps)
+                per_chunk = started is None or event.group not in started.span_groups  # not scenes
+                progress.update(bar, advance=int(per_chunk), fps=fps)
             elif isinstance(event, SegmentReady):
                 progress.update(bar, playable=event.playable_until)
             elif isinstance(event, TaskFailed):

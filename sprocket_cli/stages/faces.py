@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from sprocket_cli.errors import InputError
 from sprocket_cli.media.ffmpeg import Stopped
 from sprocket_cli.registry import face_provider_class
-from sprocket_cli.stages.base import PythonStage, Span, StageConfig
+from sprocket_cli.stages.base import Binding, PythonStage, Span, StageConfig
 
 if TYPE_CHECKING:
     from sprocket_cli.faces.base import FaceProvider, Frame, PersonRef
+    from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
 
@@ -33,6 +35,9 @@ class FindFacesConfig(StageConfig):
     """Largest face distance that counts as the person (default: the provider's own)."""
     every: int = Field(default=5, ge=1)
     """Look at every n-th frame of a scene (1: every frame)."""
+    reference: dict[str, Any] | None = None
+    """The person as the provider knows them (``PersonRef`` JSON), made once when the job is
+    planned, so that workers never need the user's photos (nor re-read them per task)."""
 
 
 class FindFaces(PythonStage):
@@ -42,20 +47,31 @@ class FindFaces(PythonStage):
     OUTPUTS: ClassVar[tuple[str, ...]] = ("faces",)
     Config: ClassVar[type[StageConfig]] = FindFacesConfig
 
-    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
+    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
         assert isinstance(config, FindFacesConfig)
-        provider, ref = searcher(config.provider, config.person, config.threshold)
+        if config.reference is not None:
+            return Binding(config)
+        ref = person_reference(provider(config.provider, config.threshold), config.person)
+        return Binding(config.model_copy(update={"reference": ref.to_json()}))
+
+    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
+        from sprocket_cli.faces.base import PersonRef
+
+        assert isinstance(config, FindFacesConfig)
+        if config.reference is None:
+            raise ValueError("find_faces' config was not bound to a person")
+        searcher, ref = provider(config.provider, config.threshold), PersonRef.from_json(config.reference)
         chunk = span.chunk
         samples = []
         for n, (pts, frame) in enumerate(sample_frames(span.path, chunk, config.every)):
             if span.stop():
                 raise Stopped
-            matches = [m for m in provider.find(frame, ref) if m.is_match]
+            matches = [m for m in searcher.find(frame, ref) if m.is_match]
             best = min(matches, key=lambda m: m.distance) if matches else None
             samples.append(
                 {
                     "pts": pts,
-                    "box": None if best is None else list(best.face.box.__dict__.values()),
+                    "box": None if best is None else best.to_json()["box"],
                     "distance": None if best is None else round(best.distance, 4),
                     "faces": len(matches),
                 }
@@ -74,22 +90,31 @@ class FindFaces(PythonStage):
 
 
 @functools.cache
-def searcher(
-    provider: str, person: tuple[str, ...], threshold: float | None
-) -> tuple[FaceProvider, PersonRef]:
-    """The provider and the person's reference, made once per worker process and reused."""
+def provider(name: str, threshold: float | None) -> FaceProvider:
+    """The face provider, made once per process (models load once) and reused by its tasks."""
+    return face_provider_class(name)(threshold=threshold)
+
+
+#: Photo suffixes: a --person like these that does not exist is a missing file, not a name.
+_PHOTO = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic")
+
+
+def person_reference(searcher: FaceProvider, person: tuple[str, ...]) -> PersonRef:
+    """The person from their photos (files or URLs), or by name where the provider knows names."""
     from sprocket_cli.faces.images import load_image
 
-    face_provider = face_provider_class(provider)(threshold=threshold)
-    by_name = (
-        face_provider.RECOGNIZES_NAMES
+    for item in person:
+        missing = "://" not in item and not os.path.exists(item)
+        if missing and (not searcher.RECOGNIZES_NAMES or item.lower().endswith(_PHOTO) or os.sep in item):
+            raise InputError(f"{item}: no such file")
+    if (
+        searcher.RECOGNIZES_NAMES
         and len(person) == 1
         and not os.path.exists(person[0])
         and "://" not in person[0]
-    )
-    if by_name:
-        return face_provider, face_provider.reference_by_name(person[0])
-    return face_provider, face_provider.reference([load_image(p) for p in person])
+    ):
+        return searcher.reference_by_name(person[0])
+    return searcher.reference([load_image(p) for p in person])
 
 
 def sample_frames(path: str, chunk: ChunkRef, every: int) -> Iterator[tuple[int, Frame]]:

@@ -16,7 +16,13 @@ class StageBars(Static):
         width = max(10, self.size.width - NAME_WIDTH - 14)
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, bar in enumerate(view.stages.values()):
-            filled = round(width * bar.done / bar.total) if bar.total else 0
+            if not bar.total:  # one task per scene: how many is known only at the end
+                text.append(f" {bar.name[: NAME_WIDTH - 2]:<{NAME_WIDTH - 1}}", style="bold")
+                text.append(f"{bar.done} done{'' if view.over else ' so far'}")
+                if i < len(view.stages) - 1:
+                    text.append("\n")
+                continue
+            filled = round(width * bar.done / bar.total)
             text.append(f" {bar.name[: NAME_WIDTH - 2]:<{NAME_WIDTH - 1}}", style="bold")
             text.append("█" * filled, style="green")
             text.append("░" * (width - filled), style="grey35")
