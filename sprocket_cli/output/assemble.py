@@ -45,7 +45,7 @@ def assemble(
             [*args, "-movflags", "+faststart", "-f", "mp4", "-y", tmp],
             what=f"assembling {dest}",
         )
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
         video.unlink(missing_ok=True)
@@ -57,6 +57,19 @@ def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(facts, f, indent=1)
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def publish(tmp: str, dest: Path) -> None:
+    """Rename the finished ``tmp`` over ``dest``, with the permissions a new file gets here.
+
+    mkstemp makes its file readable by its owner only (0600); the user's output should read
+    like any file they create (0644 under the usual umask). The umask is read by setting it,
+    which is safe here: files are assembled after the job's side threads have finished.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, dest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,9 @@ def test_gray_keeps_frames_duration_and_audio(clip: Path, tmp_path: Path) -> Non
     assert got.max_saturation <= 2  # ...and every output frame is gray
     assert src.audio_duration is not None and got.audio_duration is not None
     assert got.audio_duration == pytest.approx(src.audio_duration, abs=0.05)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not mkstemp's 0600
 
 
 @pytest.mark.parametrize(
