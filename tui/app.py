@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
@@ -230,10 +230,9 @@ class SprocketApp(App[None]):
     def filter_kept(self) -> None:
         self.query_one(WorkersTable).focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
+    def on_key(self, event: events.Key) -> None:
         box = self.query_one("#filter", Input)
-        if key == "escape" and box.has_class("shown"):
+        if event.key == "escape" and box.has_class("shown"):
             box.value = ""
             box.remove_class("shown")
             self.query_one(WorkersTable).focus()

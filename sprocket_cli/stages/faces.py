@@ -103,16 +103,11 @@ def person_reference(searcher: FaceProvider, person: tuple[str, ...]) -> PersonR
     """The person from their photos (files or URLs), or by name where the provider knows names."""
     from sprocket_cli.faces.images import load_image
 
-    for item in person:
-        missing = "://" not in item and not os.path.exists(item)
-        if missing and (not searcher.RECOGNIZES_NAMES or item.lower().endswith(_PHOTO) or os.sep in item):
+    missing = [p for p in person if "://" not in p and not os.path.exists(p)]
+    for item in missing:
+        if not searcher.RECOGNIZES_NAMES or item.lower().endswith(_PHOTO) or os.sep in item:
             raise InputError(f"{item}: no such file")
-    if (
-        searcher.RECOGNIZES_NAMES
-        and len(person) == 1
-        and not os.path.exists(person[0])
-        and "://" not in person[0]
-    ):
+    if missing and len(person) == 1:  # not a file, yet a provider that knows names: a name
         return searcher.reference_by_name(person[0])
     return searcher.reference([load_image(p) for p in person])
 
