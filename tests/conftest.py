@@ -1,10 +1,11 @@
-"""Shared fixtures: media made by ffmpeg lavfi at small sizes, and an isolated data dir."""
+"""Shared fixtures: media made by ffmpeg lavfi at small sizes, an isolated data dir, moto on loopback."""
 
 from __future__ import annotations
 
 import logging
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,50 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     yield mount
     for point in mounts:
         subprocess.run(["umount", str(point)], check=False)
+
+
+@dataclass(frozen=True)
+class AwsStandIn:
+    """moto's server on loopback, and the environment that points boto3's standard chain at it."""
+
+    endpoint: str
+    region: str = "us-east-1"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # Never the user's own profiles or credentials files.
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's S3/IAM/Lambda/STS server over real HTTP on 127.0.0.1; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStandIn]:
+    """boto3 in this test talks to moto's server; its state is wiped afterwards."""
+    import urllib.request
+
+    stand_in = AwsStandIn(moto_server)
+    for name, value in stand_in.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield stand_in
+    # moto's reset endpoint: the next test starts with an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
