@@ -16,7 +16,7 @@ import resource
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,8 @@ from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import ChunkPlan
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.output.assemble import assemble, write_report
-from sprocket_cli.output.audio import write_audio_rendition
+from sprocket_cli.output.audio import AudioRendition, write_audio_rendition
+from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
@@ -162,17 +163,34 @@ class _Runner:
             out: {} for out in job.outputs if out not in video
         }
         """Outputs that are facts, not video (a JSON report): index -> facts, as they come."""
+        self.editors = [name for name, d in self.delivery.items() if d.EDITS]
+        """Groups that cut spans out of the video (SceneKeep): the audio waits for their cuts."""
         self.streams = {
             out: StreamWriter(
                 storage,
                 out,
                 len(first.chunks),
                 first.max_duration,
-                self._side.submit(write_audio_rendition, self.audio, storage, stream_folder(out)),
+                None if self.editors else self._audio_rendition(out),
             )
             for out in job.outputs
             if out in video
         }
+
+    def _audio_rendition(self, output: str) -> Future[AudioRendition | None]:
+        return self._side.submit(write_audio_rendition, self.audio, self.storage, stream_folder(output))
+
+    def cut_audio(self) -> Iterator[Event]:
+        """Once a SceneKeep group knows every span it keeps, cut the audio on the same spans
+        and let out the segments held back for it."""
+        if not self.editors or any(w.audio is not None for w in self.streams.values()):
+            return
+        spans = self.delivery[self.editors[0]].kept()
+        if spans is None:
+            return
+        self.audio = replace(self.audio, keep=tuple(spans)) if spans else replace(self.audio, parts=())
+        for output, writer in self.streams.items():
+            yield from self.announce(output, writer.start_audio(self._audio_rendition(output)))
 
     def now(self) -> float:
         """Seconds since the job started, on the executor's clock."""
@@ -241,6 +259,7 @@ class _Runner:
                 if src.node == endpoint_node:
                     for ready in self.delivery[group.name].offer(port, item):
                         yield from self.add_task(self.make_task(group, ready))
+        yield from self.cut_audio()
 
     @staticmethod
     def output_key(group: Group, index: int) -> str:
@@ -545,8 +564,11 @@ class _Runner:
         yield from self.route(group.nodes[-1].name, item)
 
     def publish(self, output: str, result: Result) -> Iterator[Event]:
-        writer = self.streams[output]
-        for entry in writer.add(result):
+        yield from self.announce(output, self.streams[output].add(result))
+
+    def announce(self, output: str, entries: list[SegmentEntry]) -> Iterator[Event]:
+        """``entries`` became playable: start the playback clock, count late ones, tell."""
+        for entry in entries:
             now = self.now()
             if self.accounts.first_segment is None:
                 self.accounts.first_segment = now
@@ -603,8 +625,8 @@ class _Runner:
             writer.finish()
             duration_out += sum(e.duration for e in writer.published)
             dest = job.outputs[output]
-            if dest is None:
-                continue
+            if dest is None or not writer.published:
+                continue  # no file asked for, or nothing kept (SceneKeep found no scene)
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
             assemble(self.storage, writer.folder, writer.published, self.audio, dest, job.job_dir)

@@ -40,6 +40,9 @@ class DeliveryFunction(ABC):
     of each input together, which one task over chunk i does by itself."""
     PER_CHUNK: ClassVar[bool] = True
     """Whether it makes one task per chunk; false when its tasks are other spans (scenes)."""
+    EDITS: ClassVar[bool] = False
+    """Whether its node cuts spans out of the video, so the output's audio must be cut to match
+    (see :meth:`kept`)."""
 
     def __init__(self, ports: tuple[str, ...]) -> None:
         self.ports = ports
@@ -47,6 +50,11 @@ class DeliveryFunction(ABC):
     @abstractmethod
     def offer(self, port: str, item: Item) -> list[Ready]:
         """Take ``item`` arriving on ``port``; return every task input set now complete."""
+
+    def kept(self) -> list[tuple[float, float]] | None:
+        """For a delivery function that ``EDITS``: the spans of the video its node keeps, in
+        seconds from the first frame, once every one is known; None until then."""
+        return None
 
 
 class OneToOne(DeliveryFunction):
@@ -176,12 +184,16 @@ class Boxes(DeliveryFunction):
             self._chunks[item.chunk.index] = (port, item)
         ready = []
         for index, (video_port, chunk) in sorted(self._chunks.items()):
-            scenes = self._covering(chunk.chunk.start_pts, chunk.chunk.end_pts)
-            if scenes is not None:
-                facts = Item("meta", chunk.chunk, meta={"scenes": [s.meta for s in scenes]})
-                ready.append({video_port: chunk, self._facts_port: facts})
+            facts = self._facts(chunk.chunk)
+            if facts is not None:
+                ready.append({video_port: chunk, self._facts_port: Item("meta", chunk.chunk, meta=facts)})
                 del self._chunks[index]
         return ready
+
+    def _facts(self, chunk: ChunkRef) -> dict[str, Any] | None:
+        """What a task over ``chunk`` is told, once the scenes it needs have arrived."""
+        scenes = self._covering(chunk.start_pts, chunk.end_pts)
+        return None if scenes is None else {"scenes": [s.meta for s in scenes]}
 
     def _covering(self, start: int, end: int) -> list[Item] | None:
         """The scenes overlapping [start, end) if together they cover it, else None."""
@@ -192,3 +204,43 @@ class Boxes(DeliveryFunction):
                 return None  # a gap: a scene in between has not arrived yet
             reached = max(reached, scene.chunk.end_pts)
         return overlapping if overlapping and reached >= end else None
+
+
+class KeptScenes(Boxes):
+    """A chunk of video with the spans to keep (matched scenes) from the video's start to the
+    chunk's end: the chunk needs the time dropped before it to close the timeline up.
+
+    Chunk i waits for every scene up to its end, so chunks are delivered in order as scenes
+    come in; the last scene's arrival makes :meth:`kept` final (the audio is cut on it).
+    """
+
+    NAME: ClassVar[str] = "kept_scenes"
+    DESCRIPTION: ClassVar[str] = "a chunk with the matched scenes' spans up to its end (SceneKeep)"
+    EDITS: ClassVar[bool] = True
+
+    def _facts(self, chunk: ChunkRef) -> dict[str, Any] | None:
+        if self._covering(chunk.origin_pts, chunk.end_pts) is None:
+            return None
+        return {"kept": [list(span) for span in self._spans() if span[0] < chunk.end_pts]}
+
+    def _spans(self) -> list[tuple[int, int]]:
+        """The matched scenes' [start, end) pts, neighbours merged (no join between them)."""
+        spans: list[tuple[int, int]] = []
+        for scene in self._scenes:
+            if not (scene.meta or {}).get("matched"):
+                continue
+            start, end = scene.chunk.start_pts, scene.chunk.end_pts
+            if spans and spans[-1][1] == start:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        return spans
+
+    def kept(self) -> list[tuple[float, float]] | None:
+        if not self._scenes or not self._scenes[-1].chunk.is_last:
+            return None
+        first = self._scenes[0].chunk
+        if self._covering(first.origin_pts, self._scenes[-1].chunk.end_pts) is None:
+            return None  # the last scene is in, an earlier one is not
+        tb, origin = first.time_base, first.origin_pts
+        return [(float((a - origin) * tb), float((b - origin) * tb)) for a, b in self._spans()]

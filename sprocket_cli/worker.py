@@ -158,6 +158,12 @@ def _work(
         out_path = os.path.join(tmp, "out")
         t1 = time.monotonic()
         outcome.read = t1 - t0
+        if command.skip:
+            # Nothing of the chunk is kept: an empty output still marks the task as delivered
+            # (copies and resume look for it), and the stream leaves the chunk out.
+            outcome.stored = storage.put_bytes(key, b"", exclusive=True)
+            outcome.fields = {"meta": {"empty": True}}
+            return outcome
         report("computing", 0)
         try:
             if with_faults:
@@ -176,7 +182,8 @@ def _work(
         outcome.frames = chunk.frame_count
         report("writing", chunk.frame_count)
         if task.output_type == "chunks":
-            segment = make_segment(Path(out_path).read_bytes(), chunk.start_ticks)
+            start_ticks = chunk.start_ticks if command.start_ticks is None else command.start_ticks
+            segment = make_segment(Path(out_path).read_bytes(), start_ticks)
             ikey = init_key(key, segment.init_hash)
             if not storage.exists(ikey):
                 storage.put_bytes(ikey, segment.init)
@@ -185,7 +192,7 @@ def _work(
             outcome.fields = {
                 "init_key": ikey,
                 "init_hash": segment.init_hash,
-                "start_ticks": chunk.start_ticks,
+                "start_ticks": start_ticks,
                 "duration_ticks": segment.duration,
                 "timescale": segment.timescale,
                 "codec": segment.codec,

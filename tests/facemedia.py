@@ -96,10 +96,12 @@ def make_face_clip(
     size: tuple[int, int] = (320, 240),
     fps: int = 25,
     keyint: int | None = 50,
+    tones: Sequence[float] | None = None,
 ) -> FaceClip:
     """Render ``scenes`` with hard cuts into an H.264/AAC MP4 at ``dest``; return its ground truth.
 
-    ``keyint``: frames between keyframes (None: only the first frame is one).
+    ``keyint``: frames between keyframes (None: only the first frame is one). ``tones``: a sine
+    frequency per scene, changing at the cuts (None: one 440 Hz tone throughout).
     """
     width, height = size
     args: list[str] = []
@@ -125,13 +127,19 @@ def make_face_clip(
         chains.append(
             f"[{index}:v]format=yuv420p,{view}trim=end_frame={count},setpts=PTS-STARTPTS,setsar=1[v{index}]"
         )
-    total = len(boxes) / fps
-    args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={total:.6f}"]
+    spans = [(t.end - t.start) / fps for t in truths] if tones is not None else [len(boxes) / fps]
+    for frequency, length in zip(tones or [440], spans, strict=True):
+        args += ["-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=48000:duration={length:.6f}"]
+    sounds = "".join(f"[{len(scenes) + i}:a]" for i in range(len(spans)))
     joined = "".join(f"[v{i}]" for i in range(len(scenes)))
-    graph = ";".join([*chains, f"{joined}concat=n={len(scenes)}:v=1:a=0,format=yuv420p[v]"])
+    graph = ";".join([
+        *chains,
+        f"{joined}concat=n={len(scenes)}:v=1:a=0,format=yuv420p[v]",
+        f"{sounds}concat=n={len(spans)}:v=0:a=1[a]",
+    ])  # fmt: skip
     gop = str(keyint if keyint is not None else 100_000)
     args += [
-        "-filter_complex", graph, "-map", "[v]", "-map", f"{len(scenes)}:a",
+        "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
         "-c:v", "libx264", "-preset", "veryfast", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
         "-c:a", "aac", "-b:a", "64k", "-shortest", "-y", str(dest),
     ]  # fmt: skip

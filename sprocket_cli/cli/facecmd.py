@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,12 +13,16 @@ from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
+from sprocket_cli.events import TaskFinished
+from sprocket_cli.journal import read_journal
 
 EXAMPLES = """Examples:
 
   sprocket find-face play.mp4 --person kid.jpg -o boxed.mp4
 
-  sprocket find-face play.mp4 --person kid.jpg --person kid2.jpg --report scenes.json
+  sprocket find-face play.mp4 --person kid.jpg --person kid2.jpg --keep-only -o kid_scenes.mp4
+
+  sprocket find-face play.mp4 --person kid.jpg --report scenes.json
 
   sprocket find-face keynote.mp4 --person "Jeff Bezos" --provider rekognition
 """
@@ -41,6 +44,12 @@ def find_face_cmd(
         Path | None,
         typer.Option("--report", help="Write the scenes as JSON (times, matches, boxes) instead of a video."),
     ] = None,
+    keep_only: Annotated[
+        bool,
+        typer.Option(
+            "--keep-only", help="Keep only the scenes the person appears in, joined, with their audio."
+        ),
+    ] = False,
     provider: Annotated[
         str, typer.Option("--provider", help="local (dlib, offline) or rekognition (AWS).")
     ] = "local",
@@ -64,7 +73,9 @@ def find_face_cmd(
 
     The video is cut into scenes (ffmpeg scene detection, per chunk, in parallel); each scene
     is searched on every n-th frame; the box follows the face between the frames looked at.
-    With --report, the scenes are written as JSON and no video is made.
+    With --keep-only, the video holds only the scenes the person appears in, one after another,
+    with the audio cut at the same frames. With --report, the scenes are written as JSON and no
+    video is made. The scenes found are listed at the end.
     """
     photos = [p if "://" in p or not Path(p).exists() else str(Path(p).resolve()) for p in person]
     faces = {
@@ -73,29 +84,44 @@ def find_face_cmd(
         "threshold": threshold,
         "every": 1 if every_frame else every,
     }
-    if report is not None and output is not None:
-        raise UsageError("give either -o (a video with boxes) or --report (scenes as JSON), not both")
+    if report is not None and (output is not None or keep_only):
+        raise UsageError("--report writes scenes as JSON and no video: leave out -o and --keep-only")
     if report is not None and job["open_stream"]:
         raise UsageError("--open plays the video; --report writes none (use -o to make one)")
     local = _local_input(video, job)
+    encode = {"preset": preset, "crf": crf}
     if report is not None:
         spec = builtin_pipelines.load("face_scenes", {"faces": faces})
         dest = report
+    elif keep_only:
+        spec = builtin_pipelines.load("scene_keep", {"faces": faces, "encode": encode})
+        dest = output or _default_output(video, "kept")
     else:
-        encode = {"preset": preset, "crf": crf}
         spec = builtin_pipelines.load("face_recognition", {"faces": faces, "encode": encode})
         dest = output or _default_output(video, "faces")
-    _follow(spec, {"input_0": local}, {"output_0": dest}, job)
-    if report is not None and not job["as_json"]:
-        print_scenes(json.loads(report.read_text(encoding="utf-8")), ", ".join(person))
+    job_dir = _follow(spec, {"input_0": local}, {"output_0": dest}, job)
+    if not job["as_json"]:
+        found = print_scenes(scenes_found(job_dir), ", ".join(person))
+        if keep_only and not found:
+            console.print(f"nothing to keep, so {dest} was not written")
 
 
-def print_scenes(scenes: list[dict[str, Any]], who: str) -> None:
-    """The scenes found, one line each, or a clear line when there are none."""
+def scenes_found(job_dir: Path) -> list[dict[str, Any]]:
+    """Every scene the job searched (``find_faces`` facts), in order, from its journal."""
+    facts = {
+        e.chunk: e.result["meta"]
+        for e in read_journal(job_dir)
+        if isinstance(e, TaskFinished) and e.result is not None and "matched" in e.result["meta"]
+    }
+    return [facts[i] for i in sorted(facts)]
+
+
+def print_scenes(scenes: list[dict[str, Any]], who: str) -> bool:
+    """The scenes found, one line each, or a clear line when there are none; whether any was."""
     found = [s for s in scenes if s["matched"]]
     if not found:
         console.print(f"no scene shows {who} ({len(scenes)} scenes searched)")
-        return
+        return False
     console.print(f"{who} appears in {len(found)} of {len(scenes)} scenes:")
     for scene in found:
         num, den = scene["tb"]
@@ -103,6 +129,7 @@ def print_scenes(scenes: list[dict[str, Any]], who: str) -> None:
         end = (scene["end_pts"] - scene["origin_pts"]) * num / den
         best = min(s["distance"] for s in scene["samples"] if s["distance"] is not None)
         console.print(f"  scene {scene['scene']:>3}  {start:8.2f}s - {end:8.2f}s  best distance {best:.2f}")
+    return True
 
 
 find_face_cmd.__doc__ = (find_face_cmd.__doc__ or "") + "\n\n" + EXAMPLES

@@ -70,8 +70,9 @@ def _follow(
     check: Callable[[], None] | None = None,
     *,
     audio: str = "a",
-) -> None:
-    """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI).
+) -> Path:
+    """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI); return
+    the job folder.
 
     The worker processes start first, and ``check`` (a subprocess) runs beside the probe, so
     the time before the first task is the slowest of them rather than their sum.
@@ -85,14 +86,16 @@ def _follow(
         probed = {name: probe(src) for name, src in inputs.items()}
         if checked is not None:
             checked.result()
-        events = execute(prepare_job(spec, inputs, outputs, options, probed), executor)
+        prepared = prepare_job(spec, inputs, outputs, options, probed)
+        events = execute(prepared, executor)
         if tui:
             player = playback.player if playback is not None else None
             run_tui(events, open_stream=playback is not None, player=player)
-            return
+            return prepared.job_dir
         render(playback.watch(events) if playback is not None else events, as_json)
     if playback is not None:
         playback.linger()
+    return prepared.job_dir
 
 
 @boundary

@@ -32,6 +32,8 @@ class AudioPlan:
     """No parts: the output is silent."""
     end: float | None = None
     """Seconds of output audio, when it must stop with the video (``--duration shortest``)."""
+    keep: tuple[tuple[float, float], ...] | None = None
+    """Spans to keep, in seconds from the first frame, joined in order (SceneKeep); None: all."""
 
     @classmethod
     def choose(
@@ -52,7 +54,7 @@ class AudioPlan:
     @property
     def plain(self) -> bool:
         """One source, as it is: its audio can be stream-copied."""
-        return len(self.parts) == 1 and self.parts[0].delay == 0 and self.end is None
+        return len(self.parts) == 1 and self.parts[0].delay == 0 and self.end is None and self.keep is None
 
     def inputs(self) -> list[str]:
         """``-i src`` for each source; they go with the command's other inputs, before outputs."""
@@ -81,5 +83,28 @@ class AudioPlan:
         )
         if self.end is not None:
             tail += f",atrim=end={self.end!r}"
-        graph = ";".join([*chains, f"{mixed}{tail}[aout]"])
+        if self.keep is None:
+            graph = ";".join([*chains, f"{mixed}{tail}[aout]"])
+        else:
+            graph = ";".join([*chains, f"{mixed}{tail}[amain]", *_cut(self.keep, "amain", "aout")])
         return ["-filter_complex", graph, "-map", "[aout]", "-c:a", *AAC]
+
+
+#: Seconds of fade at each side of a join: a hard cut in a waveform clicks; 5 ms does not, and
+#: is too short to hear as a fade.
+JOIN_FADE = 0.005
+
+
+def _cut(spans: tuple[tuple[float, float], ...], src: str, dest: str) -> list[str]:
+    """Graph lines keeping ``spans`` of ``[src]`` (sample-exact trims) joined into ``[dest]``."""
+    split = "".join(f"[s{i}]" for i in range(len(spans)))
+    lines = [f"[{src}]asplit={len(spans)}{split}" if len(spans) > 1 else f"[{src}]anull[s0]"]
+    for i, (start, end) in enumerate(spans):
+        fade = min(JOIN_FADE, (end - start) / 4)
+        lines.append(
+            f"[s{i}]atrim=start={start!r}:end={end!r},asetpts=PTS-STARTPTS,"
+            f"afade=t=in:d={fade!r},afade=t=out:st={end - start - fade!r}:d={fade!r}[k{i}]"
+        )
+    joined = "".join(f"[k{i}]" for i in range(len(spans)))
+    lines.append(f"{joined}concat=n={len(spans)}:v=0:a=1[{dest}]")
+    return lines

@@ -59,6 +59,11 @@ class ChunkCommand:
     join_graph: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     """Facts delivered to the task (input port -> JSON): where draw finds the faces' boxes."""
+    start_ticks: int | None = None
+    """Where the segment starts on the output timeline, when a stage moved it (scene_keep
+    closes the timeline up over dropped scenes); None: where the chunk starts in the source."""
+    skip: bool = False
+    """A stage dropped every frame of the chunk: no ffmpeg runs and the segment is empty."""
     lanes: list[Lane] = field(init=False)
     _focus: int | None = field(default=None, init=False)
 

@@ -36,17 +36,21 @@ class StreamWriter:
         output: str,
         total: int,
         target_duration: float,
-        audio: Future[AudioRendition | None],
+        audio: Future[AudioRendition | None] | None,
     ) -> None:
         self.storage = storage
         self.audio = audio
-        """Being written at job start; the manifests wait for it before their first write."""
+        """Being written (at job start, or once a SceneKeep job knows which scenes it keeps);
+        the manifests wait for it before their first write. None: not started yet, so finished
+        segments are held back until :meth:`start_audio`."""
         self.output = output
         self.folder = stream_folder(output)
         self.total = total
         self.hls = HlsPlaylist(target_duration)
         self.dash = DashManifest(datetime.now(UTC))
         self._done: dict[int, Result] = {}
+        self._next = 0
+        """The next chunk to publish; chunks with nothing kept are passed over."""
         self.published: list[SegmentEntry] = []
         self.frames = 0
         """Frames in the published segments."""
@@ -61,17 +65,28 @@ class StreamWriter:
 
     @property
     def complete(self) -> bool:
-        return len(self.published) == self.total
+        return self._next == self.total
+
+    def start_audio(self, audio: Future[AudioRendition | None]) -> list[SegmentEntry]:
+        """The audio rendition is under way: publish what was held back for it."""
+        self.audio = audio
+        return self.flush()
 
     def add(self, result: Result) -> list[SegmentEntry]:
         """Record a finished segment; return the segments this made playable, in order."""
         self._done[result.chunk] = result
+        return self.flush()
+
+    def flush(self) -> list[SegmentEntry]:
+        """Publish the finished segments that follow the published ones without a gap."""
         fresh: list[SegmentEntry] = []
-        while (nxt := len(self.published)) in self._done:
-            r = self._done.pop(nxt)
-            assert r.init_key is not None
+        while self.audio is not None and self._next in self._done:
+            r = self._done.pop(self._next)
+            self._next += 1
+            if r.init_key is None:
+                continue  # nothing of the chunk was kept
             entry = SegmentEntry(
-                index=nxt,
+                index=len(self.published),
                 uri=r.output_key.rpartition("/")[2],
                 init_uri=r.init_key.rpartition("/")[2],
                 start_ticks=r.start_ticks,
@@ -96,6 +111,7 @@ class StreamWriter:
         # The manifest is written before the playlist so that a client that saw a segment in
         # one finds it in the other.
         width, height = self._size
+        assert self.audio is not None, "segments are held back until the audio is under way"
         audio = self.audio.result()  # takes far less than the first video chunk
         self.storage.put_bytes(
             f"{self.folder}/{DASH_NAME}",

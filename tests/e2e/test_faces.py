@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
@@ -71,6 +72,76 @@ def test_video_has_a_box_around_the_face_only_in_person_a_scenes(play: FaceClip,
     # B's scene is left as it was (no box): only coding noise differs.
     diff = np.abs(frames[110].astype(int) - original[110].astype(int))
     assert diff.mean() < 3
+
+
+#: A tone per scene of the keep-only clip, so that the audio shows where it was cut.
+TONES = (300.0, 500.0, 700.0, 900.0)
+
+
+@pytest.fixture(scope="module")
+def toned(tmp_path_factory: pytest.TempPathFactory) -> FaceClip:
+    scenes = [Scene(ASTRONAUT, 2.0), Scene(None, 1.5), Scene(OBAMA, 2.0), Scene(ASTRONAUT, 1.5)]
+    return make_face_clip(tmp_path_factory.mktemp("faces") / "toned.mp4", scenes, tones=TONES)
+
+
+def test_keep_only_joins_person_a_scenes_with_their_audio(toned: FaceClip, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.mp4"
+    out = find_face(str(toned.path), "--person", A, "--keep-only", "-o", str(kept))
+    mine = [s for s in toned.scenes if s.person == ASTRONAUT.person]
+    first, second = mine
+    frames, pts, seconds = video_frames(kept)
+    # Only A's scenes, each within a frame of its true length, one after another with no gap.
+    assert abs(len(frames) - (first.end - first.start) - (second.end - second.start)) <= len(mine)
+    assert len(set(np.diff(pts).tolist())) == 1
+    original = read_frames(toned.path, [first.start + 10, second.start + 10])
+    joined = first.end - first.start
+    assert np.abs(frames[10].astype(int) - original[first.start + 10].astype(int)).mean() < 3
+    assert np.abs(frames[joined + 10].astype(int) - original[second.start + 10].astype(int)).mean() < 3
+    # The audio is as long as the video (a frame per scene) and changes tone where the video cuts.
+    samples, rate = audio_samples(kept)
+    assert abs(len(samples) / rate - seconds) <= len(mine) / toned.fps
+    cut = joined / toned.fps
+    assert tone(samples, rate, 0.2, cut - 0.2) == TONES[0]
+    assert tone(samples, rate, cut + 0.2, seconds - 0.1) == TONES[3]
+    assert "appears in 2 of 4 scenes" in out
+
+
+def test_keep_only_without_the_person_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    empty = make_face_clip(tmp_path / "nobody.mp4", [Scene(None, 2.0), Scene(OBAMA, 1.0)])
+    kept = tmp_path / "kept.mp4"
+    out = find_face(str(empty.path), "--person", A, "--keep-only", "-o", str(kept))
+    assert "no scene shows" in out and "nothing to keep" in out
+    assert not kept.exists()
+
+
+def video_frames(path: Path) -> tuple[list[NDArray[np.uint8]], list[int], float]:
+    """Every frame as RGB, their pts, and the stream's length in seconds."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        decoded = list(container.decode(stream))
+        assert stream.duration is not None
+        seconds = float(stream.duration * stream.time_base)
+    return [f.to_ndarray(format="rgb24") for f in decoded], [int(f.pts or 0) for f in decoded], seconds
+
+
+def audio_samples(path: Path) -> tuple[NDArray[np.float32], int]:
+    """The first audio channel, decoded, and its sample rate."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        chunks = [f.to_ndarray()[0] for f in container.decode(stream)]
+        return np.concatenate(chunks).astype(np.float32), stream.rate
+
+
+def tone(samples: NDArray[np.float32], rate: int, start: float, end: float) -> float:
+    """The loudest frequency between ``start`` and ``end`` seconds, to the nearest 100 Hz."""
+    window = samples[round(start * rate) : round(end * rate)]
+    spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+    peak = float(np.fft.rfftfreq(len(window), 1 / rate)[int(np.argmax(spectrum))])
+    return round(peak / 100) * 100.0
 
 
 def test_a_video_without_faces_reports_no_scenes_clearly(tmp_path: Path) -> None:
