@@ -1,0 +1,62 @@
+"""The artefact setup deploys: a prebuilt zip (``--bundle``) or one built by ``lambda_bundle.build``."""
+
+from __future__ import annotations
+
+import importlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sprocket_cli import stamp
+from sprocket_cli.aws.errors import AwsError
+from sprocket_cli.errors import UsageError
+
+#: The interpreter a prebuilt bundle of this code targets.
+RUNTIME = "python3.12"
+#: Lambda's limit on a function's unzipped code, bytes (250 MB).
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """A zip ready to upload."""
+
+    path: Path
+    #: e.g. "python3.12".
+    runtime: str
+    #: The code stamp the zip carries (names its S3 key and goes into the function's Description).
+    stamp: str
+    #: Bytes once unzipped, which Lambda limits.
+    unzipped_bytes: int
+
+
+def prebuilt(path: Path) -> BundleInfo:
+    """A zip the user built from this code: stamped with this code's stamp, runtime python3.12."""
+    if not path.is_file():
+        raise UsageError(f"--bundle {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"--bundle {path}: not a zip file")
+    with zipfile.ZipFile(path) as z:
+        size = sum(info.file_size for info in z.infolist())
+    return _checked(BundleInfo(path, RUNTIME, stamp.code_stamp(), size))
+
+
+def build(arch: str, out_dir: Path) -> BundleInfo:
+    """Build one with ``lambda_bundle.build.build_bundle`` (imported only when needed)."""
+    try:
+        builder = importlib.import_module("lambda_bundle.build")
+    except ImportError as exc:
+        raise AwsError(f"cannot build a bundle here ({exc}): pass a prebuilt one with --bundle ZIP") from None
+    built = builder.build_bundle(arch, out_dir, python_version="3.12")
+    return _checked(
+        BundleInfo(Path(built.path), str(built.runtime), str(built.stamp), int(built.unzipped_bytes))
+    )
+
+
+def _checked(bundle: BundleInfo) -> BundleInfo:
+    if bundle.unzipped_bytes > MAX_UNZIPPED_BYTES:
+        raise UsageError(
+            f"bundle {bundle.path}: {bundle.unzipped_bytes / 1e6:.0f} MB unzipped, "
+            f"Lambda takes at most {MAX_UNZIPPED_BYTES / 1e6:.0f} MB"
+        )
+    return bundle
