@@ -83,7 +83,10 @@ def stamp_of(description: str) -> str | None:
 
 
 IDENTITY = Call(
-    "sts", "get_caller_identity", {}, "read: the account id, which names the default bucket and the ARNs"
+    "sts",
+    "get_caller_identity",
+    {},
+    "read: the account id (ARNs, the default bucket name, the bucket owner check)",
 )
 
 

@@ -51,6 +51,8 @@ def explain(exc: BaseException, *, hint: str = "") -> AwsError | None:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "?"))
         message = one_line(str(error.get("Message", "")))[:200]
+        if message.startswith("<"):  # an HTML error page, not a service answer: its status says it
+            message = f"HTTP {exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', code)}"
         operation = exc.operation_name
         if code in _DENIED:
             return AwsError(f"access denied to {operation}: {message or code}{suffix}")

@@ -41,7 +41,7 @@ def teardown_steps(d: Deployed) -> list[Step]:
                 "iam",
                 "delete_role_policy",
                 {**role, "PolicyName": ROLE_POLICY},
-                "a role with policies cannot go",
+                "the role's inline policy (a role with policies cannot be deleted)",
             )
         ]
 
