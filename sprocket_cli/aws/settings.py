@@ -75,12 +75,11 @@ class AwsSettings:
         missing = [k for k in ("region", "bucket") if not isinstance(data.get(k), str)]
         if missing:
             raise AwsSettingsError(f"{path}: no {' or '.join(missing)}: run sprocket setup again")
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise AwsSettingsError(f"{path}: {exc}") from None
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        wrong = [k for k, v in values.items() if not isinstance(v, int if k == "memory_mb" else str)]
+        if wrong:
+            raise AwsSettingsError(f"{path}: bad value for {', '.join(wrong)}: run sprocket setup again")
+        return cls(**values)
 
     def save(self, path: Path | None = None) -> Path:
         """Write the settings atomically; returns the file's path."""

@@ -350,3 +350,24 @@ def _rows(output: str) -> dict[str, str]:
                 if parts[1].startswith(name):
                     rows[name] = f"{parts[0]} {parts[1][len(name) :].strip()}"
     return rows
+
+
+def test_setup_outside_us_east_1(sent: Sent, moto: boto3.Session, bundle: Path) -> None:
+    result = invoke("setup", "--region", "eu-west-1", "--bundle", str(bundle), "--arch", "x86_64")
+    assert result.exit_code == 0, result.output
+    bucket = f"sprocket-{ACCOUNT}-eu-west-1"
+    assert moto.client("s3").get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    fn = (
+        boto3.Session(region_name="eu-west-1")
+        .client("lambda")
+        .get_function_configuration(FunctionName="sprocket-worker")
+    )
+    assert fn["Architectures"] == ["x86_64"]
+
+
+def test_an_unknown_profile_is_one_line(sent: Sent, bundle: Path) -> None:
+    result = invoke("setup", "--region", "us-east-1", "--bundle", str(bundle), "--profile", "nope")
+    assert result.exit_code == 12
+    (line,) = result.stderr.strip().splitlines()
+    assert "nope" in line and "could not be found" in line
+    assert sent.ops == []
