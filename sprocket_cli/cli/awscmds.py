@@ -229,14 +229,14 @@ def doctor_cmd(profile: Profile = None, region: Region = None) -> None:
     code's version and the account's concurrency limit. Exits non-zero if any check fails."""
     table = Table(box=None, header_style="bold")
     for col in ("", "check", "result", "fix"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     failed = 0
     for check in run_checks(profile, region):
         failed += check.status == "fail"
         table.add_row(MARK[check.status], check.name, Text(check.detail), Text(check.fix, style="bold"))
     out.print(table)
     if failed:
-        out.print(f"[red]{failed} checks failed[/]")
+        out.print(f"[red]{failed} {'check' if failed == 1 else 'checks'} failed[/]")
         raise typer.Exit(1)
     out.print("[green]all checks passed[/]")
 
