@@ -15,6 +15,10 @@ def open_storage(spec: StorageSpec) -> Storage:
         from sprocket_cli.storage.memory import MemoryStorage
 
         return MemoryStorage.reopen(spec.location)
+    if spec.kind == "s3":
+        from sprocket_cli.storage.s3 import S3Storage
+
+        return S3Storage.from_location(spec.location)
     raise ValueError(f"unknown storage kind {spec.kind!r}")
 
 

@@ -11,16 +11,28 @@ import pytest
 from sprocket_cli.storage import Storage, open_storage
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.storage.memory import MemoryStorage
+from sprocket_cli.storage.s3 import S3Storage
 
-MAKERS: dict[str, Callable[[Path], Storage]] = {
-    "local": lambda tmp: LocalStorage(tmp / "store"),
-    "memory": lambda tmp: MemoryStorage(),
+
+def _s3(request: pytest.FixtureRequest, tmp: Path) -> Storage:
+    """A fresh bucket in moto's server over HTTP; keys under a prefix, as a job's are."""
+    import boto3
+
+    request.getfixturevalue("aws")
+    boto3.client("s3").create_bucket(Bucket="sprocket-conformance")
+    return S3Storage("sprocket-conformance", "jobs/j1")
+
+
+MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], Storage]] = {
+    "local": lambda request, tmp: LocalStorage(tmp / "store"),
+    "memory": lambda request, tmp: MemoryStorage(),
+    "s3": _s3,
 }
 
 
 @pytest.fixture(params=sorted(MAKERS))
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    return MAKERS[request.param](tmp_path)
+    return MAKERS[request.param](request, tmp_path)
 
 
 def test_put_get_exists_list_delete(storage: Storage) -> None:

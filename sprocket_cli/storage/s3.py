@@ -1,0 +1,213 @@
+"""Storage in an S3 bucket under a key prefix, for workers on AWS Lambda.
+
+boto3 is imported when a storage is made, not with this module, so the local path starts fast.
+Credentials, region and endpoint come only from boto3's standard chain (``AWS_ENDPOINT_URL``
+points it at a stand-in such as moto).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
+
+from sprocket_cli.storage.base import Storage, StorageSpec
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedMultipartUploadTypeDef
+
+#: Files larger than this (bytes) are sent in parts, several at once.
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+#: Bytes per part; S3 wants at least 5 MiB for every part but the last, and at most 10,000 parts.
+PART_SIZE = 8 * 1024 * 1024
+_MAX_PARTS = 10_000
+#: Parts in flight per transfer (each holds one part in memory).
+PART_CONCURRENCY = 8
+#: HTTP connections per client: many worker threads share one storage, each may run a transfer.
+MAX_POOL_CONNECTIONS = 64
+#: Seconds a presigned URL stays valid: longer than a job, as ffmpeg and players keep re-reading
+#: (range requests) while it runs. SigV4 allows up to 7 days, but a URL signed with temporary
+#: credentials (a Lambda role) dies with them anyway.
+URL_EXPIRY = 6 * 60 * 60
+
+#: HTTP statuses of a conditional write that lost: the key exists (412), or another conditional
+#: write to it was in flight (409 ConditionalRequestConflict).
+_LOST = {409, 412}
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``; :class:`ValueError` if it is not one."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not url.startswith("s3://") or not bucket:
+        raise ValueError(f"not an s3://bucket/key URL: {url!r}")
+    return bucket, key
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+class S3Storage(Storage):
+    NAME: ClassVar[str] = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        client: S3Client | None = None,
+        *,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+    ) -> None:
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.multipart_threshold = multipart_threshold
+        # SigV4: left to itself botocore presigns with the deprecated SigV2 (it does in us-east-1),
+        # which regions opened since 2014 reject. A session of its own: boto3's default one is
+        # not safe to share across threads.
+        config = Config(
+            signature_version="s3v4",
+            retries={"mode": "standard"},
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+        )
+        self._client = client or boto3.session.Session().client("s3", config=config)
+        self._errors = self._client.exceptions.ClientError
+        self._download = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=PART_SIZE,
+            max_concurrency=PART_CONCURRENCY,
+        )
+
+    def spec(self) -> StorageSpec:
+        return StorageSpec("s3", f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket)
+
+    @classmethod
+    def from_location(cls, location: str) -> S3Storage:
+        """The storage a spec's ``bucket/prefix`` names."""
+        bucket, _, prefix = location.partition("/")
+        return cls(bucket, prefix)
+
+    def _key(self, key: str) -> str:
+        # The same keys LocalStorage accepts, so a job behaves alike on both; S3 would take
+        # "a/../b" or "/a" literally, as names no folder could hold.
+        if not key or any(part in ("", ".", "..") for part in key.split("/")):
+            raise ValueError(f"storage key {key!r} is not a plain relative path")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_bytes(self, key: str, data: bytes, *, exclusive: bool = False) -> bool:
+        return self._put_object(self._key(key), data, exclusive)
+
+    def put_file(self, key: str, path: str, *, exclusive: bool = False) -> bool:
+        name = self._key(key)
+        size = os.path.getsize(path)
+        if size > self.multipart_threshold:
+            stored = self._put_parts(name, path, size, exclusive)
+        else:
+            with open(path, "rb") as body:
+                stored = self._put_object(name, body, exclusive)
+        Path(path).unlink()
+        return stored
+
+    def _put_object(self, name: str, body: bytes | BinaryIO, exclusive: bool) -> bool:
+        try:
+            if exclusive:
+                self._client.put_object(Bucket=self.bucket, Key=name, Body=body, IfNoneMatch="*")
+            else:
+                self._client.put_object(Bucket=self.bucket, Key=name, Body=body)
+        except self._errors as exc:
+            if exclusive and _status(exc) in _LOST:
+                return False
+            raise
+        return True
+
+    def _put_parts(self, name: str, path: str, size: int, exclusive: bool) -> bool:
+        """A multipart upload of ``path``; done by hand because boto3's ``upload_file`` cannot
+        make CompleteMultipartUpload conditional, and ``exclusive`` must hold for big files too."""
+        part_size = max(PART_SIZE, -(-size // _MAX_PARTS))
+        upload = self._client.create_multipart_upload(Bucket=self.bucket, Key=name)["UploadId"]
+
+        def send(number: int) -> tuple[int, str]:
+            with open(path, "rb") as f:
+                f.seek((number - 1) * part_size)
+                body = f.read(part_size)
+            sent = self._client.upload_part(
+                Bucket=self.bucket, Key=name, UploadId=upload, PartNumber=number, Body=body
+            )
+            return number, sent["ETag"]
+
+        try:
+            with ThreadPoolExecutor(PART_CONCURRENCY) as pool:
+                etags = pool.map(send, range(1, -(-size // part_size) + 1))
+                done: CompletedMultipartUploadTypeDef = {
+                    "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in etags]
+                }
+            if exclusive:
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=name, UploadId=upload, MultipartUpload=done, IfNoneMatch="*"
+                )
+            else:
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=name, UploadId=upload, MultipartUpload=done
+                )
+        except BaseException as exc:
+            # Parts of an unfinished upload are stored (and billed) until aborted.
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
+            if exclusive and isinstance(exc, self._errors) and _status(exc) in _LOST:
+                return False
+            raise
+        return True
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self._errors as exc:
+            if _status(exc) == 404:
+                raise KeyError(key) from None
+            raise
+
+    def get_file(self, key: str, path: str) -> None:
+        dest = Path(path)
+        # Into a temporary name beside the destination, so a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        os.close(fd)
+        try:
+            # Big objects come as concurrent ranged GETs.
+            self._client.download_file(self.bucket, self._key(key), tmp, Config=self._download)
+            os.replace(tmp, dest)
+        except self._errors as exc:
+            if _status(exc) == 404:
+                raise KeyError(key) from None
+            raise
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self._errors as exc:
+            if _status(exc) == 404:
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str = "") -> list[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base + prefix
+        )
+        return sorted(obj["Key"][len(base) :] for page in pages for obj in page.get("Contents", []))
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def url(self, key: str) -> str:
+        return self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=URL_EXPIRY
+        )
