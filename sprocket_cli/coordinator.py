@@ -24,6 +24,7 @@ from sprocket_cli.control import CANCEL_KEY, POLL_INTERVAL, ControlPoller, clear
 from sprocket_cli.delivery import DeliveryFunction, Item, Ready
 from sprocket_cli.errors import JobCancelledError, JobFailedError, OutputError
 from sprocket_cli.events import (
+    ChunkStaged,
     Event,
     JobCancelled,
     JobFailed,
@@ -50,6 +51,7 @@ from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
+from sprocket_cli.staging import Stager
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import ChunkRef, Fault, ItemType, LaneInput, Result, Task
@@ -88,6 +90,9 @@ class Job:
     """Task id -> result kept from an earlier run of this job (``resume``)."""
     audio: AudioPlan | None = None
     """The output's audio; None: the first input's, as it is."""
+    staged_inputs: frozenset[str] = frozenset()
+    """Inputs the workers cannot read where they are (local files, remote workers): cut and
+    uploaded to storage first, each chunk's tasks starting once its upload is done."""
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -107,6 +112,8 @@ class _Accounts:
     peak_workers: int = 0
     deadline_misses: int = 0
     first_segment: float | None = None
+    billed_seconds: float = 0.0
+    """Duration billed by the backend (Lambda), from the results."""
 
 
 @dataclass
@@ -156,6 +163,7 @@ class _Runner:
         """Copies given up on (``task_timeout``); they stop by themselves once a retry delivers."""
         self.stragglers = Stragglers(job.stragglers, job.speculate_after)
         self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
+        self.stagers: list[Stager] = []
         # The audio rendition is written on a thread while the first video chunks encode.
         self._side = ThreadPoolExecutor(1, thread_name_prefix="sprocket-audio")
         video = {s.dst.node for s in job.plan.spec.streams if s.dst.is_output and s.dst.type == "chunks"}
@@ -230,12 +238,16 @@ class _Runner:
                 started_at=time.time(),
                 chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks.chunks],
                 memory_mb=self.executor.memory_mb(),
+                arch=self.executor.arch(),
                 span_groups=sorted(self.span_groups),
             )
         )
         try:
             for name, chunk_plan in job.chunks.items():
                 source = job.inputs[name].source
+                if name in job.staged_inputs:
+                    self.stagers.append(Stager(name, source, chunk_plan, self.storage, "work/source"))
+                    continue
                 for chunk in chunk_plan.chunks:
                     item = Item("chunks", ChunkRef.of(chunk), source=source)
                     yield from self.route(name, item)
@@ -250,6 +262,8 @@ class _Runner:
         finally:
             for future in self.running:
                 future.cancel()
+            for stager in self.stagers:
+                stager.close()
             self._side.shutdown(wait=True)
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
@@ -438,9 +452,30 @@ class _Runner:
                 times.append(min(pending) + self.job.task_timeout - self.started)
         return max(0.0, min(times) - now) if times else None
 
+    def staging(self) -> bool:
+        return any(s.pending for s in self.stagers)
+
+    def take_staged(self, timeout: float | None) -> Iterator[Event]:
+        """Route the chunks uploaded since the last look (waiting up to ``timeout`` s for one)."""
+        for stager in self.stagers:
+            for staged in stager.take(timeout if stager.pending else None):
+                yield self.emit(
+                    ChunkStaged(
+                        t=self.now(),
+                        input=staged.input,
+                        chunk=staged.chunk,
+                        bytes=staged.bytes,
+                        seconds=staged.seconds,
+                    )
+                )
+                ref = self.refs[staged.input][staged.chunk]
+                yield from self.route(staged.input, Item("chunks", ref, source=staged.url))
+            timeout = None  # waited once already
+
     def loop(self) -> Iterator[Event]:
-        while self.queue or self.running or self.retry_heap:
+        while self.queue or self.running or self.retry_heap or self.staging():
             yield from self.steer()
+            yield from self.take_staged(None)
             while self.retry_heap and self.retry_heap[0][0] <= self.executor.now():
                 yield self.queue_task(heapq.heappop(self.retry_heap)[2])
             yield from self.dispatch()
@@ -450,7 +485,9 @@ class _Runner:
             if self.control is not None:  # look at requests and progress this often at least
                 timeout = POLL_INTERVAL if timeout is None else min(timeout, POLL_INTERVAL)
             if not self.running:
-                if timeout:
+                if self.staging():  # nothing to run until the next chunk is uploaded
+                    yield from self.take_staged(timeout or POLL_INTERVAL)
+                elif timeout:
                     self.executor.sleep(timeout)  # only held or retried tasks: wait for the first
                 continue
             finished = self.executor.wait(self.running.keys(), timeout)
@@ -532,6 +569,7 @@ class _Runner:
         t = result.timings
         if not resumed:
             self.accounts.worker_seconds += t.read + t.compute + t.write
+            self.accounts.billed_seconds += result.meta.get("billed_ms", 0) / 1000
         yield self.emit(
             TaskFinished(
                 **self.about(task),
@@ -654,6 +692,7 @@ class _Runner:
                 invocations=a.invocations,
                 peak_workers=a.peak_workers,
                 deadline_misses=a.deadline_misses,
+                billed_seconds=a.billed_seconds,
             )
         )
 

@@ -57,6 +57,8 @@ class JobStarted(Event):
     """Where each chunk of the first input starts, seconds of video."""
     memory_mb: int | None = None
     """Memory of each worker where it sets the price (Lambda); None on local workers."""
+    arch: str | None = None
+    """The workers' architecture where it sets the price (Lambda); None on local workers."""
     span_groups: list[str] = dataclasses.field(default_factory=list)
     """Groups whose tasks cover other spans than chunks (one per scene): their ``chunk`` field
     is the span's number, and how many there will be is known only as they come."""
@@ -85,7 +87,8 @@ class TaskStarted(Event):
 
 
 #: A task's phases on its worker, in order.
-PHASES = ("reading", "computing", "writing")
+PHASES = ("reading", "computing", "writing", "throttled")
+"""A copy's phases; ``throttled``: the backend refused it for now and it will be tried again."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,19 @@ class TaskSuperseded(Event):
 
 
 @dataclass(frozen=True)
+class ChunkStaged(Event):
+    """A chunk of a local source reached storage, where remote workers read it (Lambda)."""
+
+    KIND: ClassVar[str] = "chunk_staged"
+    input: str
+    """The input endpoint (``input_0``)."""
+    chunk: int
+    bytes: int
+    seconds: float
+    """Upload time."""
+
+
+@dataclass(frozen=True)
 class SegmentReady(Event):
     KIND: ClassVar[str] = "segment_ready"
     output: str
@@ -199,6 +215,8 @@ class JobFinished(Event):
     """Most tasks in flight at once."""
     deadline_misses: int = 0
     """Segments that became playable after their playback deadline."""
+    billed_seconds: float = 0.0
+    """Duration the backend billed for the tasks (Lambda's REPORT lines); 0 where none is billed."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +249,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
         JobStarted, TaskQueued, TaskStarted, TaskProgress, TaskFinished, TaskFailed,
-        TaskSuperseded, SegmentReady, JobPaused, JobFinished, JobFailed, JobCancelled,
+        TaskSuperseded, ChunkStaged, SegmentReady, JobPaused, JobFinished, JobFailed, JobCancelled,
     )
 }  # fmt: skip
 

@@ -18,6 +18,7 @@ from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
+from sprocket_cli.inputs import is_url
 from sprocket_cli.jobs import (
     JOB_FILE,
     JobRecord,
@@ -35,6 +36,7 @@ from sprocket_cli.media.chunking import align_chunks, plan_chunks
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
+from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import Fault, Result
 
@@ -73,6 +75,8 @@ class JobOptions:
     """Seconds after which a task without a result is retried on another worker."""
     audio: str = "a"
     """The output's audio: the first input's (a), the second's (b), both mixed, or none."""
+    stage_local_inputs: bool = False
+    """Workers run elsewhere (Lambda): local files are cut and uploaded for them."""
 
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
@@ -225,6 +229,9 @@ def _build(
         task_timeout=options.task_timeout,
         completed=dict(completed),
         audio=_audio(options.audio, [media[name] for name in spec.inputs], offset, end_pts),
+        staged_inputs=frozenset(
+            name for name, info in media.items() if options.stage_local_inputs and not is_url(info.source)
+        ),
     )
 
 
@@ -260,9 +267,10 @@ def _check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, obje
         raise UsageError(f"the pipeline has no {kind} {', '.join(extra)} (it has: {', '.join(wanted)})")
 
 
-def execute(job: Job, executor: Executor | None = None) -> Iterator[Event]:
-    """Run ``job`` with the job folder as storage, on ``executor`` or new local workers."""
-    storage = LocalStorage(job.job_dir)
+def execute(job: Job, executor: Executor | None = None, storage: Storage | None = None) -> Iterator[Event]:
+    """Run ``job`` on ``executor`` (default: new local workers) with ``storage`` (default: the
+    job folder)."""
+    storage = storage or LocalStorage(job.job_dir)
     if executor is not None:
         yield from run_job(job, executor, storage)
         return

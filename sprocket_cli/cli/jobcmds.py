@@ -6,6 +6,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -14,12 +15,12 @@ import typer
 
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
+from sprocket_cli.cli.backends import open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import MASTER, Playback, check_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
-from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, resolve_input
 from sprocket_cli.jobs import find_job, jobs_root
 from sprocket_cli.launch import JobOptions, execute, prepare_job
@@ -81,13 +82,18 @@ def _follow(
     tui = _tui(job["tui"], as_json)
     playback = _playback(job["open_stream"], job["player"], job["serve_for"])
     options = _job_options(job, audio)
-    with LocalExecutor(options.workers) as executor, ThreadPoolExecutor(1) as side:
+    backend = open_backend(job["backend"], options.workers)
+    options = replace(options, stage_local_inputs=backend.remote)
+    with backend.executor as executor, ThreadPoolExecutor(1) as side:
         checked = side.submit(check) if check is not None else None
         probed = {name: probe(src) for name, src in inputs.items()}
         if checked is not None:
             checked.result()
         prepared = prepare_job(spec, inputs, outputs, options, probed)
-        events = execute(prepared, executor)
+        storage = backend.storage(prepared)
+        if playback is not None and backend.remote:
+            playback.storage = storage  # the local server proxies the stream from S3
+        events = execute(prepared, executor, storage)
         if tui:
             player = playback.player if playback is not None else None
             run_tui(events, open_stream=playback is not None, player=player)

@@ -128,6 +128,15 @@ TaskTimeout = Annotated[
     typer.Option("--task-timeout", min=0.1, help="Retry a task that has no result after this many seconds."),
 ]
 
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="Where tasks run: local (processes here) or lambda (the function `sprocket setup` "
+        "deployed; intermediates in its S3 bucket). With lambda, raise --workers (e.g. 200).",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {
     "chunk_seconds": DEFAULT_CHUNK_SECONDS,
@@ -139,6 +148,7 @@ DEFAULTS = {
 #: The options every job command takes (filter, run, blend, find-face): name, type, default.
 JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("workers", Workers, DEFAULT_WORKERS),
+    ("backend", Backend, "local"),
     ("chunk_seconds", ChunkSeconds, DEFAULT_CHUNK_SECONDS),
     ("first_chunk_seconds", FirstChunkSeconds, DEFAULT_FIRST_CHUNK_SECONDS),
     ("retries", Retries, 3),

@@ -14,6 +14,7 @@ from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event, JobStarted, SegmentReady
 from sprocket_cli.output.server import StreamServer
+from sprocket_cli.storage import Storage
 
 PLAYERS = ("mpv", "ffplay", "vlc")
 MASTER = "stream/master.m3u8"
@@ -44,10 +45,12 @@ class Playback:
     serve_for: float | None = None
     """Seconds to keep serving after the job; None: until Ctrl-C."""
     server: StreamServer | None = None
+    storage: Storage | None = None
+    """Where the stream is when not in the job folder (a remote job's S3 prefix)."""
     _opened: bool = field(default=False, init=False)
 
     def serve(self, job_dir: Path) -> None:
-        self.server = StreamServer(job_dir).start()
+        self.server = StreamServer(job_dir, storage=self.storage).start()
         console.print(f"stream: {self.server.url}  (player page; HLS at {self.server.url}{MASTER})")
 
     def watch(self, events: Iterable[Event]) -> Iterator[Event]:

@@ -30,6 +30,7 @@ from sprocket_cli.events import (
     TaskFinished,
 )
 from sprocket_cli.inputs import DownloadProgress
+from sprocket_cli.pricing import PRICE_DATE, lambda_cost
 
 console = Console(stderr=True, highlight=False)
 
@@ -118,6 +119,13 @@ def print_summary(started: JobStarted, finished: JobFinished) -> None:
         f"{started.workers} {started.executor}, {finished.worker_seconds:.1f} worker-seconds, "
         f"policy {started.policy}",
     )
+    if finished.billed_seconds and started.memory_mb and started.arch:
+        cost = lambda_cost(finished.billed_seconds, finished.invocations, started.memory_mb, started.arch)
+        table.add_row(
+            "lambda",
+            f"{finished.invocations} invocations, {cost.gb_seconds:.1f} GB-seconds billed, "
+            f"${cost.dollars:.4f} ({started.memory_mb} MB {started.arch}, prices of {PRICE_DATE})",
+        )
     speed = started.duration / finished.wall if finished.wall else 0.0
     table.add_row("wall time", f"{finished.wall:.2f}s ({speed:.2f}x real time)")
     if finished.playlist:  # a job whose output is a report has no stream

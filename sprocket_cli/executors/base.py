@@ -68,6 +68,10 @@ class Executor(ABC):
         """Memory per worker where it sets the price (Lambda); None where it does not."""
         return None
 
+    def arch(self) -> str | None:
+        """The workers' CPU architecture where it sets the price (Lambda: arm64, x86_64)."""
+        return None
+
     def threads_per_task(self) -> int:
         """ffmpeg threads each task should use; 0 lets ffmpeg decide."""
         return 0

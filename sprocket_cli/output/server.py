@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from sprocket_cli.storage import Storage
 
 LOOPBACK = "127.0.0.1"
 
@@ -41,6 +44,8 @@ def static_file(name: str) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "sprocket"
     root: Path
+    storage: Storage | None
+    """Where a remote job's stream is (S3); None: files under ``root``."""
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the CLI owns the terminal."""
@@ -58,6 +63,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/hls.min.js":
             self._send_bytes(static_file("hls.min.js"), ".js", body)
+            return
+        if self.storage is not None:
+            self._send_stored(path.lstrip("/"), body)
             return
         target = (self.root / path.lstrip("/")).resolve()
         if not target.is_relative_to(self.root):
@@ -81,8 +89,39 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def _send_stored(self, key: str, body: bool) -> None:
+        """A key of a remote job's storage (S3), fetched for the player: the bucket stays
+        private, needs no CORS rule for the browser, and no presigned URL expires mid-film."""
+        assert self.storage is not None
+        try:
+            data = self.storage.get_bytes(key)
+        except ValueError:
+            self.send_error(HTTPStatus.FORBIDDEN, "outside the job's folder")
+            return
+        except KeyError:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        self._send_ranged(
+            len(data), Path(key).suffix, lambda start, length: [data[start : start + length]], body
+        )
+
     def _send_file(self, target: Path, body: bool) -> None:
-        size = target.stat().st_size
+        def read(start: int, length: int) -> Iterator[bytes]:
+            with target.open("rb") as f:
+                f.seek(start)
+                while length > 0:
+                    chunk = f.read(min(_CHUNK, length))
+                    if not chunk:
+                        break
+                    yield chunk
+                    length -= len(chunk)
+
+        self._send_ranged(target.stat().st_size, target.suffix, read, body)
+
+    def _send_ranged(
+        self, size: int, suffix: str, read: Callable[[int, int], Iterable[bytes]], body: bool
+    ) -> None:
+        """The whole body, or the byte range the request asks for, from ``read(start, length)``."""
         start, end = 0, size - 1
         status = HTTPStatus.OK
         wanted = self.headers.get("Range")
@@ -100,21 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._unsatisfiable(size)
                 return
             status = HTTPStatus.PARTIAL_CONTENT
-        self._headers(target.suffix, end - start + 1, status)
+        self._headers(suffix, end - start + 1, status)
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
         if not body:
             return
-        with target.open("rb") as f:
-            f.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = f.read(min(_CHUNK, left))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                left -= len(chunk)
+        for chunk in read(start, end - start + 1):
+            self.wfile.write(chunk)
 
     def _unsatisfiable(self, size: int) -> None:
         self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
@@ -124,10 +156,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StreamServer:
-    """Serves ``root`` on 127.0.0.1 from a background thread; ``port=0`` picks a free port."""
+    """Serves ``root`` on 127.0.0.1 from a background thread; ``port=0`` picks a free port.
 
-    def __init__(self, root: Path, port: int = 0) -> None:
-        handler = type("Handler", (_Handler,), {"root": root.resolve()})
+    With ``storage``, the job's stream is read from there (a remote job's S3 prefix) instead.
+    """
+
+    def __init__(self, root: Path, port: int = 0, storage: Storage | None = None) -> None:
+        handler = type("Handler", (_Handler,), {"root": root.resolve(), "storage": storage})
         self._httpd = ThreadingHTTPServer((LOOPBACK, port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(

@@ -10,6 +10,7 @@ STATE_STYLE: dict[str, Style] = {
     "queued": Style(color="grey62"),
     "starting": Style(color="cyan"),
     "retrying": Style(color="yellow", bold=True),
+    "throttled": Style(color="yellow"),
     "reading": Style(color="blue"),
     "computing": Style(color="bright_cyan"),
     "running": Style(color="bright_cyan"),

@@ -1,0 +1,64 @@
+"""``--backend``: where a job's tasks run and its items live.
+
+``local``: worker processes on this machine, items in the job folder. ``lambda``: the function
+``sprocket setup`` deployed, items in its S3 bucket under ``jobs/<job id>/``; local sources are
+cut and uploaded as the job starts (the workers cannot read this machine's files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sprocket_cli.coordinator import Job
+from sprocket_cli.errors import UsageError
+from sprocket_cli.executors.base import Executor
+from sprocket_cli.executors.local import LocalExecutor
+from sprocket_cli.storage import Storage
+from sprocket_cli.storage.local import LocalStorage
+
+BACKENDS = ("local", "lambda")
+
+
+@dataclass
+class Backend:
+    executor: Executor
+    storage: Callable[[Job], Storage]
+    """The storage of a prepared job."""
+    remote: bool
+    """Whether workers run elsewhere, so local sources must be uploaded for them."""
+
+
+def open_backend(name: str, workers: int) -> Backend:
+    if name == "local":
+        return Backend(LocalExecutor(workers), lambda job: LocalStorage(job.job_dir), remote=False)
+    if name == "lambda":
+        return _lambda(workers)
+    raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
+
+
+def _lambda(workers: int) -> Backend:
+    from sprocket_cli.aws.deploy import TIMEOUT_S
+    from sprocket_cli.aws.errors import aws_errors
+    from sprocket_cli.aws.session import open_session
+    from sprocket_cli.aws.settings import AwsSettings
+    from sprocket_cli.executors.aws_lambda import LambdaExecutor, lambda_client
+    from sprocket_cli.storage.s3 import S3Storage
+
+    settings = AwsSettings.load()
+    if settings is None:
+        raise UsageError("--backend lambda needs a deployment: run `sprocket setup --region REGION` first")
+    with aws_errors():
+        session = open_session(settings.profile)
+        executor = LambdaExecutor(
+            workers,
+            settings.function,
+            memory_mb=settings.memory_mb,
+            arch=settings.arch,
+            client=lambda_client(session, settings.region, TIMEOUT_S),
+        )
+        executor.check_bundle()
+        s3 = session.client("s3", region_name=settings.region)
+    return Backend(
+        executor, lambda job: S3Storage(settings.bucket, f"jobs/{job.job_id}", client=s3), remote=True
+    )
