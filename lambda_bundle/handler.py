@@ -1,15 +1,37 @@
 """Lambda entry point: the same worker code path as local processes, nothing heavier.
 
-The event carries a task and a storage spec as JSON; the reply is the task's result. Packaging
-(``build.py``) and S3 storage come with the Lambda issue.
+Events and replies (JSON):
+
+* ``{"metadata": true}`` -> ``{"version": __version__, "stamp": code_stamp()}``: which code the
+  function carries; the coordinator refuses a function whose stamp differs from its own.
+* ``{"task": <Task JSON>, "storage": {"kind", "location"}}`` -> ``{"result": <Result JSON>}``.
+
+Error contract: a task that fails **raises**, and the exception propagates out of
+:func:`handler`. Lambda then answers the invocation with status 200, the header
+``X-Amz-Function-Error: Unhandled`` (boto3: ``response["FunctionError"]``) and the payload
+``{"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": [...]}``; a malformed
+event fails the same way (``KeyError``, ``TypeError``). A reply without ``FunctionError``
+always carries ``"result"`` (or the metadata). Timeouts and crashes are reported by Lambda
+itself, also as ``FunctionError`` (``errorType`` e.g. ``Sandbox.Timedout``).
+
+The function's folder is read-only and only ``/tmp`` is writable: the worker writes nothing
+but temporary files (``tempfile`` honours ``TMPDIR``). ffmpeg is imageio-ffmpeg's binary in
+the bundle; should it have lost its executable bit (a zip made without modes), it is copied
+to ``/tmp`` once and made executable there.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from sprocket_cli import __version__
+from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Task
 from sprocket_cli.worker import run_task
@@ -17,7 +39,29 @@ from sprocket_cli.worker import run_task
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     if event.get("metadata"):
-        return {"version": __version__}
+        return {"version": __version__, "stamp": code_stamp()}
     task = Task.from_json(json.dumps(event["task"]))
     storage = open_storage(StorageSpec(**event["storage"]))
+    _ensure_executable_ffmpeg()
     return {"result": json.loads(run_task(task, storage).to_json())}
+
+
+def _ensure_executable_ffmpeg() -> None:
+    """Point ``SPROCKET_FFMPEG`` at an executable copy in /tmp if the bundled binary is not one."""
+    if os.environ.get("SPROCKET_FFMPEG"):
+        return
+    import importlib.util
+
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    binaries = [p for f in folders for p in sorted((Path(f) / "binaries").glob("ffmpeg*")) if p.is_file()]
+    if not binaries or os.access(binaries[0], os.X_OK):
+        return  # imageio-ffmpeg finds and runs it as is
+    copy = Path(tempfile.gettempdir()) / "sprocket-ffmpeg" / binaries[0].name
+    if not os.access(copy, os.X_OK):
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        partial = copy.with_suffix(".partial")
+        shutil.copyfile(binaries[0], partial)
+        partial.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+        partial.replace(copy)
+    os.environ["SPROCKET_FFMPEG"] = str(copy)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.media.testclip import make_test_clip
+from tests.lambda_endpoint import bundle, bundle_root, local_lambda  # noqa: F401  # fixtures
 
 ClipMaker = Callable[..., Path]
 
