@@ -9,6 +9,8 @@ from dataclasses import dataclass
 #: update both the numbers and this date together.
 PRICE_DATE = "2025"
 PRICE_PER_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+#: Lambda's CPU grows with memory: one vCPU per 1,769 MB (AWS docs), at most six.
+MB_PER_VCPU, MAX_VCPUS = 1769, 6
 #: Dollars per invocation ($0.20 per million requests).
 PRICE_PER_REQUEST = 0.20 / 1_000_000
 

@@ -43,7 +43,7 @@ def _lambda(workers: int) -> Backend:
     from sprocket_cli.aws.session import open_session
     from sprocket_cli.aws.settings import AwsSettings
     from sprocket_cli.executors.aws_lambda import LambdaExecutor, lambda_client
-    from sprocket_cli.storage.s3 import S3Storage
+    from sprocket_cli.storage.s3 import S3Storage, s3_client
 
     settings = AwsSettings.load()
     if settings is None:
@@ -58,7 +58,7 @@ def _lambda(workers: int) -> Backend:
             client=lambda_client(session, settings.region, TIMEOUT_S),
         )
         executor.check_bundle()
-        s3 = session.client("s3", region_name=settings.region)
+        s3 = s3_client(session, settings.region)
     return Backend(
         executor, lambda job: S3Storage(settings.bucket, f"jobs/{job.job_id}", client=s3), remote=True
     )

@@ -41,7 +41,13 @@ FILTER_EPILOG = """Examples:
 
 
 def _local_input(text: str, job: dict[str, Any]) -> str:
-    """A path ffmpeg can read for ``text``; URLs are downloaded once and reused."""
+    """A path or URL ffmpeg can read for ``text``: a local file, a presigned URL for an
+    ``s3://`` object (read in place with range requests), or an http(s) URL downloaded once
+    and reused."""
+    if text.startswith("s3://"):
+        from sprocket_cli.storage.s3 import s3_input_url
+
+        return s3_input_url(text)
     if not is_url(text):
         return resolve_input(text, Path("."))
     quiet = job["as_json"]
@@ -107,7 +113,9 @@ def _follow(
 @boundary
 @opt.job_command
 def filter_cmd(
-    source: Annotated[str, typer.Argument(help="Video file or http(s) URL (fetched with yt-dlp).")],
+    source: Annotated[
+        str, typer.Argument(help="Video file, s3://bucket/key, or http(s) URL (fetched with yt-dlp).")
+    ],
     vf: Annotated[
         str,
         typer.Option("--vf", help="ffmpeg filter chain applied to every frame, as for ffmpeg -vf."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import queue
 import random
 import re
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.executors.base import Executor
+from sprocket_cli.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task
@@ -163,6 +165,11 @@ class LambdaExecutor(Executor):
 
     def arch(self) -> str:
         return self._arch
+
+    def threads_per_task(self) -> int:
+        # The vCPUs Lambda gives this memory: what x264 can use, and the same thread count as a
+        # local worker with as many cores (x264's output depends on its thread count).
+        return min(MAX_VCPUS, math.ceil(self._memory_mb / MB_PER_VCPU))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor
+from sprocket_cli.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task, Timings
 
@@ -42,7 +43,7 @@ class CloudModel:
     memory_mb: int = 3008
     """Paper §4 ran 3 GB Lambdas."""
     vcpus: float | None = None
-    """Cores per worker; None: memory_mb / 1769 (AWS docs: 1,769 MB is one vCPU), at most 6."""
+    """Cores per worker; None: Lambda's share for ``memory_mb`` (see :data:`MB_PER_VCPU`)."""
     warm_invoke_s: float = 0.0006
     """Coordinator time per warm invocation: paper §4, 1,000 warm invocations in ~600 ms."""
     cold_invoke_s: float = 0.006
@@ -71,7 +72,7 @@ class CloudModel:
 
     @property
     def worker_vcpus(self) -> float:
-        return self.vcpus if self.vcpus is not None else min(6.0, self.memory_mb / 1769)
+        return self.vcpus if self.vcpus is not None else min(MAX_VCPUS, self.memory_mb / MB_PER_VCPU)
 
 
 #: This machine as a "cloud": its cores as workers, its disk as storage, process starts as

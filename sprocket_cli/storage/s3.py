@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, ClassVar
 from sprocket_cli.storage.base import Storage, StorageSpec
 
 if TYPE_CHECKING:
+    import boto3
     from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedMultipartUploadTypeDef
@@ -47,6 +48,43 @@ def split_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+def s3_input_url(url: str) -> str:
+    """A presigned URL workers and ffmpeg read an ``s3://bucket/key`` input from, in place.
+
+    :class:`~sprocket_cli.errors.InputError` if it is malformed or the object is not there
+    (or cannot be read with the credentials at hand).
+    """
+    from sprocket_cli.aws.errors import aws_errors
+    from sprocket_cli.errors import InputError
+
+    try:
+        bucket, key = split_s3_url(url)
+        store = S3Storage(bucket)
+        with aws_errors():
+            found = store.exists(key)
+    except ValueError as exc:
+        raise InputError(f"{url}: {exc}") from None
+    if not found:
+        raise InputError(f"{url}: no such object (or no permission to read it)")
+    return store.url(key)
+
+
+def s3_client(session: boto3.Session | None = None, region: str | None = None) -> S3Client:
+    """An S3 client for storage: from ``session`` (default: a new one on boto3's chain)."""
+    import boto3
+    from botocore.config import Config
+
+    # SigV4: left to itself botocore presigns with the deprecated SigV2 (it does in us-east-1),
+    # which regions opened since 2014 reject. A session of its own: boto3's default one is
+    # not safe to share across threads.
+    config = Config(
+        signature_version="s3v4",
+        retries={"mode": "standard"},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+    return (session or boto3.session.Session()).client("s3", region_name=region, config=config)
+
+
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
@@ -62,22 +100,12 @@ class S3Storage(Storage):
         *,
         multipart_threshold: int = MULTIPART_THRESHOLD,
     ) -> None:
-        import boto3
         from boto3.s3.transfer import TransferConfig
-        from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.multipart_threshold = multipart_threshold
-        # SigV4: left to itself botocore presigns with the deprecated SigV2 (it does in us-east-1),
-        # which regions opened since 2014 reject. A session of its own: boto3's default one is
-        # not safe to share across threads.
-        config = Config(
-            signature_version="s3v4",
-            retries={"mode": "standard"},
-            max_pool_connections=MAX_POOL_CONNECTIONS,
-        )
-        self._client = client or boto3.session.Session().client("s3", config=config)
+        self._client = client or s3_client()
         self._errors = self._client.exceptions.ClientError
         self._download = TransferConfig(
             multipart_threshold=multipart_threshold,
