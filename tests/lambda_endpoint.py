@@ -159,7 +159,7 @@ class LocalLambda:
         self._running = 0
         self._invocations: list[Invocation] = []
         self.peak_running = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-lambda", daemon=True)
         self._thread.start()
@@ -312,6 +312,13 @@ class LocalLambda:
         if "init_ms" in outcome:
             fields.append(f"Init Duration: {float(outcome['init_ms']):.2f} ms")
         return "\t".join(fields) + "\t\n"
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client dropping its kept-alive connection is no error; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(endpoint: LocalLambda) -> type[BaseHTTPRequestHandler]:

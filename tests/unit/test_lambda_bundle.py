@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -45,10 +46,14 @@ pytestmark = pytest.mark.timeout(900)  # the first build downloads wheels
 
 @pytest.fixture
 def client(local_lambda: LocalLambda) -> Any:
+    return lambda_client(local_lambda)
+
+
+def lambda_client(endpoint: LocalLambda) -> Any:
     """boto3's real lambda client against the endpoint, retries off (as the executor has it)."""
     return boto3.client(
         "lambda",
-        endpoint_url=local_lambda.url,
+        endpoint_url=endpoint.url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -131,6 +136,22 @@ def test_a_task_runs_in_the_bundle_like_in_process(
     # The function ran isolated: its own ffmpeg from the bundle, nothing written to its folder.
     assert tree(bundle_root) == before
     assert local_lambda.runs[0].event == task_event(task, remote_store)
+
+
+def test_an_ffmpeg_without_its_executable_bit_is_run_from_a_copy_in_tmp(
+    bundle_root: Path, clip: Path, tmp_path: Path
+) -> None:
+    """A zip made without modes loses the bit, and the function's folder is read-only."""
+    root = tmp_path / "task"
+    shutil.copytree(bundle_root, root)
+    for binary in (root / "imageio_ffmpeg" / "binaries").glob("ffmpeg*"):
+        binary.chmod(0o644)
+    store = LocalStorage(tmp_path / "store")
+    with LocalLambda(root) as endpoint:
+        client = lambda_client(endpoint)
+        reply, response = invoke(client, task_event(gray_task(clip, 0), store))
+    assert "FunctionError" not in response, reply
+    assert store.exists(reply["result"]["output_key"])
 
 
 def test_a_failing_task_comes_back_as_a_function_error(
