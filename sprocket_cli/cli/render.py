@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sprocket_cli.events import (
+    ChunkStaged,
     Event,
     JobFinished,
     JobPaused,
@@ -59,24 +60,30 @@ def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFini
     """Show chunks done / total, frames/s, elapsed and ETA while the job runs."""
     started: JobStarted | None = None
     finished: JobFinished | None = None
-    frames_done = 0
+    frames_done, fps, playable = 0, 0.0, 0.0
+    uploads: dict[str, TaskID] = {}
+    """Input -> its upload bar (remote workers: local sources go to storage chunk by chunk)."""
+    uploaded: dict[str, int] = {}
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("tasks"),
-        TextColumn("{task.fields[fps]:>6.1f} frames/s"),
-        TextColumn("playable to {task.fields[playable]:>6.1f}s"),
+        TextColumn("{task.fields[unit]}"),
+        TextColumn("{task.fields[stats]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
+
+    def stats() -> str:
+        return f"{fps:>6.1f} frames/s  playable to {playable:>6.1f}s"
+
     with Progress(*columns, console=console, transient=False) as progress:
         bar: TaskID | None = None
         for event in events:
             if isinstance(event, JobStarted):
                 started = event
-                bar = progress.add_task(event.pipeline, total=event.tasks, fps=0.0, playable=0.0)
+                bar = progress.add_task(event.pipeline, total=event.tasks, unit="tasks", stats=stats())
                 preroll = f", {event.preroll:.1f}s pre-roll decode" if event.preroll else ""
                 console.print(
                     f"job {event.job_id}: {event.chunks} chunks, {event.workers} "
@@ -88,9 +95,18 @@ def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFini
                 frames_done += event.frames
                 fps = frames_done / event.t if event.t > 0 else 0.0
                 per_chunk = started is None or event.group not in started.span_groups  # not scenes
-                progress.update(bar, advance=int(per_chunk), fps=fps)
+                progress.update(bar, advance=int(per_chunk), stats=stats())
             elif isinstance(event, SegmentReady):
-                progress.update(bar, playable=event.playable_until)
+                playable = event.playable_until
+                progress.update(bar, stats=stats())
+            elif isinstance(event, ChunkStaged) and started is not None:
+                if event.input not in uploads:
+                    uploads[event.input] = progress.add_task(
+                        f"upload {event.input}", total=started.chunks, unit="chunks", stats=""
+                    )
+                uploaded[event.input] = uploaded.get(event.input, 0) + event.bytes
+                megabytes = uploaded[event.input] / 1e6
+                progress.update(uploads[event.input], advance=1, stats=f"{megabytes:>8.1f} MB to storage")
             elif isinstance(event, TaskFailed):
                 retry = "retrying" if event.will_retry else "giving up"
                 console.print(
