@@ -1,0 +1,160 @@
+"""``--backend lambda`` end to end: the built bundle runs every task in a fresh isolated Python
+behind a local Invoke endpoint, S3 is moto's server, and the output matches a local run frame
+for frame. Also: throttling is retried and shows in the events, and a bundle of other code is
+refused with the setup hint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.aws.settings import AwsSettings
+from sprocket_cli.cli import app
+from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from tests.conftest import AwsStandIn
+from tests.lambda_endpoint import LocalLambda, machine_arch
+
+runner = CliRunner()
+BUCKET = "sprocket-test-bucket"
+
+
+@pytest.fixture
+def deployed(
+    aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> LocalLambda:
+    """What `sprocket setup` leaves: its settings and bucket; Lambda calls reach the endpoint."""
+    from sprocket_cli.stamp import code_stamp
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", local_lambda.url)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session that sees this test's endpoints
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    AwsSettings(
+        region=aws.region,
+        bucket=BUCKET,
+        function=local_lambda.function,
+        memory_mb=local_lambda.memory_mb,
+        arch=machine_arch(),
+        stamp=code_stamp(),
+    ).save()
+    return local_lambda
+
+
+def run(*args: str) -> tuple[list[dict[str, Any]], str]:
+    result = runner.invoke(app, [*args, "--json", "--job-dir", "jobs"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    return events, result.output
+
+
+def frames(path: Path) -> list[str]:
+    """Each decoded video frame's MD5 (ffmpeg's framemd5)."""
+    out = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if not line.startswith("#")]
+
+
+def kinds(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["kind"] == kind]
+
+
+def test_a_filter_job_on_lambda_matches_a_local_run(
+    deployed: LocalLambda, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote, local = tmp_path / "remote.mp4", tmp_path / "local.mp4"
+    events, _ = run(
+        "filter", str(clip), "--vf", "hue=s=0", "-o", str(remote), "--backend", "lambda", "-w", "4"
+    )
+    # The same encoder as the bundle's (x264's output depends on its build and thread count):
+    # the bundle's ffmpeg, and one local worker on this 2-core machine, as many threads as a
+    # 3008 MB Lambda has vCPUs.
+    [bundled] = (deployed.root / "imageio_ffmpeg" / "binaries").glob("ffmpeg-*")
+    monkeypatch.setenv("SPROCKET_FFMPEG", str(bundled))
+    run("filter", str(clip), "--vf", "hue=s=0", "-o", str(local), "-w", "1")
+    assert frames(remote) == frames(local)
+
+    [started] = kinds(events, "job_started")
+    assert started["executor"] == "lambda"
+    staged = kinds(events, "chunk_staged")
+    assert sorted(e["chunk"] for e in staged) == list(range(started["chunks"]))
+    # Every task ran in the bundle, in an isolated interpreter behind the endpoint.
+    finished = kinds(events, "task_finished")
+    assert len(deployed.runs) == len(finished) + 1  # and one metadata call: the stamp check
+    [done] = kinds(events, "job_finished")
+    assert done["billed_seconds"] > 0
+    # The job's items lived in S3 and were cleaned up; the stream stays for playback.
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    job = started["job_id"]
+    assert f"jobs/{job}/stream/master.m3u8" in keys
+    assert not [k for k in keys if k.startswith(f"jobs/{job}/work/")]
+
+
+def test_an_s3_source_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
+    boto3.client("s3").upload_file(str(clip), BUCKET, "in/clip.mp4")
+    out = tmp_path / "out.mp4"
+    events, _ = run(
+        "filter", f"s3://{BUCKET}/in/clip.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
+    )
+    assert not kinds(events, "chunk_staged")  # workers read the object with range requests
+    assert len(frames(out)) == len(frames(clip))
+
+
+def test_throttled_invocations_are_retried_and_reported(
+    deployed: LocalLambda, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sprocket_cli.executors.aws_lambda import LambdaExecutor
+
+    checked = LambdaExecutor.check_bundle
+
+    def then_throttle(executor: LambdaExecutor) -> None:
+        checked(executor)
+        deployed.throttle(first=4)  # the endpoint answers 429 to the first four tasks' invokes
+
+    monkeypatch.setattr(LambdaExecutor, "check_bundle", then_throttle)
+    out = tmp_path / "out.mp4"
+    events, _ = run("filter", str(clip), "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda")
+    assert len(deployed.throttled) == 4
+    throttled = [e for e in kinds(events, "task_progress") if e["phase"] == "throttled"]
+    assert len(throttled) == 4
+    assert kinds(events, "job_finished") and len(frames(out)) == len(frames(clip))
+
+
+def test_a_bundle_of_other_code_is_refused_with_the_setup_hint(
+    deployed: LocalLambda, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sprocket_cli.executors.aws_lambda as aws_lambda
+
+    monkeypatch.setattr(aws_lambda, "code_stamp", lambda: "0.0.1+somewhere-else")  # another release here
+    result = runner.invoke(app, ["filter", str(clip), "--vf", "hue=s=0", "--backend", "lambda"])
+    assert result.exit_code == 2
+    assert "run `sprocket setup`" in result.output and "Traceback" not in result.output
+    assert len(deployed.runs) == 1  # the stamp check; no task was sent
+
+
+def test_lambda_without_setup_says_to_run_it(
+    aws: AwsStandIn, clip: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    result = runner.invoke(app, ["filter", str(clip), "--vf", "hue=s=0", "--backend", "lambda"])
+    assert result.exit_code == 2
+    assert "sprocket setup" in result.output and "Traceback" not in result.output
+
+
+def test_the_summary_shows_the_upload_and_the_bill(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    result = runner.invoke(
+        app,
+        ["filter", str(clip), "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda", "--job-dir", "jobs"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "upload input_0" in result.output and "MB to storage" in result.output
+    # Billed from the REPORT lines the endpoint wrote (Lambda's own format), at its memory size.
+    assert "GB-seconds billed" in result.output and "3008 MB" in result.output
