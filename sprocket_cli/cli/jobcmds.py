@@ -97,12 +97,13 @@ def _follow(
             checked.result()
         prepared = prepare_job(spec, inputs, outputs, options, probed)
         storage = backend.storage(prepared)
-        if playback is not None and backend.remote:
-            playback.storage = storage  # the local server proxies the stream from S3
+        remote = storage if backend.remote else None  # the local server proxies its stream
+        if playback is not None:
+            playback.storage = remote
         events = execute(prepared, executor, storage)
         if tui:
             player = playback.player if playback is not None else None
-            run_tui(events, open_stream=playback is not None, player=player)
+            run_tui(events, open_stream=playback is not None, player=player, storage=remote)
             return prepared.job_dir
         render(playback.watch(events) if playback is not None else events, as_json)
     if playback is not None:

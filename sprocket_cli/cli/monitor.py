@@ -16,6 +16,7 @@ from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event
 from sprocket_cli.jobs import all_jobs, find_job, status
 from sprocket_cli.output.server import StreamServer
+from sprocket_cli.storage import Storage
 
 #: Recent jobs offered by ``sprocket monitor`` when none is running.
 RECENT = 50
@@ -26,13 +27,15 @@ class TuiPlayback:
 
     Unlike ``--open`` it prints nothing: the terminal belongs to the TUI."""
 
-    def __init__(self, player: str | None) -> None:
+    def __init__(self, player: str | None, storage: Storage | None = None) -> None:
         self.player = player
+        self.storage = storage
+        """Where the stream is when not in the job folder (a remote job's S3 prefix)."""
         self.server: StreamServer | None = None
 
     def __call__(self, job_dir: Path) -> str:
         if self.server is None:
-            self.server = StreamServer(job_dir).start()
+            self.server = StreamServer(job_dir, storage=self.storage).start()
         open_player(self.server.url, self.player)
         return self.server.url
 
@@ -41,12 +44,16 @@ class TuiPlayback:
             self.server.stop()
 
 
-def run_tui(events: Iterator[Event], *, open_stream: bool, player: str | None) -> None:
-    """Run a job inside the TUI; after it closes, print the summary (or raise the job's error)."""
+def run_tui(
+    events: Iterator[Event], *, open_stream: bool, player: str | None, storage: Storage | None = None
+) -> None:
+    """Run a job inside the TUI; after it closes, print the summary (or raise the job's error).
+
+    ``storage``: where the stream is, for a remote job (else the job folder)."""
     from tui import LiveSource, make_app
 
     source = LiveSource(events)
-    playback = TuiPlayback(player)
+    playback = TuiPlayback(player, storage)
     app = make_app(source, opener=playback, auto_open=open_stream)
     try:
         app.run()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.output.server import StreamServer
+from tests.conftest import AwsStandIn
 
 
 @pytest.fixture
@@ -88,3 +89,23 @@ def test_byte_ranges(served: tuple[StreamServer, Path]) -> None:
 def test_missing_file_is_404(served: tuple[StreamServer, Path]) -> None:
     server, _ = served
     assert request(server, "/stream/seg_00099.m4s")[0] == 404
+
+
+def test_a_remote_jobs_stream_is_proxied_from_s3_with_ranges(aws: AwsStandIn, tmp_path: Path) -> None:
+    import boto3
+
+    from sprocket_cli.storage.s3 import S3Storage
+
+    boto3.client("s3").create_bucket(Bucket="sprocket-stream")
+    store = S3Storage("sprocket-stream", "jobs/j1")
+    store.put_bytes("stream/master.m3u8", b"#EXTM3U\n")
+    store.put_bytes("stream/seg_00000.m4s", bytes(range(256)) * 4)
+    with StreamServer(tmp_path, storage=store) as server:
+        status, headers, body = request(server, "/stream/master.m3u8")
+        assert (status, body) == (200, b"#EXTM3U\n")
+        assert headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert headers["cache-control"] == "no-cache"  # a live playlist is fetched again
+        status, headers, body = request(server, "/stream/seg_00000.m4s", {"Range": "bytes=256-511"})
+        assert (status, body, headers["content-range"]) == (206, bytes(range(256)), "bytes 256-511/1024")
+        assert request(server, "/stream/seg_99999.m4s")[0] == 404
+        assert request(server, "/../j2/stream/master.m3u8")[0] == 403  # not another job's keys
