@@ -24,12 +24,25 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
+def serves_ranges(url: str) -> bool:
+    """Whether ``url`` is a media file its server hands out in byte ranges (not a web page), so
+    that remote workers can each read their own chunk of it in place (paper §3.2.1)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Range": "bytes=0-0"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            kind = answer.headers.get("Content-Type", "")
+            return bool(answer.status == 206 and not kind.startswith(("text/", "application/xhtml")))
+    except (urllib.error.URLError, OSError, ValueError):
+        return False  # the download path says what is wrong
+
+
 def resolve_input(
     text: str, download_dir: Path, progress: Callable[[DownloadProgress], None] | None = None
 ) -> str:
     """A local path for ``text``: the file itself, or a URL downloaded with yt-dlp."""
-    if text.startswith("s3://"):
-        raise InputError(f"{text}: s3:// inputs need the Lambda backend, which is not built yet")
     if is_url(text):
         return download(text, download_dir, progress)
     if not Path(text).exists():

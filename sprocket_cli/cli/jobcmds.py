@@ -21,7 +21,7 @@ from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import MASTER, Playback, check_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
-from sprocket_cli.inputs import is_url, resolve_input
+from sprocket_cli.inputs import is_url, resolve_input, serves_ranges
 from sprocket_cli.jobs import find_job, jobs_root
 from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.filtercheck import check_filter
@@ -42,12 +42,14 @@ FILTER_EPILOG = """Examples:
 
 def _local_input(text: str, job: dict[str, Any]) -> str:
     """A path or URL ffmpeg can read for ``text``: a local file, a presigned URL for an
-    ``s3://`` object (read in place with range requests), or an http(s) URL downloaded once
-    and reused."""
+    ``s3://`` object (read in place with range requests), or an http(s) URL: read in place by
+    remote workers when its server serves byte ranges, else downloaded once and reused."""
     if text.startswith("s3://"):
         from sprocket_cli.storage.s3 import s3_input_url
 
         return s3_input_url(text)
+    if is_url(text) and job["backend"] != "local" and serves_ranges(text):
+        return text
     if not is_url(text):
         return resolve_input(text, Path("."))
     quiet = job["as_json"]

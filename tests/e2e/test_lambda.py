@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
 from tests.lambda_endpoint import LocalLambda, machine_arch
 
@@ -104,6 +105,19 @@ def test_an_s3_source_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_pa
         "filter", f"s3://{BUCKET}/in/clip.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
     )
     assert not kinds(events, "chunk_staged")  # workers read the object with range requests
+    assert len(frames(out)) == len(frames(clip))
+
+
+def test_a_url_with_byte_ranges_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "holiday.mp4").write_bytes(clip.read_bytes())
+    out = tmp_path / "out.mp4"
+    with StreamServer(www) as server:  # a loopback server that honours Range
+        events, _ = run(
+            "filter", f"{server.url}holiday.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
+        )
+    assert not kinds(events, "chunk_staged")  # no download, no upload: workers read their ranges
     assert len(frames(out)) == len(frames(clip))
 
 
