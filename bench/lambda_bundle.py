@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,12 @@ import boto3
 from botocore.config import Config
 
 from lambda_bundle.build import MAX_UNZIPPED_BYTES, BundleTooLarge, build_bundle
-from sprocket_cli.media.chunking import plan_chunks
-from sprocket_cli.media.probe import probe
 from sprocket_cli.media.testclip import make_test_clip
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import ChunkRef, StageCall, Task
+from sprocket_cli.tasks import Task
 from sprocket_cli.worker import run_task
 from tests.lambda_endpoint import FUNCTION, LocalLambda, machine_arch
+from tests.tasks import gray_task
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 
@@ -66,21 +65,9 @@ def sizes(out: Path) -> list[str]:
 
 
 def task_for(clip: Path, index: int) -> Task:
-    chunk = plan_chunks(probe(str(clip)), 1.0).chunks[0]
-    return Task(
-        job_id="bench",
-        task_id=f"gray/c{index:05d}",
-        group="decode+filter+encode",
-        chunk=ChunkRef.of(chunk),
-        stages=(
-            StageCall("decode", "decode", {}),
-            StageCall("filter", "filter", {"vf": "hue=s=0"}),
-            StageCall("encode", "encode", {"preset": "veryfast"}),
-        ),
-        output_key=f"stream/seg_{index:05d}.m4s",  # a fresh key per run: never superseded
-        output_type="chunks",
-        source=str(clip),
-    )
+    """The first chunk's gray task, under a fresh key per run (never superseded)."""
+    task = gray_task(clip, 0, job_id="bench")
+    return replace(task, task_id=f"gray/c{index:05d}", output_key=f"stream/seg_{index:05d}.m4s")
 
 
 def overhead(runs: int, work: Path) -> list[str]:

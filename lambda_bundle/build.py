@@ -26,7 +26,6 @@ rebuild does not download again. Command line::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import os
 import re
@@ -44,6 +43,7 @@ from pathlib import Path
 import sprocket_cli
 from sprocket_cli import __version__
 from sprocket_cli.errors import SprocketError
+from sprocket_cli.stamp import stamp_of
 
 #: Lambda architecture name -> the machine name in manylinux platform tags.
 PLATFORMS = {"x86_64": "x86_64", "arm64": "aarch64"}
@@ -328,21 +328,10 @@ def _copy_sources(root: Path) -> str:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: sprocket\nVersion: {__version__}\n")
     (info / "entry_points.txt").write_text(_entry_points())
     (info / "top_level.txt").write_text("lambda_bundle\nsprocket_cli\n")
-    stamp = _stamp_of(root / "sprocket_cli")
-    if stamp != _stamp_of(package):
+    stamp = stamp_of(root / "sprocket_cli")
+    if stamp != stamp_of(package):
         raise BundleError(f"sprocket_cli changed while it was copied into the bundle ({stamp}): build again")
     return stamp
-
-
-def _stamp_of(package: Path) -> str:
-    """:func:`code_stamp` of the package at ``package`` (the same digest, over the same files),
-    computed afresh: ``code_stamp`` is cached for the process, and the tree may have changed."""
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 def _entry_points() -> str:

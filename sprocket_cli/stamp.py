@@ -19,9 +19,14 @@ _PACKAGE = Path(__file__).resolve().parent
 @cache
 def code_stamp() -> str:
     """``<version>+<hash>``: the release and a digest of every module of ``sprocket_cli``."""
+    return stamp_of(_PACKAGE)
+
+
+def stamp_of(package: Path) -> str:
+    """The stamp of the ``sprocket_cli`` tree at ``package``, computed afresh (a bundle's copy)."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"

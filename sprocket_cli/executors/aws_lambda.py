@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sprocket_cli.errors import SprocketError
-from sprocket_cli.executors.base import Executor
+from sprocket_cli.executors.base import Executor, drain
 from sprocket_cli.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec
@@ -43,6 +43,8 @@ RETRYABLE = frozenset(
 )
 #: Backoff between tries of a throttled invocation: full jitter over an exponential ceiling.
 BACKOFF_BASE, BACKOFF_CAP, MAX_TRIES = 0.25, 20.0, 10
+#: Concurrency assumed when the account's limit cannot be read.
+UNKNOWN_LIMIT = 1000
 _REPORT = re.compile(r"Billed Duration: (\d+) ms\s+Memory Size: (\d+) MB")
 
 
@@ -95,7 +97,13 @@ class LambdaExecutor(Executor):
 
     def concurrency_limit(self) -> int:
         """How many invocations the account lets run at once (its unreserved concurrency)."""
-        limit = self._client.get_account_settings()["AccountLimit"]
+        from botocore.exceptions import ClientError
+
+        try:
+            limit = self._client.get_account_settings()["AccountLimit"]
+        except ClientError:
+            # Not allowed to ask (a narrow IAM policy): run as asked; throttles are retried.
+            return UNKNOWN_LIMIT
         return int(limit.get("UnreservedConcurrentExecutions") or limit.get("ConcurrentExecutions") or 1)
 
     def check_bundle(self) -> None:
@@ -153,12 +161,7 @@ class LambdaExecutor(Executor):
         return {**body, "billed_ms": billed}
 
     def progress(self) -> list[Progress]:
-        reports = []
-        while True:
-            try:
-                reports.append(self._reports.get_nowait())
-            except queue.Empty:
-                return reports
+        return drain(self._reports)
 
     def memory_mb(self) -> int:
         return self._memory_mb

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task
@@ -86,3 +87,17 @@ class Executor(ABC):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class _Reports(Protocol):
+    def get_nowait(self) -> Progress: ...
+
+
+def drain(reports: _Reports) -> list[Progress]:
+    """Every report waiting in ``reports`` (a queue the workers fill), without blocking."""
+    got = []
+    while True:
+        try:
+            got.append(reports.get_nowait())
+        except queue.Empty:
+            return got

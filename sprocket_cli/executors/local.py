@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.queues import Queue
 from typing import ClassVar
 
-from sprocket_cli.executors.base import Executor
+from sprocket_cli.executors.base import Executor, drain
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 
@@ -94,12 +93,7 @@ class LocalExecutor(Executor):
         return future
 
     def progress(self) -> list[Progress]:
-        reports = []
-        while True:
-            try:
-                reports.append(self._reports.get_nowait())
-            except queue.Empty:
-                return reports
+        return drain(self._reports)
 
     def threads_per_task(self) -> int:
         # Split the cores between concurrent tasks instead of oversubscribing them.

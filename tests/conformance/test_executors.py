@@ -11,10 +11,9 @@ import pytest
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.inline import InlineExecutor
 from sprocket_cli.executors.local import LocalExecutor
-from sprocket_cli.media.chunking import plan_chunks
-from sprocket_cli.media.probe import probe
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import ChunkRef, Fault, Result, StageCall, Task
+from sprocket_cli.tasks import Fault, Result
+from tests.tasks import gray_task
 
 MAKERS: dict[str, Callable[[int], Executor]] = {"inline": InlineExecutor, "local": LocalExecutor}
 
@@ -23,25 +22,6 @@ MAKERS: dict[str, Callable[[int], Executor]] = {"inline": InlineExecutor, "local
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     with MAKERS[request.param](2) as ex:
         yield ex
-
-
-def gray_task(clip: Path, index: int, fault: Fault | None = None) -> Task:
-    chunk = plan_chunks(probe(str(clip)), 2.0).chunks[index]
-    return Task(
-        job_id="conformance",
-        task_id=f"gray/c{index:05d}",
-        group="decode+filter+encode",
-        chunk=ChunkRef.of(chunk),
-        stages=(
-            StageCall("decode", "decode", {}),
-            StageCall("filter", "filter", {"vf": "hue=s=0"}),
-            StageCall("encode", "encode", {"preset": "ultrafast", "crf": 30}),
-        ),
-        output_key=f"stream/seg_{index:05d}.m4s",
-        output_type="chunks",
-        source=str(clip),
-        fault=fault,
-    )
 
 
 def test_runs_tasks_and_writes_their_outputs(executor: Executor, clip: Path, tmp_path: Path) -> None:

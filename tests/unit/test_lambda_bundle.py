@@ -32,14 +32,13 @@ from lambda_bundle.build import (
     elf_machine,
 )
 from sprocket_cli import __version__
-from sprocket_cli.media.chunking import plan_chunks
-from sprocket_cli.media.probe import probe
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import ChunkRef, Fault, Result, StageCall, Task
+from sprocket_cli.tasks import Fault, Result, Task
 from sprocket_cli.worker import run_task
 from tests.lambda_endpoint import FUNCTION, LocalLambda
 from tests.media_checks import facts
+from tests.tasks import gray_task
 
 pytestmark = pytest.mark.timeout(900)  # the first build downloads wheels
 
@@ -64,25 +63,6 @@ def lambda_client(endpoint: LocalLambda) -> Any:
 def invoke(client: Any, event: Any) -> tuple[Any, dict[str, Any]]:
     response = client.invoke(FunctionName=FUNCTION, Payload=json.dumps(event).encode(), LogType="Tail")
     return json.loads(response["Payload"].read()), response
-
-
-def gray_task(clip: Path, index: int = 0, fault: Fault | None = None) -> Task:
-    chunk = plan_chunks(probe(str(clip)), 2.0).chunks[index]
-    return Task(
-        job_id="lambda",
-        task_id=f"gray/c{index:05d}",
-        group="decode+filter+encode",
-        chunk=ChunkRef.of(chunk),
-        stages=(
-            StageCall("decode", "decode", {}),
-            StageCall("filter", "filter", {"vf": "hue=s=0"}),
-            StageCall("encode", "encode", {"preset": "ultrafast", "crf": 30}),
-        ),
-        output_key=f"stream/seg_{index:05d}.m4s",
-        output_type="chunks",
-        source=str(clip),
-        fault=fault,
-    )
 
 
 def task_event(task: Task, storage: LocalStorage) -> dict[str, Any]:
