@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
-from sprocket_cli.staging import Stager
+from sprocket_cli.staging import Stager, StagingError
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import ChunkRef, Fault, ItemType, LaneInput, Result, Task
@@ -215,6 +216,7 @@ class _Runner:
     def run(self) -> Iterator[Event]:
         job = self.job
         clear_requests(job.job_dir)
+        self.storage.delete(CANCEL_KEY)  # an earlier run's, in storage the job folder is not (S3)
         first_input = job.inputs[job.plan.spec.inputs[0]]
         first_chunks = job.chunks[job.plan.spec.inputs[0]]
         chunk_count = len(first_chunks.chunks)
@@ -242,6 +244,7 @@ class _Runner:
                 span_groups=sorted(self.span_groups),
             )
         )
+        ended = False
         try:
             for name, chunk_plan in job.chunks.items():
                 source = job.inputs[name].source
@@ -253,6 +256,7 @@ class _Runner:
                     yield from self.route(name, item)
             yield from self.loop()
             yield from self.finish()
+            ended = True
         except JobFailedError as exc:
             yield self.emit(JobFailed(t=self.now(), job_id=job.job_id, error=str(exc)))
             raise
@@ -262,6 +266,10 @@ class _Runner:
         finally:
             for future in self.running:
                 future.cancel()
+            if not ended and self.running and not self.storage.exists(CANCEL_KEY):
+                # Failed or interrupted: copies still running (on Lambda, say) stop on seeing this
+                # instead of working, and billing, to the end. A resume removes it.
+                self.storage.put_bytes(CANCEL_KEY, b"")
             for stager in self.stagers:
                 stager.close()
             self._side.shutdown(wait=True)
@@ -306,8 +314,8 @@ class _Runner:
             more=tuple(LaneInput(item.chunk, item.source, item.key) for item in items[1:]),
             context=facts,
         )
-        if task.more or task.context:
-            return task  # a gop-pair partner would need its own inputs and facts
+        if task.more or task.context or group.inputs[0][1].node in self.job.staged_inputs:
+            return task  # a gop-pair partner would need its own inputs, facts or chunk file
         refs = self.refs.get(group.inputs[0][1].node, [])
         partner = chunk.index ^ 1  # chunks 0+1, 2+3, ... are pairs
         return self.stragglers.pair(
@@ -458,7 +466,9 @@ class _Runner:
     def take_staged(self, timeout: float | None) -> Iterator[Event]:
         """Route the chunks uploaded since the last look (waiting up to ``timeout`` s for one)."""
         for stager in self.stagers:
-            for staged in stager.take(timeout if stager.pending else None):
+            if not stager.pending:
+                continue
+            for staged in stager.take(timeout):
                 yield self.emit(
                     ChunkStaged(
                         t=self.now(),
@@ -468,9 +478,9 @@ class _Runner:
                         seconds=staged.seconds,
                     )
                 )
-                ref = self.refs[staged.input][staged.chunk]
+                ref = in_time_base(self.refs[staged.input][staged.chunk], staged.time_base)
                 yield from self.route(staged.input, Item("chunks", ref, source=staged.url))
-            timeout = None  # waited once already
+            timeout = None  # waited on one stager already
 
     def loop(self) -> Iterator[Event]:
         while self.queue or self.running or self.retry_heap or self.staging():
@@ -702,3 +712,22 @@ def _item_type(port_type: str) -> ItemType:
     if port_type == "chunks":
         return "chunks"
     return "frames" if port_type == "frames" else "meta"
+
+
+def in_time_base(ref: ChunkRef, time_base: Fraction) -> ChunkRef:
+    """``ref`` in ``time_base`` ticks, which must divide its own (a staged chunk file's)."""
+    scale = ref.time_base / time_base
+    if scale.denominator != 1:
+        raise StagingError(
+            f"a chunk file's time base {time_base} does not divide the source's {ref.time_base}"
+        )
+    k = scale.numerator
+    return dataclasses.replace(
+        ref,
+        start_pts=ref.start_pts * k,
+        end_pts=ref.end_pts * k,
+        seek_pts=ref.seek_pts * k,
+        origin_pts=ref.origin_pts * k,
+        tb_num=time_base.numerator,
+        tb_den=time_base.denominator,
+    )

@@ -17,13 +17,24 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+from sprocket_cli.aws.errors import explain
+from sprocket_cli.errors import JobFailedError
 from sprocket_cli.media.chunking import Chunk, ChunkPlan
+from sprocket_cli.media.ffmpeg import STOP_POLL
 from sprocket_cli.storage import Storage
 
 #: Uploads in flight at once: enough to fill a home uplink, few enough to leave it for tasks.
 UPLOADS = 4
+#: Chunk files cut but not yet uploaded, at most: the cutter runs at disk speed, the uplink
+#: far slower, and the files would otherwise pile up in /tmp (RAM, where /tmp is a tmpfs).
+CUT_AHEAD = 2 * UPLOADS
+
+
+class StagingError(JobFailedError):
+    """A chunk of a local source could not be cut or uploaded, so remote workers cannot read it."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,8 @@ class StagedChunk:
     key: str
     url: str
     """Where workers read it (a presigned URL for S3)."""
+    time_base: Fraction
+    """Of the chunk file's video (MP4 may refine the source's: 1/1000 becomes 1/16000)."""
     bytes: int
     seconds: float
     """Upload time."""
@@ -47,21 +60,24 @@ class Stager:
         self.plan = plan
         self.storage = storage
         self.folder = folder
-        self._ready: queue.SimpleQueue[StagedChunk | BaseException] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[StagedChunk | StagingError] = queue.SimpleQueue()
         self._uploads = ThreadPoolExecutor(UPLOADS, thread_name_prefix="sprocket-upload")
-        self._tmp = tempfile.TemporaryDirectory(prefix="sprocket-stage-")
+        self._room = threading.Semaphore(CUT_AHEAD)
+        self._stop = threading.Event()
+        self._tmp = tempfile.TemporaryDirectory(prefix="sprocket-stage-", ignore_cleanup_errors=True)
         self.pending = len(plan.chunks)
         """Chunks not yet handed out by :meth:`take`."""
         self._cutter = threading.Thread(target=self._cut, name="sprocket-cut", daemon=True)
         self._cutter.start()
 
     def take(self, timeout: float | None) -> list[StagedChunk]:
-        """Chunks uploaded since the last call, waiting up to ``timeout`` s for the first."""
+        """Chunks uploaded since the last call, waiting up to ``timeout`` s for the first;
+        :class:`StagingError` if one could not be cut or uploaded."""
         got: list[StagedChunk] = []
         try:
             item = self._ready.get(timeout=timeout) if timeout else self._ready.get_nowait()
             while True:
-                if isinstance(item, BaseException):
+                if isinstance(item, StagingError):
                     raise item
                 got.append(item)
                 item = self._ready.get_nowait()
@@ -71,32 +87,58 @@ class Stager:
         return got
 
     def close(self) -> None:
-        self._uploads.shutdown(wait=True, cancel_futures=True)
+        """Stop cutting and drop queued uploads; running ones finish on their own threads."""
+        self._stop.set()
+        self._uploads.shutdown(wait=False, cancel_futures=True)
         self._cutter.join()
         self._tmp.cleanup()
 
     def _cut(self) -> None:
         try:
             split(self.source, self.plan.chunks, self._tmp.name, self._upload)
-        except BaseException as exc:  # handed to the coordinator's thread
-            self._ready.put(exc)
+        except _Stopped:
+            pass
+        except Exception as exc:  # handed to the coordinator's thread, which fails the job
+            self._ready.put(StagingError(f"{self.name}: cutting {self.source} into chunks failed: {exc}"))
 
-    def _upload(self, chunk: Chunk, path: str) -> None:
-        future: Future[StagedChunk] = self._uploads.submit(self._put, chunk, path)
-        future.add_done_callback(lambda f: self._ready.put(f.exception() or f.result()))
+    def _upload(self, chunk: Chunk, path: str, time_base: Fraction) -> None:
+        while not self._room.acquire(timeout=STOP_POLL):
+            if self._stop.is_set():
+                raise _Stopped
+        future = self._uploads.submit(self._put, chunk, path, time_base)
+        future.add_done_callback(self._uploaded)
 
-    def _put(self, chunk: Chunk, path: str) -> StagedChunk:
-        key = f"{self.folder}/{self.name}/c{chunk.index:05d}.mp4"
-        size = os.path.getsize(path)
-        started = time.monotonic()
-        self.storage.put_file(key, path)
-        return StagedChunk(
-            self.name, chunk.index, key, self.storage.url(key), size, time.monotonic() - started
-        )
+    def _uploaded(self, future: Future[StagedChunk]) -> None:
+        if future.cancelled():
+            return  # the job ended first
+        exc = future.exception()
+        if exc is None:
+            self._ready.put(future.result())
+            return
+        reason = explain(exc) or exc
+        self._ready.put(StagingError(f"{self.name}: uploading a chunk to storage failed: {reason}"))
+
+    def _put(self, chunk: Chunk, path: str, time_base: Fraction) -> StagedChunk:
+        try:
+            key = f"{self.folder}/{self.name}/c{chunk.index:05d}.mp4"
+            size = os.path.getsize(path)
+            started = time.monotonic()
+            self.storage.put_file(key, path)
+            seconds = time.monotonic() - started
+            return StagedChunk(self.name, chunk.index, key, self.storage.url(key), time_base, size, seconds)
+        finally:
+            self._room.release()
 
 
-def split(source: str, chunks: tuple[Chunk, ...], folder: str, done: Callable[[Chunk, str], None]) -> None:
-    """Write each chunk's packets to ``folder/cNNNNN.mp4`` in one pass; call ``done`` as each closes.
+class _Stopped(Exception):
+    """The job ended while the source was still being cut."""
+
+
+def split(
+    source: str, chunks: tuple[Chunk, ...], folder: str, done: Callable[[Chunk, str, Fraction], None]
+) -> None:
+    """Write each chunk's packets to ``folder/cNNNNN.mp4`` in one pass; call ``done`` with the file
+    and its time base as each closes.
 
     A chunk's file runs from its seek keyframe to the last packet decoded before its end, so
     every frame the chunk shows can be decoded from the file alone.
@@ -113,17 +155,18 @@ def split(source: str, chunks: tuple[Chunk, ...], folder: str, done: Callable[[C
             pts = packet.pts
             while waiting and packet.is_keyframe and pts is not None and pts >= waiting[0].seek_pts:
                 chunk = waiting.pop(0)
-                writers[chunk.index] = _ChunkFile(
-                    chunk, os.path.join(folder, f"c{chunk.index:05d}.mp4"), stream
-                )
+                path = os.path.join(folder, f"c{chunk.index:05d}.mp4")
+                writers[chunk.index] = _ChunkFile(chunk, path, stream)
             for index, writer in list(writers.items()):
                 if writer.take(packet):
-                    writer.close()
                     del writers[index]
-                    done(writer.chunk, writer.path)
+                    done(writer.chunk, writer.path, writer.close())
+            if not waiting and not writers:
+                return  # the rest of the file belongs to no chunk
         for writer in writers.values():
-            writer.close()
-            done(writer.chunk, writer.path)
+            done(writer.chunk, writer.path, writer.close())
+        if waiting:
+            raise ValueError(f"no keyframe found where chunk {waiting[0].index} starts")
 
 
 class _ChunkFile:
@@ -147,8 +190,10 @@ class _ChunkFile:
         self._out.mux(_copy(packet, self._stream))
         return False
 
-    def close(self) -> None:
+    def close(self) -> Fraction:
+        """Finish the file; the time base its video was written in."""
         self._out.close()
+        return Fraction(self._stream.time_base)
 
 
 def _copy(packet: Any, stream: Any) -> Any:

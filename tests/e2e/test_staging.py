@@ -1,0 +1,77 @@
+"""Staging a local source for remote workers: chunk files cut by stream copy give exactly the
+frames that reading the source itself gives, whatever the container's time base and GOP."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import builtin_pipelines
+from sprocket_cli.events import ChunkStaged, Event, JobFinished
+from sprocket_cli.launch import JobOptions, execute, prepare_job
+from sprocket_cli.media.chunking import plan_chunks
+from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from sprocket_cli.media.probe import probe
+from sprocket_cli.staging import Stager, StagingError
+from tests.conftest import AwsStandIn, ClipMaker
+
+
+def frames(path: Path) -> list[str]:
+    out = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if not line.startswith("#")]
+
+
+def gray(src: Path, out: Path, *, staged: bool) -> list[Event]:
+    spec = builtin_pipelines.load("filter", {"filter": {"vf": "hue=s=0"}})
+    options = JobOptions(
+        workers=2, chunk_seconds=1.0, job_parent=out.parent / "jobs", stage_local_inputs=staged
+    )
+    return list(execute(prepare_job(spec, {"input_0": str(src)}, {"output_0": out}, options)))
+
+
+@pytest.mark.parametrize(
+    ("name", "remux"),
+    [
+        ("mp4", []),  # time base 1/12800
+        ("mkv", []),  # 1/1000: MP4 chunk files refine it to 1/16000
+        ("mov", ["-video_track_timescale", "600"]),  # QuickTime's 600, refined to 19200
+    ],
+)
+def test_staged_chunks_give_the_same_frames(
+    make_clip: ClipMaker, tmp_path: Path, name: str, remux: list[str]
+) -> None:
+    src = tmp_path / f"source.{name}"
+    run_ffmpeg(
+        ["-i", str(make_clip(seconds=4, keyint=25)), "-c", "copy", *remux, "-y", str(src)], what="remux"
+    )
+    events = gray(src, tmp_path / "staged.mp4", staged=True)
+    gray(src, tmp_path / "direct.mp4", staged=False)
+    assert len([e for e in events if isinstance(e, ChunkStaged)]) == 4
+    assert isinstance(events[-1], JobFinished)
+    assert frames(tmp_path / "staged.mp4") == frames(tmp_path / "direct.mp4")
+
+
+def test_sparse_keyframes_stage_with_their_preroll(make_clip: ClipMaker, tmp_path: Path) -> None:
+    src = make_clip(seconds=4, keyint=None)  # one keyframe: every chunk decodes from the first frame
+    gray(src, tmp_path / "staged.mp4", staged=True)
+    gray(src, tmp_path / "direct.mp4", staged=False)
+    assert frames(tmp_path / "staged.mp4") == frames(tmp_path / "direct.mp4")
+
+
+def test_an_upload_that_fails_is_a_one_line_staging_error(clip: Path, aws: AwsStandIn) -> None:
+    from sprocket_cli.storage.s3 import S3Storage
+
+    plan = plan_chunks(probe(str(clip)), 1.0)
+    stager = Stager("input_0", str(clip), plan, S3Storage("no-such-bucket", "jobs/j"), "work/source")
+    try:
+        failed = r"input_0: uploading a chunk to storage failed: .*NoSuchBucket"
+        with pytest.raises(StagingError, match=failed):
+            while stager.pending:
+                stager.take(5.0)
+    finally:
+        stager.close()
