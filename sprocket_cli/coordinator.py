@@ -192,12 +192,12 @@ class _Runner:
     def cut_audio(self) -> Iterator[Event]:
         """Once a SceneKeep group knows every span it keeps, cut the audio on the same spans
         and let out the segments held back for it."""
-        if not self.editors or any(w.audio is not None for w in self.streams.values()):
-            return
+        if not self.editors or self.audio.keep is not None:
+            return  # nothing cuts the video, or the audio is cut already
         spans = self.delivery[self.editors[0]].kept()
         if spans is None:
             return
-        self.audio = replace(self.audio, keep=tuple(spans)) if spans else replace(self.audio, parts=())
+        self.audio = replace(self.audio, keep=tuple(spans), parts=self.audio.parts if spans else ())
         for output, writer in self.streams.items():
             yield from self.announce(output, writer.start_audio(self._audio_rendition(output)))
 

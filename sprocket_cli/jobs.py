@@ -60,13 +60,19 @@ class JobRecord:
     """The coordinator process that ran it last."""
 
     def same_work(self, other: JobRecord) -> bool:
-        """Whether ``other`` asks for the same output from the same inputs."""
-        return (self.spec, self.inputs, self.outputs, self.fingerprints) == (
+        """Whether ``other`` asks for the same output from the same inputs, on the same backend
+        (a job's finished outputs are in its backend's storage)."""
+        return (self.spec, self.inputs, self.outputs, self.fingerprints, self.backend) == (
             other.spec,
             other.inputs,
             other.outputs,
             other.fingerprints,
+            other.backend,
         )
+
+    @property
+    def backend(self) -> str:
+        return str(self.options.get("backend", "local"))
 
 
 def write_record(job_dir: Path, record: JobRecord) -> None:

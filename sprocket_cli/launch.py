@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -75,8 +75,11 @@ class JobOptions:
     """Seconds after which a task without a result is retried on another worker."""
     audio: str = "a"
     """The output's audio: the first input's (a), the second's (b), both mixed, or none."""
+    backend: str = "local"
+    """Where tasks run: ``local`` processes, or ``lambda``; remote workers get local files cut
+    and uploaded for them."""
     stage_local_inputs: bool = False
-    """Workers run elsewhere (Lambda): local files are cut and uploaded for them."""
+    """Upload local files as chunks even for local workers (tests of staging)."""
 
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
@@ -89,6 +92,7 @@ RECORDED_OPTIONS = (
     "policy",
     "deadline_start",
     "audio",
+    "backend",
 )
 
 
@@ -120,10 +124,12 @@ def prepare_job(
     outputs: Mapping[str, Path],
     options: JobOptions,
     probed: Mapping[str, MediaInfo] | None = None,
+    storage_for: Callable[[Path, str], Storage] | None = None,
 ) -> Job:
     """Bind ``spec``'s endpoints, probe and cut the inputs, and create the job folder.
 
-    With ``options.resume``, an interrupted job asking for the same work is picked up instead.
+    With ``options.resume``, an interrupted job asking for the same work is picked up instead;
+    ``storage_for(job folder, job id)`` is where its finished outputs are (default: the folder).
     """
     if options.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {options.workers}")
@@ -149,7 +155,8 @@ def prepare_job(
             None,
         )
         if earlier is not None:
-            return resume_job(earlier.job_dir, options, probed)
+            storage = storage_for(earlier.job_dir, earlier.record.job_id) if storage_for else None
+            return resume_job(earlier.job_dir, options, probed, storage)
     media = {name: (probed or {}).get(name) or probe(src) for name, src in inputs.items()}
     reports = {s.dst.node for s in spec.streams if s.dst.is_output and s.dst.type != "chunks"}
     for name, dest in dests.items():
@@ -162,10 +169,14 @@ def prepare_job(
 
 
 def resume_job(
-    job_dir: Path, options: JobOptions | None = None, probed: Mapping[str, MediaInfo] | None = None
+    job_dir: Path,
+    options: JobOptions | None = None,
+    probed: Mapping[str, MediaInfo] | None = None,
+    storage: Storage | None = None,
 ) -> Job:
     """The job recorded in ``job_dir``, with the tasks its journal shows finished (and whose
-    outputs are still in storage) marked done, so that only the rest runs."""
+    outputs are still in ``storage``, by default the job folder) marked done, so that only the
+    rest runs."""
     record = read_record(job_dir)
     st = status(job_dir)
     if st.state == "finished":
@@ -179,7 +190,7 @@ def resume_job(
             raise UsageError(f"{path}: the input changed since the job started; start a new job instead")
     spec = parse(json.dumps(record.spec), source=str(job_dir / JOB_FILE), name=record.spec.get("name", "job"))
     media = {name: (probed or {}).get(name) or probe(src) for name, src in record.inputs.items()}
-    storage = LocalStorage(job_dir)
+    storage = storage or LocalStorage(job_dir)
     completed: dict[str, Result] = {}
     for event in read_journal(job_dir):
         if isinstance(event, TaskFinished) and event.result is not None:
@@ -230,7 +241,9 @@ def _build(
         completed=dict(completed),
         audio=_audio(options.audio, [media[name] for name in spec.inputs], offset, end_pts),
         staged_inputs=frozenset(
-            name for name, info in media.items() if options.stage_local_inputs and not is_url(info.source)
+            name
+            for name, info in media.items()
+            if (options.stage_local_inputs or options.backend != "local") and not is_url(info.source)
         ),
     )
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from sprocket_cli.coordinator import Job
 from sprocket_cli.errors import UsageError
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
@@ -23,15 +23,15 @@ BACKENDS = ("local", "lambda")
 @dataclass
 class Backend:
     executor: Executor
-    storage: Callable[[Job], Storage]
-    """The storage of a prepared job."""
+    storage: Callable[[Path, str], Storage]
+    """The storage of a job (its folder, its id)."""
     remote: bool
     """Whether workers run elsewhere, so local sources must be uploaded for them."""
 
 
 def open_backend(name: str, workers: int) -> Backend:
     if name == "local":
-        return Backend(LocalExecutor(workers), lambda job: LocalStorage(job.job_dir), remote=False)
+        return Backend(LocalExecutor(workers), lambda job_dir, _id: LocalStorage(job_dir), remote=False)
     if name == "lambda":
         return _lambda(workers)
     raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
@@ -60,5 +60,5 @@ def _lambda(workers: int) -> Backend:
         executor.check_bundle()
         s3 = s3_client(session, settings.region)
     return Backend(
-        executor, lambda job: S3Storage(settings.bucket, f"jobs/{job.job_id}", client=s3), remote=True
+        executor, lambda _dir, job_id: S3Storage(settings.bucket, f"jobs/{job_id}", client=s3), remote=True
     )

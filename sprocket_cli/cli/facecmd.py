@@ -86,10 +86,6 @@ def find_face_cmd(
     }
     if report is not None and (output is not None or keep_only):
         raise UsageError("--report writes scenes as JSON and no video: leave out -o and --keep-only")
-    if job["backend"] != "local":
-        # The deployed bundle leaves out dlib and its models: with them an x86_64 zip is over
-        # Lambda's 250 MB (lambda_bundle/build.py --faces measures it).
-        raise UsageError("find-face runs on the local backend only: the Lambda bundle has no face models")
     if report is not None and job["open_stream"]:
         raise UsageError("--open plays the video; --report writes none (use -o to make one)")
     local = _local_input(video, job)

@@ -91,14 +91,19 @@ def _follow(
     playback = _playback(job["open_stream"], job["player"], job["serve_for"])
     options = _job_options(job, audio)
     backend = open_backend(job["backend"], options.workers)
-    options = replace(options, stage_local_inputs=backend.remote)
+    if backend.remote and any(node.stage.NAME == "find_faces" for node in spec.nodes):
+        # The deployed bundle leaves out dlib and its models: with them an x86_64 zip is over
+        # Lambda's 250 MB (lambda_bundle/build.py --faces measures it).
+        raise UsageError("find_faces runs on the local backend only: the Lambda bundle has no face models")
+    # The executor may run fewer workers than asked (the account's concurrency limit).
+    options = replace(options, workers=backend.executor.workers)
     with backend.executor as executor, ThreadPoolExecutor(1) as side:
         checked = side.submit(check) if check is not None else None
         probed = {name: probe(src) for name, src in inputs.items()}
         if checked is not None:
             checked.result()
-        prepared = prepare_job(spec, inputs, outputs, options, probed)
-        storage = backend.storage(prepared)
+        prepared = prepare_job(spec, inputs, outputs, options, probed, backend.storage)
+        storage = backend.storage(prepared.job_dir, prepared.job_id)
         remote = storage if backend.remote else None  # the local server proxies its stream
         if playback is not None:
             playback.storage = remote
@@ -158,6 +163,7 @@ def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
         **_scheduling(cli["policy"], cli["deadline_start"], cli["open_stream"]),
         faults=_faults(cli["inject"] or []),
         resume=cli["resume"],
+        backend=cli["backend"],
         stragglers=cli["stragglers"],
         speculate_after=cli["speculate_after"],
         task_timeout=cli["task_timeout"],

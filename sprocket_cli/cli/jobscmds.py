@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sprocket_cli.cli import options as opt
+from sprocket_cli.cli.backends import open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.render import render
-from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.jobs import all_jobs, clean, find_job, read_record
 from sprocket_cli.launch import execute, resume_job
 
@@ -56,9 +56,11 @@ def resume_cmd(
 ) -> None:
     """Finish an interrupted or cancelled job without redoing the chunks it had finished."""
     folder = find_job(job, job_dir)
-    workers = int(read_record(folder).options.get("workers", 1))
-    with LocalExecutor(workers) as executor:
-        render(execute(resume_job(folder), executor), as_json)
+    record = read_record(folder)
+    backend = open_backend(record.backend, int(record.options.get("workers", 1)))
+    storage = backend.storage(folder, record.job_id)
+    with backend.executor as executor:
+        render(execute(resume_job(folder, storage=storage), executor, storage), as_json)
 
 
 @boundary

@@ -109,7 +109,12 @@ class LambdaExecutor(Executor):
     def check_bundle(self) -> None:
         """Refuse a function deployed from other code: its workers would not run this job's tasks
         the way this coordinator plans them."""
-        reply = self._invoke({"metadata": True}, lambda: None)
+        try:
+            reply = self._invoke({"metadata": True}, lambda: None)
+        except LambdaTaskError as exc:
+            raise BundleMismatchError(
+                f"the deployed Lambda function fails to start ({exc}): run `sprocket setup` to redeploy it"
+            ) from None
         deployed, here = str(reply.get("stamp", "?")), code_stamp()
         if deployed != here:
             raise BundleMismatchError(
@@ -142,7 +147,9 @@ class LambdaExecutor(Executor):
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                if (code not in RETRYABLE and status < 500) or attempt == MAX_TRIES - 1:
+                # 500 and 503: the service's own trouble. Other 5xx (502) are the function's
+                # set-up failing (its network, keys or code): another try would fail the same.
+                if (code not in RETRYABLE and status not in (500, 503)) or attempt == MAX_TRIES - 1:
                     raise
                 with self._billing:
                     self.throttles += 1

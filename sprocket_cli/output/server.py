@@ -101,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
         except KeyError:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
+        except Exception as exc:  # storage unreachable (network, credentials): the player retries
+            self.send_error(HTTPStatus.BAD_GATEWAY, f"the job's storage did not answer: {type(exc).__name__}")
+            return
         self._send_ranged(
             len(data), Path(key).suffix, lambda start, length: [data[start : start + length]], body
         )

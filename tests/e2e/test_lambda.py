@@ -172,3 +172,21 @@ def test_the_summary_shows_the_upload_and_the_bill(deployed: LocalLambda, clip: 
     assert "upload input_0" in result.output and "MB to storage" in result.output
     # Billed from the REPORT lines the endpoint wrote (Lambda's own format), at its memory size.
     assert "GB-seconds billed" in result.output and "3008 MB" in result.output
+
+
+def test_a_failed_lambda_job_resumes_on_lambda(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    args = ["filter", str(clip), "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda", "--retries", "0"]
+    failed = runner.invoke(app, [*args, "--inject", "1:fail=1", "--json", "--job-dir", "jobs"])
+    assert failed.exit_code == 8, failed.output
+    job = json.loads(failed.output.splitlines()[0])["job_id"]
+    before = len(deployed.runs)
+
+    events, _ = run("resume", job)
+    [started] = kinds(events, "job_started")
+    assert started["executor"] == "lambda"
+    finished = kinds(events, "task_finished")
+    fresh = [e for e in finished if not e["resumed"]]
+    assert len(finished) == started["tasks"] and fresh
+    assert len(deployed.runs) - before == 1 + len(fresh)  # the stamp check, then only what was left
+    assert len(frames(out)) == len(frames(clip))
