@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sprocket_cli.errors import UsageError
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
+from sprocket_cli.jobs import JobRecord
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from sprocket_cli.aws.settings import AwsSettings
 
 BACKENDS = ("local", "lambda")
 
@@ -37,17 +42,37 @@ def open_backend(name: str, workers: int) -> Backend:
     raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")
 
 
-def _lambda(workers: int) -> Backend:
-    from sprocket_cli.aws.deploy import TIMEOUT_S
+def remote_storage(record: JobRecord) -> Storage | None:
+    """Where a recorded job's items and stream are when not in its folder (a Lambda job's S3)."""
+    if record.backend == "local":
+        return None
     from sprocket_cli.aws.errors import aws_errors
     from sprocket_cli.aws.session import open_session
-    from sprocket_cli.aws.settings import AwsSettings
-    from sprocket_cli.executors.aws_lambda import LambdaExecutor, lambda_client
     from sprocket_cli.storage.s3 import S3Storage, s3_client
+
+    settings = _settings()
+    with aws_errors():
+        s3 = s3_client(open_session(settings.profile), settings.region)
+    return S3Storage(settings.bucket, f"jobs/{record.job_id}", client=s3)
+
+
+def _settings() -> AwsSettings:
+    from sprocket_cli.aws.settings import AwsSettings
 
     settings = AwsSettings.load()
     if settings is None:
         raise UsageError("--backend lambda needs a deployment: run `sprocket setup --region REGION` first")
+    return settings
+
+
+def _lambda(workers: int) -> Backend:
+    from sprocket_cli.aws.deploy import TIMEOUT_S
+    from sprocket_cli.aws.errors import aws_errors
+    from sprocket_cli.aws.session import open_session
+    from sprocket_cli.executors.aws_lambda import LambdaExecutor, lambda_client
+    from sprocket_cli.storage.s3 import S3Storage, s3_client
+
+    settings = _settings()
     with aws_errors():
         session = open_session(settings.profile)
         executor = LambdaExecutor(
