@@ -3,7 +3,6 @@ frames that reading the source itself gives, whatever the container's time base 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,11 @@ import builtin_pipelines
 from sprocket_cli.events import ChunkStaged, Event, JobFinished
 from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.chunking import plan_chunks
-from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import probe
 from sprocket_cli.staging import Stager, StagingError
 from tests.conftest import AwsStandIn, ClipMaker
-
-
-def frames(path: Path) -> list[str]:
-    out = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
-        capture_output=True, check=True, text=True,
-    ).stdout  # fmt: skip
-    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if not line.startswith("#")]
+from tests.media_checks import frame_hashes
 
 
 def gray(src: Path, out: Path, *, staged: bool) -> list[Event]:
@@ -42,7 +34,7 @@ def gray(src: Path, out: Path, *, staged: bool) -> list[Event]:
         ("mov", ["-video_track_timescale", "600"]),  # QuickTime's 600, refined to 19200
     ],
 )
-def test_staged_chunks_give_the_same_frames(
+def test_staged_chunks_give_the_same_frame_hashes(
     make_clip: ClipMaker, tmp_path: Path, name: str, remux: list[str]
 ) -> None:
     src = tmp_path / f"source.{name}"
@@ -53,14 +45,14 @@ def test_staged_chunks_give_the_same_frames(
     gray(src, tmp_path / "direct.mp4", staged=False)
     assert len([e for e in events if isinstance(e, ChunkStaged)]) == 4
     assert isinstance(events[-1], JobFinished)
-    assert frames(tmp_path / "staged.mp4") == frames(tmp_path / "direct.mp4")
+    assert frame_hashes(tmp_path / "staged.mp4") == frame_hashes(tmp_path / "direct.mp4")
 
 
 def test_sparse_keyframes_stage_with_their_preroll(make_clip: ClipMaker, tmp_path: Path) -> None:
     src = make_clip(seconds=4, keyint=None)  # one keyframe: every chunk decodes from the first frame
     gray(src, tmp_path / "staged.mp4", staged=True)
     gray(src, tmp_path / "direct.mp4", staged=False)
-    assert frames(tmp_path / "staged.mp4") == frames(tmp_path / "direct.mp4")
+    assert frame_hashes(tmp_path / "staged.mp4") == frame_hashes(tmp_path / "direct.mp4")
 
 
 def test_an_upload_that_fails_is_a_one_line_staging_error(clip: Path, aws: AwsStandIn) -> None:
