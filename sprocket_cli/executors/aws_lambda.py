@@ -182,7 +182,10 @@ class LambdaExecutor(Executor):
         return min(MAX_VCPUS, math.ceil(self._memory_mb / MB_PER_VCPU))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Queued invocations are dropped; running ones are waited for, so that nothing runs (or
+        # bills) after the command returns. A job that ends early has told them to stop
+        # (CANCEL_KEY), which they see within a fraction of a second.
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def lambda_client(session: boto3.Session, region: str, timeout: float) -> LambdaClient:

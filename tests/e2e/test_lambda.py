@@ -182,5 +182,8 @@ def test_a_failed_lambda_job_resumes_on_lambda(deployed: LocalLambda, clip: Path
     finished = kinds(events, "task_finished")
     fresh = [e for e in finished if not e["resumed"]]
     assert len(finished) == started["tasks"] and fresh
-    assert len(deployed.runs) - before == 1 + len(fresh)  # the stamp check, then only what was left
+    # The stamp check, then only what was left (a chunk whose output landed after the failed
+    # run stopped listening is redone once: its result never reached the journal).
+    assert len(deployed.runs) - before == 1 + len(kinds(events, "task_started"))
+    assert len(kinds(events, "task_started")) <= len(finished) + 1
     assert len(frame_hashes(out)) == len(frame_hashes(clip))
