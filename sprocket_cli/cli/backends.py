@@ -20,6 +20,8 @@ from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
     from sprocket_cli.aws.settings import AwsSettings
 
 BACKENDS = ("local", "lambda")
@@ -54,6 +56,21 @@ def remote_storage(record: JobRecord) -> Storage | None:
     with aws_errors():
         s3 = s3_client(open_session(settings.profile), settings.region)
     return S3Storage(settings.bucket, f"jobs/{record.job_id}", client=s3)
+
+
+def input_client() -> S3Client | None:
+    """The S3 client ``s3://`` inputs are read with: the deployment's profile and region when
+    `sprocket setup` ran, else boto3's chain (None)."""
+    from sprocket_cli.aws.errors import aws_errors
+    from sprocket_cli.aws.session import open_session
+    from sprocket_cli.aws.settings import AwsSettings
+    from sprocket_cli.storage.s3 import s3_client
+
+    settings = AwsSettings.load()
+    if settings is None:
+        return None
+    with aws_errors():
+        return s3_client(open_session(settings.profile), settings.region)
 
 
 def _settings() -> AwsSettings:

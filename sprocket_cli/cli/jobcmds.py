@@ -15,7 +15,7 @@ import typer
 
 import builtin_pipelines
 from sprocket_cli.cli import options as opt
-from sprocket_cli.cli.backends import open_backend
+from sprocket_cli.cli.backends import input_client, open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import MASTER, Playback, check_player
@@ -47,7 +47,7 @@ def _local_input(text: str, job: dict[str, Any]) -> str:
     if text.startswith("s3://"):
         from sprocket_cli.storage.s3 import s3_input_url
 
-        return s3_input_url(text)
+        return s3_input_url(text, input_client())
     if is_url(text) and job["backend"] != "local" and serves_ranges(text):
         return text
     if not is_url(text):

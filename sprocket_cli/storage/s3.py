@@ -48,8 +48,9 @@ def split_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_input_url(url: str) -> str:
-    """A presigned URL workers and ffmpeg read an ``s3://bucket/key`` input from, in place.
+def s3_input_url(url: str, client: S3Client | None = None) -> str:
+    """A presigned URL workers and ffmpeg read an ``s3://bucket/key`` input from, in place
+    (``client``: the deployment's profile and region; default: boto3's chain).
 
     :class:`~sprocket_cli.errors.InputError` if it is malformed or the object is not there
     (or cannot be read with the credentials at hand).
@@ -59,7 +60,7 @@ def s3_input_url(url: str) -> str:
 
     try:
         bucket, key = split_s3_url(url)
-        store = S3Storage(bucket)
+        store = S3Storage(bucket, client=client)
         with aws_errors():
             found = store.exists(key)
     except ValueError as exc:
