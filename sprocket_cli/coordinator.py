@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from sprocket_cli.output.stream import StreamWriter, stream_folder
 from sprocket_cli.planner import Group, PhysicalPlan
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.scheduling import PlaybackClock, Policy, make_policy
-from sprocket_cli.staging import Stager, StagingError
+from sprocket_cli.staging import Stager
 from sprocket_cli.storage import Storage
 from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import ChunkRef, Fault, ItemType, LaneInput, Result, Task
@@ -478,7 +477,7 @@ class _Runner:
                         seconds=staged.seconds,
                     )
                 )
-                ref = in_time_base(self.refs[staged.input][staged.chunk], staged.time_base)
+                ref = self.refs[staged.input][staged.chunk].in_time_base(staged.time_base)
                 yield from self.route(staged.input, Item("chunks", ref, source=staged.url))
             timeout = None  # waited on one stager already
 
@@ -712,22 +711,3 @@ def _item_type(port_type: str) -> ItemType:
     if port_type == "chunks":
         return "chunks"
     return "frames" if port_type == "frames" else "meta"
-
-
-def in_time_base(ref: ChunkRef, time_base: Fraction) -> ChunkRef:
-    """``ref`` in ``time_base`` ticks, which must divide its own (a staged chunk file's)."""
-    scale = ref.time_base / time_base
-    if scale.denominator != 1:
-        raise StagingError(
-            f"a chunk file's time base {time_base} does not divide the source's {ref.time_base}"
-        )
-    k = scale.numerator
-    return dataclasses.replace(
-        ref,
-        start_pts=ref.start_pts * k,
-        end_pts=ref.end_pts * k,
-        seek_pts=ref.seek_pts * k,
-        origin_pts=ref.origin_pts * k,
-        tb_num=time_base.numerator,
-        tb_den=time_base.denominator,
-    )

@@ -191,9 +191,13 @@ class _ChunkFile:
         return False
 
     def close(self) -> Fraction:
-        """Finish the file; the time base its video was written in."""
+        """Finish the file; the time base its video was written in, which must divide the
+        source's (chunk refs are rescaled to it)."""
         self._out.close()
-        return Fraction(self._stream.time_base)
+        written = Fraction(self._stream.time_base)
+        if (self.chunk.time_base / written).denominator != 1:
+            raise ValueError(f"the chunk file's time base {written} does not divide {self.chunk.time_base}")
+        return written
 
 
 def _copy(packet: Any, stream: Any) -> Any:

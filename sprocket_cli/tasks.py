@@ -71,6 +71,23 @@ class ChunkRef:
         """Ticks per second of an encoded segment's track."""
         return timescale_for(self.time_base)
 
+    def in_time_base(self, time_base: Fraction) -> ChunkRef:
+        """This chunk in ``time_base`` ticks, which must divide its own exactly (the time base
+        of a staged chunk file, which MP4 may refine: 1/1000 becomes 1/16000)."""
+        scale = self.time_base / time_base
+        if scale.denominator != 1:
+            raise ValueError(f"time base {time_base} does not divide {self.time_base}")
+        k = scale.numerator
+        return dataclasses.replace(
+            self,
+            start_pts=self.start_pts * k,
+            end_pts=self.end_pts * k,
+            seek_pts=self.seek_pts * k,
+            origin_pts=self.origin_pts * k,
+            tb_num=time_base.numerator,
+            tb_den=time_base.denominator,
+        )
+
     @property
     def start_ticks(self) -> int:
         """The chunk's start on the output timeline, which begins at 0 like the audio

@@ -52,11 +52,6 @@ def facts(path: str | Path) -> VideoFacts:
     )
 
 
-def frame_hashes(path: str | Path) -> tuple[str, ...]:
-    """A hash of each decoded frame's pixels, in order: equal for the same pictures."""
-    return facts(path).frame_hashes
-
-
 def _audio_duration(path: str | Path) -> float:
     """Seconds of decoded audio samples (not the container's claim)."""
     with av.open(str(path)) as container:

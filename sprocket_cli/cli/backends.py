@@ -48,29 +48,17 @@ def remote_storage(record: JobRecord) -> Storage | None:
     """Where a recorded job's items and stream are when not in its folder (a Lambda job's S3)."""
     if record.backend == "local":
         return None
-    from sprocket_cli.aws.errors import aws_errors
-    from sprocket_cli.aws.session import open_session
-    from sprocket_cli.storage.s3 import S3Storage, s3_client
-
     settings = _settings()
-    with aws_errors():
-        s3 = s3_client(open_session(settings.profile), settings.region)
-    return S3Storage(settings.bucket, f"jobs/{record.job_id}", client=s3)
+    return _job_storage(settings, _s3(settings))(Path(), record.job_id)
 
 
 def input_client() -> S3Client | None:
     """The S3 client ``s3://`` inputs are read with: the deployment's profile and region when
     `sprocket setup` ran, else boto3's chain (None)."""
-    from sprocket_cli.aws.errors import aws_errors
-    from sprocket_cli.aws.session import open_session
     from sprocket_cli.aws.settings import AwsSettings
-    from sprocket_cli.storage.s3 import s3_client
 
     settings = AwsSettings.load()
-    if settings is None:
-        return None
-    with aws_errors():
-        return s3_client(open_session(settings.profile), settings.region)
+    return None if settings is None else _s3(settings)
 
 
 def _settings() -> AwsSettings:
@@ -82,25 +70,37 @@ def _settings() -> AwsSettings:
     return settings
 
 
+def _s3(settings: AwsSettings) -> S3Client:
+    """An S3 client with the deployment's profile, in its region."""
+    from sprocket_cli.aws.errors import aws_errors
+    from sprocket_cli.aws.session import open_session
+    from sprocket_cli.storage.s3 import s3_client
+
+    with aws_errors():
+        return s3_client(open_session(settings.profile), settings.region)
+
+
+def _job_storage(settings: AwsSettings, s3: S3Client) -> Callable[[Path, str], Storage]:
+    """A job's storage on the deployment: its bucket's ``jobs/<job id>/``."""
+    from sprocket_cli.storage.s3 import S3Storage
+
+    return lambda _dir, job_id: S3Storage(settings.bucket, f"jobs/{job_id}", client=s3)
+
+
 def _lambda(workers: int) -> Backend:
     from sprocket_cli.aws.deploy import TIMEOUT_S
     from sprocket_cli.aws.errors import aws_errors
     from sprocket_cli.aws.session import open_session
     from sprocket_cli.executors.aws_lambda import LambdaExecutor, lambda_client
-    from sprocket_cli.storage.s3 import S3Storage, s3_client
 
     settings = _settings()
     with aws_errors():
-        session = open_session(settings.profile)
         executor = LambdaExecutor(
             workers,
             settings.function,
             memory_mb=settings.memory_mb,
             arch=settings.arch,
-            client=lambda_client(session, settings.region, TIMEOUT_S),
+            client=lambda_client(open_session(settings.profile), settings.region, TIMEOUT_S),
         )
         executor.check_bundle()
-        s3 = s3_client(session, settings.region)
-    return Backend(
-        executor, lambda _dir, job_id: S3Storage(settings.bucket, f"jobs/{job_id}", client=s3), remote=True
-    )
+    return Backend(executor, _job_storage(settings, _s3(settings)), remote=True)

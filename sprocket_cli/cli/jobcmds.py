@@ -90,11 +90,12 @@ def _follow(
     tui = _tui(job["tui"], as_json)
     playback = _playback(job["open_stream"], job["player"], job["serve_for"])
     options = _job_options(job, audio)
+    local_only = sorted({node.stage.NAME for node in spec.nodes if not node.stage.REMOTE})
+    if job["backend"] != "local" and local_only:
+        raise UsageError(
+            f"{', '.join(local_only)} runs on the local backend only: the Lambda bundle lacks it"
+        )
     backend = open_backend(job["backend"], options.workers)
-    if backend.remote and any(node.stage.NAME == "find_faces" for node in spec.nodes):
-        # The deployed bundle leaves out dlib and its models: with them an x86_64 zip is over
-        # Lambda's 250 MB (lambda_bundle/build.py --faces measures it).
-        raise UsageError("find_faces runs on the local backend only: the Lambda bundle has no face models")
     # The executor may run fewer workers than asked (the account's concurrency limit).
     options = replace(options, workers=backend.executor.workers)
     with backend.executor as executor, ThreadPoolExecutor(1) as side:

@@ -56,6 +56,8 @@ class Stage(ABC):
     Config: ClassVar[type[StageConfig]] = StageConfig
     FUSIBLE: ClassVar[bool] = True
     """Whether the stage can share an ffmpeg process with its neighbours."""
+    REMOTE: ClassVar[bool] = True
+    """Whether the Lambda bundle carries what the stage needs (the face models it does not)."""
 
     def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
         """Complete ``config`` with what the probed ``inputs`` (``input_0``, ``input_1``, ...) say.

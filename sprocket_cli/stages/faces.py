@@ -46,6 +46,9 @@ class FindFaces(PythonStage):
     INPUTS: ClassVar[tuple[str, ...]] = ("cuts",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("faces",)
     Config: ClassVar[type[StageConfig]] = FindFacesConfig
+    # dlib and its models would take an x86_64 bundle over Lambda's 250 MB
+    # (python -m lambda_bundle.build --faces measures it).
+    REMOTE: ClassVar[bool] = False
 
     def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
         assert isinstance(config, FindFacesConfig)

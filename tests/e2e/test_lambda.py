@@ -19,7 +19,7 @@ from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
 from tests.lambda_endpoint import LocalLambda, machine_arch
-from tests.media_checks import frame_hashes
+from tests.media_checks import facts
 
 runner = CliRunner()
 BUCKET = "sprocket-test-bucket"
@@ -74,7 +74,7 @@ def test_a_filter_job_on_lambda_matches_a_local_run(
     [bundled] = (deployed.root / "imageio_ffmpeg" / "binaries").glob("ffmpeg-*")
     monkeypatch.setenv("SPROCKET_FFMPEG", str(bundled))
     run("filter", str(clip), "--vf", "hue=s=0", "-o", str(local), "-w", "2")
-    assert frame_hashes(remote) == frame_hashes(local)
+    assert facts(remote).frame_hashes == facts(local).frame_hashes
 
     [started] = kinds(events, "job_started")
     assert started["executor"] == "lambda"
@@ -99,7 +99,7 @@ def test_an_s3_source_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_pa
         "filter", f"s3://{BUCKET}/in/clip.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
     )
     assert not kinds(events, "chunk_staged")  # workers read the object with range requests
-    assert len(frame_hashes(out)) == len(frame_hashes(clip))
+    assert facts(out).frames == facts(clip).frames
 
 
 def test_a_url_with_byte_ranges_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_a_url_with_byte_ranges_is_read_in_place(deployed: LocalLambda, clip: Pa
             "filter", f"{server.url}holiday.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
         )
     assert not kinds(events, "chunk_staged")  # no download, no upload: workers read their ranges
-    assert len(frame_hashes(out)) == len(frame_hashes(clip))
+    assert facts(out).frames == facts(clip).frames
 
 
 def test_throttled_invocations_are_retried_and_reported(
@@ -132,7 +132,7 @@ def test_throttled_invocations_are_retried_and_reported(
     assert len(deployed.throttled) == 4
     throttled = [e for e in kinds(events, "task_progress") if e["phase"] == "throttled"]
     assert len(throttled) == 4
-    assert kinds(events, "job_finished") and len(frame_hashes(out)) == len(frame_hashes(clip))
+    assert kinds(events, "job_finished") and facts(out).frames == facts(clip).frames
 
 
 def test_a_bundle_of_other_code_is_refused_with_the_setup_hint(
@@ -186,4 +186,4 @@ def test_a_failed_lambda_job_resumes_on_lambda(deployed: LocalLambda, clip: Path
     # run stopped listening is redone once: its result never reached the journal).
     assert len(deployed.runs) - before == 1 + len(kinds(events, "task_started"))
     assert len(kinds(events, "task_started")) <= len(finished) + 1
-    assert len(frame_hashes(out)) == len(frame_hashes(clip))
+    assert facts(out).frames == facts(clip).frames
