@@ -90,6 +90,8 @@ class Job:
     """Task id -> result kept from an earlier run of this job (``resume``)."""
     audio: AudioPlan | None = None
     """The output's audio; None: the first input's, as it is."""
+    notices: tuple[str, ...] = ()
+    """Lines for the user before work starts (a chain that runs on one worker, and why)."""
     staged_inputs: frozenset[str] = frozenset()
     """Inputs the workers cannot read where they are (local files, remote workers): cut and
     uploaded to storage first, each chunk's tasks starting once its upload is done."""
@@ -241,6 +243,7 @@ class _Runner:
                 memory_mb=self.executor.memory_mb(),
                 arch=self.executor.arch(),
                 span_groups=sorted(self.span_groups),
+                notices=list(job.notices),
             )
         )
         ended = False

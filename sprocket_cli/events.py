@@ -62,6 +62,9 @@ class JobStarted(Event):
     span_groups: list[str] = dataclasses.field(default_factory=list)
     """Groups whose tasks cover other spans than chunks (one per scene): their ``chunk`` field
     is the span's number, and how many there will be is known only as they come."""
+    notices: list[str] = dataclasses.field(default_factory=list)
+    """What the user must know before work starts: a filter chain that runs on one worker
+    because it cannot give plain ffmpeg's frames in chunks, and why."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from sprocket_cli.jobs import (
 )
 from sprocket_cli.journal import read_journal
 from sprocket_cli.media.audioplan import AudioPlan
-from sprocket_cli.media.chunking import align_chunks, plan_chunks
+from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
@@ -209,14 +209,19 @@ def resume_job(
 def _build(
     record: JobRecord,
     job_dir: Path,
-    bound: tuple[Pipespec, Fraction, int | None],
+    bound: Bound,
     media: Mapping[str, MediaInfo],
     options: JobOptions,
     completed: Mapping[str, Result],
 ) -> Job:
-    spec, offset, end_pts = bound
+    spec, offset, end_pts = bound.spec, bound.offset, bound.end_pts
     first = spec.inputs[0]
-    first_plan = plan_chunks(media[first], options.chunk_seconds, options.first_chunk_seconds, end_pts)
+    if bound.whole:
+        first_plan = plan_chunks(media[first], whole_seconds(media[first], end_pts), None, end_pts)
+    else:
+        first_plan = plan_chunks(
+            media[first], options.chunk_seconds, options.first_chunk_seconds, end_pts, bound.roll, bound.drops
+        )
     return Job(
         job_id=record.job_id,
         job_dir=job_dir,
@@ -239,6 +244,7 @@ def _build(
         speculate_after=options.speculate_after,
         task_timeout=options.task_timeout,
         completed=dict(completed),
+        notices=bound.notices,
         audio=_audio(options.audio, [media[name] for name in spec.inputs], offset, end_pts),
         staged_inputs=frozenset(
             name
@@ -258,17 +264,44 @@ def _audio(choice: str, inputs: list[MediaInfo], offset: Fraction, end_pts: int 
     return AudioPlan.choose(choice, inputs, float(offset), end)
 
 
-def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> tuple[Pipespec, Fraction, int | None]:
+@dataclass(frozen=True)
+class Bound:
+    """A pipespec bound to its probed inputs, and what its nodes ask of the chunk plan."""
+
+    spec: Pipespec
+    offset: Fraction = Fraction(0)
+    """Where the second input's first frame falls on the first's timeline, seconds."""
+    end_pts: int | None = None
+    """Where the output ends on the first input's timeline; None: where it ends."""
+    roll: tuple[int, int] = (0, 0)
+    """Frames before and after its own that each chunk decodes (windowed filters)."""
+    drops: int = 0
+    """Frames at the start that give no output: the output's timeline starts after them."""
+    whole: bool = False
+    """One chunk over the whole video: a node gives plain ffmpeg's result only that way."""
+    notices: tuple[str, ...] = ()
+    """Lines for the user before work starts."""
+
+
+def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> Bound:
     """``spec`` with each node's config completed from the probed inputs (:meth:`Stage.bind`),
-    and what the nodes ask of the chunk plan: the second input's offset, the output's end."""
-    offset, end_pts = Fraction(0), None
+    and what the nodes ask of the chunk plan: the second input's offset, the output's end,
+    the frames windowed filters read around each chunk, or one chunk for the whole video."""
+    bound = Bound(spec)
     nodes = []
     for node in spec.nodes:
         binding = node.stage().bind(node.config, media)
         nodes.append(replace(node, config=binding.config))
-        offset = binding.offset or offset
-        end_pts = binding.end_pts if binding.end_pts is not None else end_pts
-    return replace(spec, nodes=tuple(nodes)), offset, end_pts
+        bound = replace(
+            bound,
+            offset=binding.offset or bound.offset,
+            end_pts=binding.end_pts if binding.end_pts is not None else bound.end_pts,
+            roll=(bound.roll[0] + binding.roll[0], bound.roll[1] + binding.roll[1]),
+            drops=bound.drops + binding.drops,
+            whole=bound.whole or binding.whole,
+            notices=(*bound.notices, f"{node.name}: {binding.notice}") if binding.notice else bound.notices,
+        )
+    return replace(bound, spec=replace(spec, nodes=tuple(nodes)))
 
 
 def _check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, object]) -> None:

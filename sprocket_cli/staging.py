@@ -185,7 +185,7 @@ class _ChunkFile:
         decoded before them, so all have a decode time before the end: the first packet with a
         later one ends the chunk, whatever the GOP structure.
         """
-        if not self.chunk.is_last and packet.dts is not None and packet.dts >= self.chunk.end_pts:
+        if not self.chunk.is_last and packet.dts is not None and packet.dts >= self.chunk.decode_end_pts:
             return True
         self._out.mux(_copy(packet, self._stream))
         return False

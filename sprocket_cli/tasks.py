@@ -30,6 +30,10 @@ class ChunkRef:
     frame_count: int
     origin_pts: int = 0
     """The source's first frame; segments are placed relative to it (the stream starts at 0)."""
+    lead_pts: int | None = None
+    """The first frame decoded for windowed filters (before ``start_pts``); None: the start."""
+    tail_pts: int | None = None
+    """Where decoding for windowed filters ends (after ``end_pts``); None: the end."""
 
     @classmethod
     def of(cls, chunk: Chunk) -> ChunkRef:
@@ -43,7 +47,14 @@ class ChunkRef:
             is_last=chunk.is_last,
             frame_count=chunk.frame_count,
             origin_pts=chunk.origin_pts,
+            lead_pts=chunk.lead_pts,
+            tail_pts=chunk.tail_pts,
         )
+
+    @property
+    def rolled(self) -> bool:
+        """Whether the chunk decodes frames of its neighbours for windowed filters."""
+        return self.lead_pts is not None or self.tail_pts is not None
 
     @property
     def time_base(self) -> Fraction:
@@ -84,6 +95,8 @@ class ChunkRef:
             end_pts=self.end_pts * k,
             seek_pts=self.seek_pts * k,
             origin_pts=self.origin_pts * k,
+            lead_pts=None if self.lead_pts is None else self.lead_pts * k,
+            tail_pts=None if self.tail_pts is None else self.tail_pts * k,
             tb_num=time_base.numerator,
             tb_den=time_base.denominator,
         )
@@ -92,7 +105,8 @@ class ChunkRef:
     def start_ticks(self) -> int:
         """The chunk's start on the output timeline, which begins at 0 like the audio
         rendition's, in :attr:`timescale` ticks (exact when the time base allows)."""
-        return round((self.start_pts - self.origin_pts) * self.time_base * self.timescale)
+        # The first chunk may start before the origin: its first frames give no output.
+        return max(0, round((self.start_pts - self.origin_pts) * self.time_base * self.timescale))
 
 
 @dataclass(frozen=True)

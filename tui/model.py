@@ -139,6 +139,8 @@ class JobView:
         self.chunks = ["waiting"] * count
         self._groups_done = [0] * count
         self._running = [0] * count
+        for notice in e.notices:
+            self._log(LogLine(e.t, "warn", notice))
         self._log(
             LogLine(e.t, "info", f"job {e.job_id}: {e.chunks} chunks on {e.workers} {e.executor} workers")
         )

@@ -132,16 +132,32 @@ def filter_cmd(
     output: opt.Output = None,
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
+    no_split_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--no-split-fallback",
+            help="Refuse (exit 2) a chain that cannot be split into chunks instead of running it "
+            "on one worker.",
+        ),
+    ] = False,
     *,
     job: dict[str, Any],
 ) -> None:
     """Run any ffmpeg filter over a whole video, in parallel chunks, with audio kept.
 
+    The output has the frames plain `ffmpeg -i IN -vf CHAIN` gives: every filter of the chain
+    is classified first (`sprocket filters` lists the classes). Per-frame filters split as
+    they are; windowed ones (tmix, deflicker, yadif, ...) have each chunk decode the frames
+    they read on either side; a chain that needs the whole video (reverse, setpts, select,
+    frame-numbered expressions) runs on one worker, said in one line before work starts.
     The filter is tried on the first frame before any work starts, so a typo fails at once
     with ffmpeg's own message (exit 2). Progress shows chunks done, frames/s and how far the
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
     """
-    spec = builtin_pipelines.load("filter", {"filter": {"vf": vf}, "encode": {"preset": preset, "crf": crf}})
+    spec = builtin_pipelines.load(
+        "filter",
+        {"filter": {"vf": vf, "fallback": not no_split_fallback}, "encode": {"preset": preset, "crf": crf}},
+    )
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job)
     check = lambda: check_filter(local, vf)  # noqa: E731  # runs beside the probe

@@ -85,6 +85,8 @@ def render_progress(events: Iterable[Event]) -> tuple[JobStarted | None, JobFini
                 started = event
                 bar = progress.add_task(event.pipeline, total=event.tasks, unit="tasks", stats=stats())
                 preroll = f", {event.preroll:.1f}s pre-roll decode" if event.preroll else ""
+                for notice in event.notices:
+                    console.print(f"[yellow]note:[/] {notice}", highlight=False)
                 console.print(
                     f"job {event.job_id}: {event.chunks} chunks, {event.workers} "
                     f"{event.executor} workers, tasks {' | '.join(event.groups)}{preroll}"

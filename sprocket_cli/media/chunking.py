@@ -33,6 +33,15 @@ class Chunk:
     is_last: bool
     origin_pts: int = 0
     """The source's first frame: output timelines start at zero there."""
+    lead_pts: int | None = None
+    """The first frame decoded for the filters (a windowed filter's pre-roll); None: the start."""
+    tail_pts: int | None = None
+    """Where decoding for the filters ends (a windowed filter's post-roll); None: the end."""
+
+    @property
+    def decode_end_pts(self) -> int:
+        """Where the frames decoded for the chunk end: its end, or its post-roll's."""
+        return self.end_pts if self.tail_pts is None else self.tail_pts
 
     @property
     def start(self) -> float:
@@ -71,7 +80,12 @@ class ChunkPlan:
 
 
 def plan_chunks(
-    info: MediaInfo, target_seconds: float, first_seconds: float | None = None, end_pts: int | None = None
+    info: MediaInfo,
+    target_seconds: float,
+    first_seconds: float | None = None,
+    end_pts: int | None = None,
+    roll: tuple[int, int] = (0, 0),
+    drops: int = 0,
 ) -> ChunkPlan:
     """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible.
 
@@ -114,22 +128,34 @@ def plan_chunks(
         cuts.append(cut)
     bounds = [*cuts, end_pts]
     chunks = []
+    before, after = roll
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
-        seek = keys[max(0, bisect.bisect_right(keys, start) - 1)]
-        count = bisect.bisect_left(frames, end) - bisect.bisect_left(frames, start)
+        first, stop = bisect.bisect_left(frames, start), bisect.bisect_left(frames, end)
+        lead = frames[max(0, first - before)]
+        tail = frames[stop + after] if stop + after < len(frames) else end_pts
+        seek = keys[max(0, bisect.bisect_right(keys, lead) - 1)]
+        count = stop - first
         chunks.append(
             Chunk(
                 index=i,
                 start_pts=start,
                 end_pts=end,
-                seek_pts=min(seek, start),
+                seek_pts=min(seek, lead),
                 frame_count=count,
                 time_base=info.time_base,
                 is_last=i == len(bounds) - 2,
-                origin_pts=frames[0],
+                origin_pts=frames[min(drops, len(frames) - 1)],
+                lead_pts=lead if lead != start else None,
+                tail_pts=tail if tail != end and i < len(bounds) - 2 else None,
             )
         )
     return ChunkPlan(chunks=tuple(chunks), target_seconds=target_seconds)
+
+
+def whole_seconds(info: MediaInfo, end_pts: int | None = None) -> float:
+    """A chunk length that makes :func:`plan_chunks` cut ``info`` into one chunk."""
+    end = info.end_pts if end_pts is None else max(end_pts, info.end_pts)
+    return float((end - info.frame_pts[0]) * info.time_base) * 2 + 1
 
 
 def _nearest_after(points: tuple[int, ...], after: int, wanted: int) -> int | None:

@@ -56,6 +56,10 @@ class ChunkCommand:
     """Ticks per second of the output track (the source's time base, so times stay exact)."""
     end_seconds: float | None = None
     """Drop frames at or after this time once every filter ran (a rate change can add one)."""
+    keep: tuple[float, float | None] | None = None
+    """The chunk's own frames (start, end seconds; end None: to the end), kept once every filter
+    ran, when the chunk decoded neighbouring frames for windowed filters; only time-preserving
+    chains are rolled, so the frames still carry their source timestamps."""
     join_graph: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     """Facts delivered to the task (input port -> JSON): where draw finds the faces' boxes."""
@@ -134,6 +138,11 @@ class ChunkCommand:
     def _tail(self) -> list[str]:
         """The filters after the join, then the end trim and what the encoder needs."""
         graph = list(self.filters)
+        if self.keep is not None:
+            # In seconds: a deinterlacer halves the time base, so ticks would not match. trim
+            # rounds seconds to the nearest tick, far closer than any two frames.
+            start, end = self.keep
+            graph.append(f"trim=start={start!r}" + ("" if end is None else f":end={end!r}"))
         if self.end_seconds is not None:
             graph.append(f"trim=end={self.end_seconds!r}")
         if self.encoder is not None:

@@ -12,12 +12,13 @@ def make_test_clip(
     *,
     seconds: float,
     size: str = "320x240",
-    fps: int = 25,
+    fps: int | str = 25,
     keyint: int | None = 50,
     audio: bool = True,
     preset: str = "veryfast",
 ) -> Path:
-    """A testsrc2 clip with a sine tone; ``keyint`` frames between keyframes (None: only one)."""
+    """A testsrc2 clip with a sine tone; ``keyint`` frames between keyframes (None: only one);
+    ``fps`` as ffmpeg takes it (25, "30000/1001")."""
     args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]

@@ -39,6 +39,14 @@ class Binding:
     """Where the second input's first frame falls on the first input's timeline, seconds."""
     end_pts: int | None = None
     """Where the output ends on the first input's timeline (its ticks); None: where it ends."""
+    roll: tuple[int, int] = (0, 0)
+    """Frames before and after its own that each chunk must decode (windowed filters)."""
+    drops: int = 0
+    """Frames at the start of the video that give no output (the output starts after them)."""
+    whole: bool = False
+    """The node gives plain ffmpeg's result only over the whole video: one chunk, one worker."""
+    notice: str = ""
+    """One line for the user before work starts (why the job runs on one worker)."""
 
 
 class Stage(ABC):

@@ -19,6 +19,12 @@ class Decode(Stage):
 
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         command.seek_seconds = chunk.seek_seconds
-        # Trim by pts in the stream's own ticks: exact, whatever the frame rate.
-        end = "" if chunk.is_last else f":end_pts={chunk.end_pts}"
-        command.add_filter(f"trim=start_pts={chunk.start_pts}{end}")
+        # Trim by pts in the stream's own ticks: exact, whatever the frame rate. A chunk for
+        # windowed filters also keeps its neighbours' frames they read; the command drops
+        # them again after every filter ran.
+        start = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
+        end_pts = chunk.end_pts if chunk.tail_pts is None else chunk.tail_pts
+        end = "" if chunk.is_last else f":end_pts={end_pts}"
+        command.add_filter(f"trim=start_pts={start}{end}")
+        if chunk.rolled:
+            command.keep = (chunk.start_seconds, None if chunk.is_last else chunk.end_seconds)

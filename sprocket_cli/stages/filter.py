@@ -1,33 +1,62 @@
-"""filter: any ffmpeg video filter chain over frames (``hue=s=0``, ``scale=640:-2,fps=10``)."""
+"""filter: any ffmpeg video filter chain over frames (``hue=s=0``, ``scale=640:-2,fps=10``).
+
+Chunked equals whole: the chain is classified before the job starts
+(:func:`~sprocket_cli.plan.filtermodel.analyze`). Per-frame chains split as they are;
+windowed ones (``tmix``, ``deflicker``) have each chunk decode the neighbouring frames they
+read and drop them after the filters; a chain that cannot give plain ffmpeg's frames in
+chunks (``reverse``, ``setpts``) runs on one worker, said in one line, or is refused.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
-from sprocket_cli.stages.base import Stage, StageConfig
+from sprocket_cli.errors import UsageError
+from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
+    from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
 
 class FilterConfig(StageConfig):
     vf: str = Field(min_length=1, description="ffmpeg filter chain, as given to ffmpeg -vf")
+    fallback: bool = Field(
+        default=True,
+        description="run a chain that cannot be split on one worker (false: refuse it)",
+    )
+
+
+class WholeVideoRefused(UsageError):
+    """A chain that needs the whole video, with its one-worker fallback turned off."""
 
 
 class Filter(Stage):
     NAME: ClassVar[str] = "filter"
-    DESCRIPTION: ClassVar[str] = "Apply an ffmpeg filter chain to every frame"
+    DESCRIPTION: ClassVar[str] = "Apply an ffmpeg filter chain, with plain ffmpeg's result"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = FilterConfig
 
+    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+        from sprocket_cli.plan.filtermodel import analyze  # the coordinator's side only
+
+        assert isinstance(config, FilterConfig)
+        chain = analyze(config.vf)
+        if chain.split:
+            return Binding(config, roll=(chain.preroll, chain.postroll), drops=chain.drops)
+        if not config.fallback:
+            raise WholeVideoRefused(f"{chain.reason}; it cannot be split into chunks (refused as asked)")
+        return Binding(config, whole=True, notice=f"{chain.reason}; running it on one worker")
+
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         assert isinstance(config, FilterConfig)
         command.add_filter(config.vf)
-        if not chunk.is_last:
+        if not chunk.rolled and not chunk.is_last:
             # A rate-changing filter (fps=) may emit a frame at the chunk's end time, which
             # belongs to the next chunk.
             command.end_seconds = chunk.end_seconds

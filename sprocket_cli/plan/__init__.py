@@ -1,0 +1,1 @@
+"""Planning a job before it runs: what a filter chain needs to give plain ffmpeg's result."""

@@ -1,0 +1,127 @@
+"""Can a filter chain run in parallel chunks and still give plain ffmpeg's frames?
+
+:func:`analyze` classifies every filter of a ``-vf`` chain (from :mod:`filtertable` and what
+the filter's options say) and decides, before any work starts, how the job runs: split into
+chunks, each decoding the frames its windowed filters need on either side; or whole, on one
+worker, with one line naming the filter and why. Never a silent difference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
+from sprocket_cli.plan.filteroptions import filter_help
+from sprocket_cli.plan.filtertable import (
+    DEINTERLACERS,
+    DROPS_LEADING,
+    PER_FRAME,
+    TIMING,
+    WHOLE_STREAM,
+    WINDOWED,
+    FilterClass,
+)
+
+#: Expression variables that count frames (``n`` in select, geq, eq, hue, overlay, enable=;
+#: ``%{n}`` and ``%{frame_num}`` in drawtext text).
+_FRAME_NUMBER = re.compile(r"(?<![\w.])(n|N|frame_num|selected_n|prev_selected_n)(?![\w(])")
+_RANDOM = re.compile(r"(?<![\w.])random\s*\(")
+#: Deinterlacer modes that output one frame per field.
+_PER_FIELD = {"1", "3", "send_field", "send_field_nospatial"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One filter of the chain, classified."""
+
+    text: str
+    """The filter as written."""
+    kind: FilterClass
+    before: int = 0
+    """Frames before each output frame it reads."""
+    after: int = 0
+    """Frames after it."""
+    drops: int = 0
+    """Frames at the very start of the stream it gives no output for."""
+    why: str = ""
+    """What makes it this class, when its options decided it."""
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    """How a chain runs: split (with pre- and post-roll) or on one worker."""
+
+    findings: tuple[Finding, ...]
+    preroll: int = 0
+    """Frames each chunk decodes before its first and drops."""
+    postroll: int = 0
+    """Frames each chunk decodes after its last and drops."""
+    drops: int = 0
+    """Frames at the start of the video the chain gives no output for: the output's timeline
+    starts at the first frame it does give, as plain ffmpeg's does."""
+    whole: Finding | None = None
+    """The first filter that keeps the chain from being split; None: it splits."""
+
+    @property
+    def split(self) -> bool:
+        return self.whole is None
+
+    @property
+    def reason(self) -> str:
+        """One line: which filter needs the whole video, and why ('' when it splits)."""
+        if self.whole is None:
+            return ""
+        return f"{self.whole.text!r} is {self.whole.kind.value}: {self.whole.why}"
+
+
+def classify(use: FilterUse) -> Finding:
+    """``use``'s class, from the table and its options."""
+    name = use.name
+    values = filter_help(name).resolve(use.positional, use.named) if _needs_options(name) else {}
+    everything = " ".join([*use.positional, *(v for _, v in use.named)])
+    if name in WHOLE_STREAM:
+        return Finding(use.text, FilterClass.WHOLE, why=WHOLE_STREAM[name])
+    if _RANDOM.search(everything):
+        return Finding(use.text, FilterClass.STATE, why="random() continues from frame to frame")
+    if _FRAME_NUMBER.search(everything):
+        return Finding(use.text, FilterClass.FRAME_NUMBER, why="its expressions count frames (n)")
+    if name == "fps":
+        return Finding(use.text, FilterClass.RATE)
+    if name in TIMING:
+        return Finding(use.text, FilterClass.TIMING, why="it changes which frames exist or when")
+    if name == "fade" and float(values.get("duration", "0") or 0) == 0:
+        return Finding(use.text, FilterClass.FRAME_NUMBER, why="it fades by frame count (give st= and d=)")
+    if name in DEINTERLACERS:
+        if values.get("mode", "") in _PER_FIELD:
+            return Finding(use.text, FilterClass.TIMING, why="it outputs a frame per field")
+        return Finding(use.text, FilterClass.WINDOW, 1, 1)
+    if name in WINDOWED:
+        before, after = WINDOWED[name](values)
+        return Finding(use.text, FilterClass.WINDOW, before, after, DROPS_LEADING.get(name, 0))
+    if name in PER_FRAME:
+        return Finding(use.text, FilterClass.FRAME)
+    return Finding(
+        use.text, FilterClass.UNKNOWN, why="sprocket has not classified it yet, so it runs on the whole video"
+    )
+
+
+def _needs_options(name: str) -> bool:
+    return name in WINDOWED or name in DEINTERLACERS or name == "fade"
+
+
+def analyze(vf: str) -> ChainPlan:
+    """How ``vf`` runs in chunks: every filter classified, the rolls summed, or the first
+    filter that needs the whole video."""
+    findings = tuple(classify(use) for use in parse_graph(vf))
+    preroll = sum(f.before for f in findings)
+    postroll = sum(f.after for f in findings)
+    for f in findings:
+        if f.kind in (FilterClass.FRAME, FilterClass.WINDOW):
+            continue
+        if f.kind is FilterClass.RATE and not (preroll or postroll):
+            continue
+        if f.kind is FilterClass.RATE:
+            f = Finding(f.text, f.kind, why="a rate change after a windowed filter is not split yet")
+        return ChainPlan(findings, whole=f)
+    return ChainPlan(findings, preroll, postroll, sum(f.drops for f in findings))

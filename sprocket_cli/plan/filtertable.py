@@ -1,0 +1,142 @@
+"""The reviewed table: how each ffmpeg video filter relates one output frame to its input.
+
+Reviewed by hand against ffmpeg's documentation and sources, then checked where it matters by
+tests and ``bench/filter_fidelity.py`` (chunked against the whole file, lossless, bit-exact). A
+filter missing here is treated as needing the whole stream: never guessed to be per-frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import Enum
+
+
+class FilterClass(Enum):
+    FRAME = "per-frame"
+    """Each output frame depends only on its own input frame and its timestamp (expressions in
+    ``t`` or ``pts`` see whole-file times on every worker)."""
+    WINDOW = "windowed"
+    """Also needs a few neighbouring frames: each chunk decodes them and drops them."""
+    RATE = "rate"
+    """Resamples the frame rate on a fixed time grid (``fps``): exact in parallel, since every
+    worker sees whole-file timestamps and drops what falls past its chunk's end."""
+    TIMING = "timing"
+    """Changes which frames exist or when they are shown, depending on earlier frames."""
+    FRAME_NUMBER = "frame-number"
+    """Reads frame numbers (``n``), which restart at each chunk."""
+    STATE = "unbounded state"
+    """Carries state from every earlier frame (recursive filters, random number streams)."""
+    WHOLE = "whole-stream"
+    """Needs the whole stream before it can give its first frame, or reorders it."""
+    UNKNOWN = "unclassified"
+    """Not in this table yet: run as whole-stream until it is reviewed."""
+
+
+#: (frames before, frames after) a windowed filter reads, from its resolved options.
+Window = Callable[[Mapping[str, str]], tuple[int, int]]
+
+
+def _int(values: Mapping[str, str], key: str) -> int:
+    return int(float(values[key]))
+
+
+def _radius(key: str) -> Window:
+    return lambda v: (_int(v, key), _int(v, key))
+
+
+def _names(text: str) -> frozenset[str]:
+    """Filter names from a block of text (a table reads better as words than as a list)."""
+    return frozenset(text.split())
+
+
+#: Filters whose output frame is a function of its input frame (and its time) alone.
+PER_FRAME = _names(
+    """
+    addroi alphaextract alphamerge avgblur backgroundkey bilateral blend boxblur cas chromahold
+    chromakey chromanr chromashift ciescope colorbalance colorchannelmixer colorcontrast
+    colorcorrect colorhold colorize colorkey colorlevels colormap colormatrix colorspace
+    colortemperature convolution convolve copy corr cover_rect crop dblur dctdnoiz deband
+    deblock deconvolve deflate delogo despill dilation displace drawbox drawgrid drawtext
+    edgedetect epx eq erosion exposure extractplanes fade fftfilt field fieldorder fillborders
+    floodfill format gblur geq gradfun grayworld greyedge guided haldclut hflip histeq histogram
+    hqx hstack hsvhold hsvkey hue huesaturation identity il inflate kerndeint kirsch
+    lenscorrection limitdiff limiter lumakey lut lut1d lut2 lut3d lutrgb lutyuv maskedclamp
+    maskedmax maskedmerge maskedmin maskedthreshold maskfun median mergeplanes midequalizer
+    monochrome morpho msad multiply negate nlmeans noformat normalize null oscilloscope overlay
+    owdenoise pad paletteuse perspective pixelize pixscope pp7 premultiply prewitt
+    pseudocolor psnr remap removegrain removelogo rgbashift roberts rotate sab scale scale2ref
+    scharr selectivecolor setdar setfield setparams setrange setsar shear showinfo shufflepixels
+    shuffleplanes sidedata signalstats smartblur sobel split spp ssim stereo3d subtitles ass
+    super2xsai swaprect swapuv threshold tonemap transpose unpremultiply unsharp uspp v360
+    vaguedenoiser varblur vectorscope vflip vibrance vignette vstack waveform xbr xmedian xstack
+    yaepblur zscale datascope fsync bbox blurdetect blockdetect entropy siti colordetect
+    """
+)
+
+#: Filters that read neighbouring frames, and how many, from their options. Checked by
+#: measurement: the smallest pre- and post-roll that makes a chunk bit-exact.
+WINDOWED: Mapping[str, Window] = {
+    "tmix": lambda v: (_int(v, "frames") - 1, 0),
+    "tblend": lambda v: (1, 0),
+    "deflicker": lambda v: (0, _int(v, "size") - 1),
+    "atadenoise": lambda v: (_int(v, "s") // 2, _int(v, "s") // 2),
+    "tmedian": _radius("radius"),
+    "tmidequalizer": _radius("radius"),
+    "amplify": _radius("radius"),
+    "fftdnoiz": lambda v: (_int(v, "prev"), _int(v, "next")),
+    "photosensitivity": lambda v: (_int(v, "frames"), 0),
+    "scdet": lambda v: (1, 0),
+    "freezedetect": lambda v: (0, 0),
+}
+
+#: Windowed filters that give no frame for the first frames of the stream (they have no
+#: neighbour to read yet): the output starts that many frames later, as ffmpeg's does.
+DROPS_LEADING: Mapping[str, int] = {"tblend": 1}
+
+#: Filters that decide which frames exist, or when, from what came before.
+TIMING = _names(
+    """
+    setpts settb select trim tpad framestep framerate minterpolate decimate mpdecimate
+    interlace tinterlace telecine detelecine pullup fieldmatch separatefields weave
+    doubleweave repeatfields tile untile freezeframes dejudder fieldhint interleave
+    """
+)
+
+#: Why a filter needs the whole stream (or state from every earlier frame).
+WHOLE_STREAM: Mapping[str, str] = {
+    "reverse": "it outputs the frames in reverse order",
+    "loop": "it repeats frames it has to keep from earlier in the stream",
+    "palettegen": "it makes one palette from every frame",
+    "thumbnail": "it picks one frame per batch counted from the start",
+    "shuffleframes": "it reorders frames",
+    "vidstabdetect": "it analyses the whole stream (use `sprocket stabilize`)",
+    "vidstabtransform": "it reads the whole stream's transforms file",
+    "deshake": "it tracks motion from the start of the stream",
+    "feedback": "it loops frames back through another graph",
+    "graphmonitor": "it draws the filter graph's state over time",
+    "drawgraph": "it draws metadata over time",
+    "segment": "it splits the stream by frame count",
+    "cue": "it waits for wall-clock times",
+    "realtime": "it paces by wall-clock time",
+    "random": "it shuffles frames with a random number stream",
+    "xfade": "it joins two streams at a time",
+    "mix": "it mixes several streams frame by frame from their starts",
+    "signature": "it fingerprints the whole stream",
+    "vfrdet": "it measures the whole stream's frame rate",
+    "idet": "it accumulates statistics over the stream",
+    "cropdetect": "it accumulates the crop over the stream",
+    "blackdetect": "it times black intervals across frames",
+    "blackframe": "it counts frames from the start",
+    "mestimate": "it estimates motion from frame to frame",
+    "mcdeint": "it follows motion from frame to frame",
+    "zoompan": "it counts frames and carries zoom state from the start",
+    "scroll": "its position accumulates from the first frame",
+    "lagfun": "each frame decays from every earlier one",
+    "hqdn3d": "its temporal part is recursive: each frame depends on every earlier one",
+    "noise": "its random number stream continues from frame to frame",
+    "elbg": "its random number stream continues from frame to frame",
+}
+
+#: Deinterlacers: one frame either side when they send one frame per frame; a frame per field
+#: (their ``mode`` 1 or 3, or ``send_field``) doubles the frame rate.
+DEINTERLACERS = frozenset({"yadif", "bwdif", "w3fdif", "estdif", "nnedi"})

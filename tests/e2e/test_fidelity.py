@@ -1,0 +1,140 @@
+"""Chunked equals whole: ``sprocket filter`` against plain ``ffmpeg -vf`` on the same binary.
+
+Both sides encode losslessly (x264 at quality 0), so decoded frames must be bit-identical:
+same count, same timestamps, same pixels. The clip has motion, an NTSC frame rate
+(30000/1001) and a keyframe every 40 frames, cut into 2 s chunks: at least three chunk
+boundaries, none of them on a whole number of seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.cli import app
+from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from tests.conftest import ClipMaker
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ntsc(make_clip: ClipMaker) -> Path:
+    return make_clip(seconds=7, size="192x108", fps="30000/1001", keyint=40, audio=False)
+
+
+def frames(path: Path) -> list[tuple[str, str]]:
+    """(pts, md5) of every decoded frame, as ffmpeg's framemd5 muxer lists them."""
+    out = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
+         "-f", "framemd5", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rows = [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
+    return [(row[2].strip(), row[5].strip()) for row in rows]
+
+
+def plain_ffmpeg(src: Path, vf: str, dest: Path) -> list[tuple[str, str]]:
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src), "-vf", vf,
+         "-c:v", "libx264", "-qp", "0", "-an", "-y", str(dest)],
+        check=True,
+    )  # fmt: skip
+    return frames(dest)
+
+
+def sprocket(src: Path, vf: str, dest: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
+    """Exit code, output and the JobStarted event of a lossless ``sprocket filter`` run."""
+    result = runner.invoke(
+        app,
+        ["filter", str(src), "--vf", vf, "-o", str(dest), "--crf", "0", "-w", "2",
+         "--chunk-seconds", "2", "--first-chunk-seconds", "2", "--json",
+         "--job-dir", str(dest.parent / "jobs"), *extra],
+    )  # fmt: skip
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    started = next((e for e in events if e.get("kind") == "job_started"), {})
+    return result.exit_code, result.output, started
+
+
+def assert_same_as_ffmpeg(src: Path, vf: str, tmp_path: Path) -> dict[str, object]:
+    want = plain_ffmpeg(src, vf, tmp_path / "plain.mp4")
+    code, output, started = sprocket(src, vf, tmp_path / "sprocket.mp4")
+    assert code == 0, output
+    got = frames(tmp_path / "sprocket.mp4")
+    assert len(got) == len(want), f"{vf}: {len(got)} frames, ffmpeg gives {len(want)}"
+    assert [pts for pts, _ in got] == [pts for pts, _ in want], f"{vf}: timestamps differ"
+    bad = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
+    assert not bad, f"{vf}: frames {bad[:10]} differ from ffmpeg's"
+    return started
+
+
+@pytest.mark.parametrize(
+    "vf",
+    [
+        "hue=s=0,eq=contrast=1.3",  # per-frame
+        "drawbox=enable='between(t,1.2,3.1)':c=red:t=fill,fade=t=out:st=5:d=1.5",  # time expressions
+        "fps=12",  # a rate change on a fixed grid
+    ],
+)
+def test_per_frame_time_and_rate_filters_split_exactly(ntsc: Path, tmp_path: Path, vf: str) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] >= 4
+    assert started["notices"] == []
+
+
+@pytest.mark.parametrize(
+    "vf",
+    [
+        "tmix=frames=5",
+        "deflicker=size=7",
+        "atadenoise",
+        "yadif",
+        "tblend=all_mode=average",  # no frame for the first: the output starts one frame later
+        "tmix=frames=3,hue=s=0,deflicker=size=4",  # windows add up
+    ],
+)
+def test_windowed_filters_split_with_pre_and_post_roll(ntsc: Path, tmp_path: Path, vf: str) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] >= 4
+    assert started["notices"] == []
+
+
+@pytest.mark.parametrize(
+    ("vf", "named"),
+    [
+        ("setpts=0.5*PTS", "setpts=0.5*PTS"),
+        ("select='not(mod(n,3))',setpts=N/FRAME_RATE/TB,tmix=frames=5", "select="),
+        ("trim=start=1:end=3,setpts=PTS-STARTPTS", "trim=start=1:end=3"),
+        ("fade=in:0:30", "fade=in:0:30"),
+        ("reverse", "reverse"),
+    ],
+)
+def test_chains_that_cannot_split_run_on_one_worker_and_say_why(
+    ntsc: Path, tmp_path: Path, vf: str, named: str
+) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] == 1
+    notices = started["notices"]
+    assert isinstance(notices, list) and len(notices) == 1
+    assert named in notices[0] and "one worker" in notices[0]
+
+
+def test_no_split_fallback_refuses_before_any_work(ntsc: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out.mp4"
+    code, output, started = sprocket(ntsc, "hue=s=0,reverse", dest, "--no-split-fallback")
+    assert code == 2
+    assert "'reverse' is whole-stream" in output
+    assert "Traceback" not in output
+    assert started == {}
+    assert not dest.exists()
+    assert not list(tmp_path.glob("jobs/*"))  # no job folder was made
+
+
+def test_windows_across_sparse_keyframes(make_clip: ClipMaker, tmp_path: Path) -> None:
+    """Keyframes every 5 s, chunks of 2 s: the pre-roll starts between keyframes."""
+    src = make_clip(seconds=7, size="192x108", fps="30000/1001", keyint=150, audio=False)
+    assert_same_as_ffmpeg(src, "tmix=frames=9", tmp_path)
