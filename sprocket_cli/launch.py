@@ -75,6 +75,8 @@ class JobOptions:
     """Seconds after which a task without a result is retried on another worker."""
     audio: str = "a"
     """The output's audio: the first input's (a), the second's (b), both mixed, or none."""
+    audio_filters: str | None = None
+    """An ffmpeg audio filter chain over the output's whole audio track (``--af``)."""
     backend: str = "local"
     """Where tasks run: ``local`` processes, or ``lambda``; remote workers get local files cut
     and uploaded for them."""
@@ -92,6 +94,7 @@ RECORDED_OPTIONS = (
     "policy",
     "deadline_start",
     "audio",
+    "audio_filters",
     "backend",
 )
 
@@ -245,7 +248,9 @@ def _build(
         task_timeout=options.task_timeout,
         completed=dict(completed),
         notices=bound.notices,
-        audio=_audio(options.audio, [media[name] for name in spec.inputs], offset, end_pts),
+        audio=_audio(
+            options.audio, [media[name] for name in spec.inputs], offset, end_pts, options.audio_filters
+        ),
         staged_inputs=frozenset(
             name
             for name, info in media.items()
@@ -254,14 +259,16 @@ def _build(
     )
 
 
-def _audio(choice: str, inputs: list[MediaInfo], offset: Fraction, end_pts: int | None) -> AudioPlan:
+def _audio(
+    choice: str, inputs: list[MediaInfo], offset: Fraction, end_pts: int | None, filters: str | None
+) -> AudioPlan:
     """``--audio`` over the inputs; cut at the video's end when the video ends early (shortest)
     or the audio is not the first input's own."""
     first = inputs[0]
     end = None
     if end_pts is not None and (choice != "a" or end_pts < first.end_pts):
         end = float((end_pts - first.frame_pts[0]) * first.time_base)
-    return AudioPlan.choose(choice, inputs, float(offset), end)
+    return AudioPlan.choose(choice, inputs, float(offset), end, filters)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import awscmds, blendcmd, facecmd, jobcmds, jobscmds, monitor, plancmd, speccmds
+from sprocket_cli.cli import (
+    awscmds,
+    blendcmd,
+    facecmd,
+    filterscmd,
+    jobcmds,
+    jobscmds,
+    monitor,
+    plancmd,
+    speccmds,
+)
 from sprocket_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -55,6 +65,7 @@ app.command("resume")(jobscmds.resume_cmd)
 app.command("clean")(jobscmds.clean_cmd)
 app.command("pipelines")(speccmds.pipelines_cmd)
 app.command("validate")(speccmds.validate_cmd)
+app.command("filters")(filterscmd.filters_cmd)
 app.command("setup")(awscmds.setup_cmd)
 app.command("teardown")(awscmds.teardown_cmd)
 app.command("doctor")(awscmds.doctor_cmd)

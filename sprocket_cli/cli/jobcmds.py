@@ -24,7 +24,7 @@ from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, resolve_input, serves_ranges
 from sprocket_cli.jobs import find_job, jobs_root
 from sprocket_cli.launch import JobOptions, execute, prepare_job
-from sprocket_cli.media.filtercheck import check_filter
+from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
 from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
 from sprocket_cli.scheduling import POLICIES
@@ -79,6 +79,7 @@ def _follow(
     check: Callable[[], None] | None = None,
     *,
     audio: str = "a",
+    audio_filters: str | None = None,
 ) -> Path:
     """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI); return
     the job folder.
@@ -89,7 +90,7 @@ def _follow(
     as_json = job["as_json"]
     tui = _tui(job["tui"], as_json)
     playback = _playback(job["open_stream"], job["player"], job["serve_for"])
-    options = _job_options(job, audio)
+    options = replace(_job_options(job, audio), audio_filters=audio_filters)
     local_only = sorted({node.stage.NAME for node in spec.nodes if not node.stage.REMOTE})
     if job["backend"] != "local" and local_only:
         raise UsageError(
@@ -132,6 +133,14 @@ def filter_cmd(
     output: opt.Output = None,
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
+    af: Annotated[
+        str | None,
+        typer.Option(
+            "--af",
+            help="ffmpeg audio filter chain over the whole audio track, as for ffmpeg -af "
+            "(volume=0.5, loudnorm, highpass=f=200, atempo=1.25). Without it the audio is copied.",
+        ),
+    ] = None,
     no_split_fallback: Annotated[
         bool,
         typer.Option(
@@ -150,6 +159,9 @@ def filter_cmd(
     they are; windowed ones (tmix, deflicker, yadif, ...) have each chunk decode the frames
     they read on either side; a chain that needs the whole video (reverse, setpts, select,
     frame-numbered expressions) runs on one worker, said in one line before work starts.
+    `--af` runs an audio chain over the whole track in one pass, beside the video chunks, so
+    whole-track filters such as loudnorm give ffmpeg's result; `--vf` alone leaves the audio
+    as it is, as ffmpeg does.
     The filter is tried on the first frame before any work starts, so a typo fails at once
     with ffmpeg's own message (exit 2). Progress shows chunks done, frames/s and how far the
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
@@ -160,8 +172,13 @@ def filter_cmd(
     )
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job)
-    check = lambda: check_filter(local, vf)  # noqa: E731  # runs beside the probe
-    _follow(spec, {"input_0": local}, {"output_0": dest}, job, check)
+
+    def check() -> None:  # runs beside the probe
+        check_filter(local, vf)
+        if af is not None:
+            check_audio_filter(local, af)
+
+    _follow(spec, {"input_0": local}, {"output_0": dest}, job, check, audio_filters=af)
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

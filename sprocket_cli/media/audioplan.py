@@ -34,12 +34,21 @@ class AudioPlan:
     """Seconds of output audio, when it must stop with the video (``--duration shortest``)."""
     keep: tuple[tuple[float, float], ...] | None = None
     """Spans to keep, in seconds from the first frame, joined in order (SceneKeep); None: all."""
+    filters: str | None = None
+    """An ffmpeg audio filter chain (``--af``) over the whole track, as ``ffmpeg -af`` runs it:
+    one pass over every sample, so whole-track filters (loudnorm) give ffmpeg's result."""
 
     @classmethod
     def choose(
-        cls, choice: str, inputs: list[MediaInfo], offset: float = 0.0, end: float | None = None
+        cls,
+        choice: str,
+        inputs: list[MediaInfo],
+        offset: float = 0.0,
+        end: float | None = None,
+        filters: str | None = None,
     ) -> AudioPlan:
-        """The plan for ``--audio choice`` over ``inputs`` (the second one ``offset`` s late)."""
+        """The plan for ``--audio choice`` over ``inputs`` (the second one ``offset`` s late),
+        with the audio filter chain ``filters``."""
         if choice not in CHOICES:
             raise UsageError(f"--audio must be one of {', '.join(CHOICES)}, not {choice!r}")
         parts = [AudioPart(inputs[0])]
@@ -49,12 +58,20 @@ class AudioPlan:
             raise UsageError(f"--audio {choice} needs a second input")
         chosen = {"a": parts[:1], "b": parts[1:], "mix": parts, "none": []}[choice]
         with_audio = tuple(p for p in chosen if p.source.audio)
-        return cls(with_audio, end)
+        if filters and not with_audio:
+            raise UsageError(f"--af {filters!r}: {inputs[0].source} has no audio to filter")
+        return cls(with_audio, end, filters=filters)
 
     @property
     def plain(self) -> bool:
         """One source, as it is: its audio can be stream-copied."""
-        return len(self.parts) == 1 and self.parts[0].delay == 0 and self.end is None and self.keep is None
+        return (
+            len(self.parts) == 1
+            and self.parts[0].delay == 0
+            and self.end is None
+            and self.keep is None
+            and self.filters is None
+        )
 
     def inputs(self) -> list[str]:
         """``-i src`` for each source; they go with the command's other inputs, before outputs."""
@@ -81,6 +98,8 @@ class AudioPlan:
         tail = (
             f"amix=inputs={len(self.parts)}:duration=longest:normalize=0" if len(self.parts) > 1 else "anull"
         )
+        if self.filters is not None:
+            tail += f",{self.filters}"
         if self.end is not None:
             tail += f",atrim=end={self.end!r}"
         if self.keep is None:

@@ -25,3 +25,12 @@ def check_filter(source: str, vf: str) -> None:
         run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
     except FfmpegError as exc:
         raise BadFilterError(str(exc)) from None
+
+
+def check_audio_filter(source: str, af: str) -> None:
+    """Run ``af`` over the first half second of ``source``'s audio; raise :class:`BadFilterError`."""
+    args = ["-i", source, "-map", "0:a:0?", "-af", af, "-t", "0.5", "-f", "null", "-"]
+    try:
+        run_ffmpeg(args, what=f"audio filter {af!r}")
+    except FfmpegError as exc:
+        raise BadFilterError(str(exc)) from None

@@ -32,6 +32,21 @@ class FilterClass(Enum):
     """Not in this table yet: run as whole-stream until it is reviewed."""
 
 
+#: What each class means and what sprocket does with it, for ``sprocket filters`` and the docs.
+HANDLING: Mapping[FilterClass, tuple[str, str]] = {
+    FilterClass.FRAME: ("each output frame from its own input frame and time", "split as it is"),
+    FilterClass.WINDOW: (
+        "also reads a few neighbouring frames",
+        "split; each chunk decodes the neighbours it needs and drops them",
+    ),
+    FilterClass.RATE: ("resamples the rate on a fixed time grid", "split"),
+    FilterClass.TIMING: ("decides which frames exist or when, from earlier ones", "one worker"),
+    FilterClass.FRAME_NUMBER: ("counts frames (n, %{n}, frame-numbered fades)", "one worker"),
+    FilterClass.STATE: ("carries state from every earlier frame", "one worker"),
+    FilterClass.WHOLE: ("needs the whole stream, or reorders it", "one worker"),
+    FilterClass.UNKNOWN: ("not reviewed yet", "one worker"),
+}
+
 #: (frames before, frames after) a windowed filter reads, from its resolved options.
 Window = Callable[[Mapping[str, str]], tuple[int, int]]
 

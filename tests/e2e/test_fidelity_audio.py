@@ -1,0 +1,63 @@
+"""``--af`` against plain ``ffmpeg -af``: the same decoded samples, whole-track filters included."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.cli import app
+from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from tests.conftest import ClipMaker
+from tests.media_checks import facts
+
+runner = CliRunner()
+
+
+def audio_md5(path: Path) -> tuple[str, int]:
+    """MD5 of the decoded samples of the first audio track, and how many audio frames."""
+    base = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0"]
+    digest = subprocess.run([*base, "-f", "md5", "-"], capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run([*base, "-f", "framemd5", "-"], capture_output=True, text=True, check=True)
+    return digest.strip(), sum(1 for line in listing.stdout.splitlines() if not line.startswith("#"))
+
+
+def run(src: Path, dest: Path, *args: str) -> None:
+    result = runner.invoke(
+        app, ["filter", str(src), "-o", str(dest), "-w", "2", "--chunk-seconds", "1",
+              "--job-dir", str(dest.parent / "jobs"), *args],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("af", ["loudnorm", "volume=0.5,highpass=f=300", "atempo=2"])
+def test_audio_filters_match_plain_ffmpeg(make_clip: ClipMaker, tmp_path: Path, af: str) -> None:
+    src = make_clip(seconds=4)
+    plain = tmp_path / "plain.m4a"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src), "-vn", "-af", af,
+         "-c:a", "aac", "-b:a", "192k", "-y", str(plain)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "out.mp4"
+    run(src, out, "--vf", "hue=s=0", "--af", af)
+    assert audio_md5(out) == audio_md5(plain)
+    assert facts(out).frames == facts(src).frames  # the picture keeps its own timing, as in ffmpeg
+
+
+def test_a_video_retime_leaves_the_audio_alone_as_ffmpeg_does(make_clip: ClipMaker, tmp_path: Path) -> None:
+    src = make_clip(seconds=4)
+    out = tmp_path / "out.mp4"
+    run(src, out, "--vf", "setpts=2*PTS")
+    assert audio_md5(out) == audio_md5(src)  # copied, not retimed
+
+
+def test_a_bad_audio_filter_fails_before_any_work(make_clip: ClipMaker, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    result = runner.invoke(app, ["filter", str(make_clip(seconds=4)), "--vf", "null", "--af", "nosuch=1",
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 2
+    assert "nosuch" in result.output and "Traceback" not in result.output
+    assert not out.exists()

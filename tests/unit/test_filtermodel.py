@@ -1,0 +1,88 @@
+"""The filter model: parsing -vf graphs, classifying filters, and the chunk plan it asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sprocket_cli.cli.filterscmd import markdown
+from sprocket_cli.errors import BadFilterError
+from sprocket_cli.plan.filtergraph import parse_graph
+from sprocket_cli.plan.filtermodel import analyze
+from sprocket_cli.plan.filtertable import FilterClass
+
+DOCS = Path(__file__).parents[2] / "docs" / "filters.md"
+
+
+def test_graph_parsing_honours_quotes_escapes_and_labels() -> None:
+    uses = parse_graph(
+        "[in]select='not(mod(n\\,3))',drawtext=text='a\\: b':fontsize=20[x];[x]split[a][b];[a][b]hstack"
+    )
+    assert [u.name for u in uses] == ["select", "drawtext", "split", "hstack"]
+    assert uses[0].positional == ("not(mod(n\\,3))",)
+    assert uses[1].named == (("text", "a\\: b"), ("fontsize", "20"))
+
+
+@pytest.mark.parametrize("graph", ["", "hue=s=0,,eq", "sc ale=1", "drawtext=text='open"])
+def test_malformed_graphs_are_bad_filters(graph: str) -> None:
+    with pytest.raises(BadFilterError):
+        parse_graph(graph)
+
+
+@pytest.mark.parametrize(
+    ("vf", "kind"),
+    [
+        ("hue=s=0", FilterClass.FRAME),
+        ("drawbox=enable='between(t,4,6)'", FilterClass.FRAME),  # time: whole-file on every worker
+        ("fade=t=in:st=0:d=4", FilterClass.FRAME),
+        ("format=yuv420p", FilterClass.FRAME),  # 'n' inside a word is no frame number
+        ("tmix=frames=9", FilterClass.WINDOW),
+        ("yadif", FilterClass.WINDOW),
+        ("fps=12", FilterClass.RATE),
+        ("yadif=mode=1", FilterClass.TIMING),  # a frame per field doubles the rate
+        ("bwdif", FilterClass.TIMING),  # its default mode is send_field
+        ("setpts=0.5*PTS", FilterClass.TIMING),
+        ("fade=in:0:30", FilterClass.FRAME_NUMBER),
+        ("drawtext=text='%{n}'", FilterClass.FRAME_NUMBER),
+        ("hue=h=n*10", FilterClass.FRAME_NUMBER),
+        ("geq=lum=random(1)*255", FilterClass.STATE),
+        ("noise=alls=20:allf=t", FilterClass.WHOLE),
+        ("reverse", FilterClass.WHOLE),
+        ("frobnicate", FilterClass.UNKNOWN),
+    ],
+)
+def test_each_filter_is_classified(vf: str, kind: FilterClass) -> None:
+    assert analyze(vf).findings[0].kind is kind
+
+
+@pytest.mark.parametrize(
+    ("vf", "before", "after"),
+    [
+        ("tmix", 2, 0),  # the default: 3 frames
+        ("tmix=9", 8, 0),  # positional: the first option is frames
+        ("tmix=frames=5,hue=s=0,tmix=frames=3", 6, 0),  # windows add up
+        ("deflicker=s=7", 0, 6),  # an alias of size
+        ("atadenoise=s=15", 7, 7),
+        ("yadif,tblend", 2, 1),
+    ],
+)
+def test_windows_come_from_the_filters_options(vf: str, before: int, after: int) -> None:
+    plan = analyze(vf)
+    assert plan.split
+    assert (plan.preroll, plan.postroll) == (before, after)
+
+
+def test_the_first_filter_that_cannot_split_is_named() -> None:
+    plan = analyze("hue=s=0,reverse,setpts=0.5*PTS")
+    assert not plan.split
+    assert plan.reason == "'reverse' is whole-stream: it outputs the frames in reverse order"
+
+
+def test_a_rate_change_after_a_window_runs_whole() -> None:
+    assert not analyze("tmix=frames=3,fps=12").split
+    assert analyze("fps=12,hue=s=0").split
+
+
+def test_the_docs_page_is_generated_from_the_table() -> None:
+    assert DOCS.read_text() == markdown(), "run: sprocket filters --markdown > docs/filters.md"
