@@ -14,6 +14,7 @@ from sprocket_cli.plan.filtertable import (
     DEINTERLACERS,
     HANDLING,
     PER_FRAME,
+    RANDOM_STATE,
     TIMING,
     WHOLE_STREAM,
     WINDOWED,
@@ -30,6 +31,7 @@ def class_members() -> dict[FilterClass, list[str]]:
         FilterClass.WINDOW: sorted({*WINDOWED, *DEINTERLACERS}),
         FilterClass.RATE: ["fps"],
         FilterClass.TIMING: sorted(TIMING),
+        FilterClass.STATE: sorted(RANDOM_STATE),  # when their options ask for a random stream
         FilterClass.WHOLE: sorted(WHOLE_STREAM),
     }
 

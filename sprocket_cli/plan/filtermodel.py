@@ -17,6 +17,7 @@ from sprocket_cli.plan.filtertable import (
     DEINTERLACERS,
     DROPS_LEADING,
     PER_FRAME,
+    RANDOM_STATE,
     TIMING,
     WHOLE_STREAM,
     WINDOWED,
@@ -27,8 +28,8 @@ from sprocket_cli.plan.filtertable import (
 #: ``%{n}`` and ``%{frame_num}`` in drawtext text).
 _FRAME_NUMBER = re.compile(r"(?<![\w.])(n|N|frame_num|selected_n|prev_selected_n)(?![\w(])")
 _RANDOM = re.compile(r"(?<![\w.])random\s*\(")
-#: Deinterlacer modes that output one frame per field.
-_PER_FIELD = {"1", "3", "send_field", "send_field_nospatial"}
+#: Flags options (noise's allf, c0f, ...) asking for temporal noise.
+_TEMPORAL_FLAGS = re.compile(r"(?:^|\+)t(?:$|\+)")
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,11 @@ def classify(use: FilterUse) -> Finding:
         return Finding(use.text, FilterClass.TIMING, why="it changes which frames exist or when")
     if name == "fade" and float(values.get("duration", "0") or 0) == 0:
         return Finding(use.text, FilterClass.FRAME_NUMBER, why="it fades by frame count (give st= and d=)")
+    if name in RANDOM_STATE:
+        if _random_stream(name, use, values):
+            return Finding(use.text, FilterClass.STATE, why=RANDOM_STATE[name])
+        return Finding(use.text, FilterClass.FRAME)
     if name in DEINTERLACERS:
-        if values.get("mode", "") in _PER_FIELD:
-            return Finding(use.text, FilterClass.TIMING, why="it outputs a frame per field")
         return Finding(use.text, FilterClass.WINDOW, 1, 1)
     if name in WINDOWED:
         before, after = WINDOWED[name](values)
@@ -107,7 +110,14 @@ def classify(use: FilterUse) -> Finding:
 
 
 def _needs_options(name: str) -> bool:
-    return name in WINDOWED or name in DEINTERLACERS or name == "fade"
+    return name in WINDOWED or name in RANDOM_STATE or name == "fade"
+
+
+def _random_stream(name: str, use: FilterUse, values: dict[str, str]) -> bool:
+    """Whether ``use`` asks for random numbers that continue from frame to frame."""
+    if name == "vignette":
+        return values.get("dither", "true") not in ("0", "false")
+    return any(key.endswith(("f", "flags")) and _TEMPORAL_FLAGS.search(v) for key, v in use.named)
 
 
 def analyze(vf: str) -> ChainPlan:

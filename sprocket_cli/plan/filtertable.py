@@ -78,12 +78,12 @@ PER_FRAME = _names(
     lenscorrection limitdiff limiter lumakey lut lut1d lut2 lut3d lutrgb lutyuv maskedclamp
     maskedmax maskedmerge maskedmin maskedthreshold maskfun median mergeplanes midequalizer
     monochrome morpho msad multiply negate nlmeans noformat normalize null oscilloscope overlay
-    owdenoise pad paletteuse perspective pixelize pixscope pp7 premultiply prewitt
+    noise owdenoise pad paletteuse perspective pixelize pixscope pp7 premultiply prewitt
     pseudocolor psnr remap removegrain removelogo rgbashift roberts rotate sab scale scale2ref
     scharr selectivecolor setdar setfield setparams setrange setsar shear showinfo shufflepixels
     shuffleplanes sidedata signalstats smartblur sobel split spp ssim stereo3d subtitles ass
     super2xsai swaprect swapuv threshold tonemap transpose unpremultiply unsharp uspp v360
-    vaguedenoiser varblur vectorscope vflip vibrance vignette vstack waveform xbr xmedian xstack
+    vaguedenoiser varblur vectorscope vflip vibrance vstack waveform xbr xmedian xstack
     yaepblur zscale datascope fsync bbox blurdetect blockdetect entropy siti colordetect
     """
 )
@@ -93,15 +93,19 @@ PER_FRAME = _names(
 WINDOWED: Mapping[str, Window] = {
     "tmix": lambda v: (_int(v, "frames") - 1, 0),
     "tblend": lambda v: (1, 0),
-    "deflicker": lambda v: (0, _int(v, "size") - 1),
+    "deflicker": lambda v: (0, _int(v, "size") - 1),  # looks forward only
     "atadenoise": lambda v: (_int(v, "s") // 2, _int(v, "s") // 2),
-    "tmedian": _radius("radius"),
     "tmidequalizer": _radius("radius"),
-    "amplify": _radius("radius"),
     "fftdnoiz": lambda v: (_int(v, "prev"), _int(v, "next")),
-    "photosensitivity": lambda v: (_int(v, "frames"), 0),
+    "dedot": lambda v: (2, 2),
     "scdet": lambda v: (1, 0),
-    "freezedetect": lambda v: (0, 0),
+}
+
+#: Filters that are per-frame unless their options ask for a random stream that continues from
+#: frame to frame (a chunk would restart it): why, when they do.
+RANDOM_STATE: Mapping[str, str] = {
+    "noise": "temporal noise (allf=t) continues its random stream from frame to frame",
+    "vignette": "its dither continues a random stream from frame to frame (dither=0 splits)",
 }
 
 #: Windowed filters that give no frame for the first frames of the stream (they have no
@@ -148,10 +152,13 @@ WHOLE_STREAM: Mapping[str, str] = {
     "scroll": "its position accumulates from the first frame",
     "lagfun": "each frame decays from every earlier one",
     "hqdn3d": "its temporal part is recursive: each frame depends on every earlier one",
-    "noise": "its random number stream continues from frame to frame",
+    "tmedian": "it labels each frame with the oldest timestamp of its window",
+    "amplify": "it labels each frame with the oldest timestamp of its window",
+    "photosensitivity": "it blends each frame with its own previous output",
+    "freezedetect": "it times frozen intervals across frames",
     "elbg": "its random number stream continues from frame to frame",
 }
 
-#: Deinterlacers: one frame either side when they send one frame per frame; a frame per field
-#: (their ``mode`` 1 or 3, or ``send_field``) doubles the frame rate.
+#: Deinterlacers read one frame either side, whether they send a frame per frame or per field
+#: (the fields' frames keep times inside their source frame's, so chunks still join).
 DEINTERLACERS = frozenset({"yadif", "bwdif", "w3fdif", "estdif", "nnedi"})

@@ -93,6 +93,7 @@ def test_per_frame_time_and_rate_filters_split_exactly(ntsc: Path, tmp_path: Pat
         "deflicker=size=7",
         "atadenoise",
         "yadif",
+        "bwdif",  # a frame per field: twice the frames, each inside its source frame's time
         "tblend=all_mode=average",  # no frame for the first: the output starts one frame later
         "tmix=frames=3,hue=s=0,deflicker=size=4",  # windows add up
     ],

@@ -40,14 +40,18 @@ def test_malformed_graphs_are_bad_filters(graph: str) -> None:
         ("tmix=frames=9", FilterClass.WINDOW),
         ("yadif", FilterClass.WINDOW),
         ("fps=12", FilterClass.RATE),
-        ("yadif=mode=1", FilterClass.TIMING),  # a frame per field doubles the rate
-        ("bwdif", FilterClass.TIMING),  # its default mode is send_field
+        ("yadif=mode=1", FilterClass.WINDOW),  # a frame per field: times stay inside the frame's
+        ("bwdif", FilterClass.WINDOW),
+        ("tmedian", FilterClass.WHOLE),  # labels frames with its window's oldest timestamp
+        ("noise=alls=20", FilterClass.FRAME),  # a fixed pattern
+        ("noise=alls=20:allf=t+u", FilterClass.STATE),
+        ("vignette", FilterClass.STATE),  # dither: a random stream
+        ("vignette=dither=0", FilterClass.FRAME),
         ("setpts=0.5*PTS", FilterClass.TIMING),
         ("fade=in:0:30", FilterClass.FRAME_NUMBER),
         ("drawtext=text='%{n}'", FilterClass.FRAME_NUMBER),
         ("hue=h=n*10", FilterClass.FRAME_NUMBER),
         ("geq=lum=random(1)*255", FilterClass.STATE),
-        ("noise=alls=20:allf=t", FilterClass.WHOLE),
         ("reverse", FilterClass.WHOLE),
         ("frobnicate", FilterClass.UNKNOWN),
     ],
