@@ -10,30 +10,9 @@ from rich.table import Table
 
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.plan.filtermodel import analyze
-from sprocket_cli.plan.filtertable import (
-    DEINTERLACERS,
-    HANDLING,
-    PER_FRAME,
-    RANDOM_STATE,
-    TIMING,
-    WHOLE_STREAM,
-    WINDOWED,
-    FilterClass,
-)
+from sprocket_cli.plan.filtertable import HANDLING, class_members
 
 out = Console(highlight=False)
-
-
-def class_members() -> dict[FilterClass, list[str]]:
-    """Every reviewed filter by class (deinterlacers count as windowed: their frame mode)."""
-    return {
-        FilterClass.FRAME: sorted(PER_FRAME),
-        FilterClass.WINDOW: sorted({*WINDOWED, *DEINTERLACERS}),
-        FilterClass.RATE: ["fps"],
-        FilterClass.TIMING: sorted(TIMING),
-        FilterClass.STATE: sorted(RANDOM_STATE),  # when their options ask for a random stream
-        FilterClass.WHOLE: sorted(WHOLE_STREAM),
-    }
 
 
 def markdown() -> str:

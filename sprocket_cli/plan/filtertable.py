@@ -162,3 +162,16 @@ WHOLE_STREAM: Mapping[str, str] = {
 #: Deinterlacers read one frame either side, whether they send a frame per frame or per field
 #: (the fields' frames keep times inside their source frame's, so chunks still join).
 DEINTERLACERS = frozenset({"yadif", "bwdif", "w3fdif", "estdif", "nnedi"})
+
+
+def class_members() -> dict[FilterClass, list[str]]:
+    """Every reviewed filter by class, for ``sprocket filters`` and the docs (the state class
+    lists the filters whose options can ask for a random stream)."""
+    return {
+        FilterClass.FRAME: sorted(PER_FRAME),
+        FilterClass.WINDOW: sorted({*WINDOWED, *DEINTERLACERS}),
+        FilterClass.RATE: ["fps"],
+        FilterClass.TIMING: sorted(TIMING),
+        FilterClass.STATE: sorted(RANDOM_STATE),
+        FilterClass.WHOLE: sorted(WHOLE_STREAM),
+    }
