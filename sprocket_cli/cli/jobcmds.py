@@ -27,6 +27,7 @@ from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
 from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.plan.speed import with_speed
 from sprocket_cli.scheduling import POLICIES
 from sprocket_cli.tasks import Fault
 
@@ -127,9 +128,9 @@ def filter_cmd(
         str, typer.Argument(help="Video file, s3://bucket/key, or http(s) URL (fetched with yt-dlp).")
     ],
     vf: Annotated[
-        str,
-        typer.Option("--vf", help="ffmpeg filter chain applied to every frame, as for ffmpeg -vf."),
-    ],
+        str | None,
+        typer.Option("--vf", help="ffmpeg video filter chain, as for ffmpeg -vf."),
+    ] = None,
     output: opt.Output = None,
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
@@ -139,6 +140,14 @@ def filter_cmd(
             "--af",
             help="ffmpeg audio filter chain over the whole audio track, as for ffmpeg -af "
             "(volume=0.5, loudnorm, highpass=f=200, atempo=1.25). Without it the audio is copied.",
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            help="Retime picture and sound together, pitch kept: 2 is twice as fast, 0.5 half "
+            "(0.25 to 4; setpts plus atempo, after --vf and --af).",
         ),
     ] = None,
     no_split_fallback: Annotated[
@@ -166,15 +175,19 @@ def filter_cmd(
     with ffmpeg's own message (exit 2). Progress shows chunks done, frames/s and how far the
     stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
     """
+    video, af = with_speed(vf, af, speed)
     spec = builtin_pipelines.load(
         "filter",
-        {"filter": {"vf": vf, "fallback": not no_split_fallback}, "encode": {"preset": preset, "crf": crf}},
+        {
+            "filter": {"vf": video, "fallback": not no_split_fallback},
+            "encode": {"preset": preset, "crf": crf},
+        },
     )
     dest = output or _default_output(source, "filtered")
     local = _local_input(source, job)
 
     def check() -> None:  # runs beside the probe
-        check_filter(local, vf)
+        check_filter(local, video)
         if af is not None:
             check_audio_filter(local, af)
 

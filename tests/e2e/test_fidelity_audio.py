@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from sprocket_cli.plan.speed import atempo_chain
 from tests.conftest import ClipMaker
 from tests.media_checks import facts
 
@@ -61,3 +62,28 @@ def test_a_bad_audio_filter_fails_before_any_work(make_clip: ClipMaker, tmp_path
     assert result.exit_code == 2
     assert "nosuch" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("speed", [2.0, 0.5, 0.25])
+def test_speed_retimes_picture_and_sound_together(make_clip: ClipMaker, tmp_path: Path, speed: float) -> None:
+    src = make_clip(seconds=4)
+    out, plain = tmp_path / "out.mp4", tmp_path / "plain.mp4"
+    run(src, out, "--speed", str(speed))
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src),
+         "-vf", f"setpts=PTS/{speed!r}", "-af", atempo_chain(speed),
+         "-c:a", "aac", "-b:a", "192k", "-y", str(plain)],
+        check=True,
+    )  # fmt: skip
+    before, after, want = facts(src), facts(out), facts(plain)
+    assert after.frames == want.frames  # ffmpeg's own rule for the dropped or spaced frames
+    assert audio_md5(out) == audio_md5(plain)  # pitch kept by the same atempo chain
+    assert before.audio_duration is not None and after.audio_duration is not None
+    assert after.duration == pytest.approx(before.duration / speed, rel=0.05)
+    assert after.audio_duration == pytest.approx(before.audio_duration / speed, rel=0.01)
+
+
+def test_nothing_to_do_is_a_usage_error(make_clip: ClipMaker, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["filter", str(make_clip(seconds=4)), "-o", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 2
+    assert "--vf" in result.output and "--speed" in result.output
