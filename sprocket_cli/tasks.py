@@ -34,6 +34,8 @@ class ChunkRef:
     """The first frame decoded for windowed filters (before ``start_pts``); None: the start."""
     tail_pts: int | None = None
     """Where decoding for windowed filters ends (after ``end_pts``); None: the end."""
+    lead_index: int = 0
+    """The source frame number of the first frame the filters see."""
 
     @classmethod
     def of(cls, chunk: Chunk) -> ChunkRef:
@@ -49,6 +51,7 @@ class ChunkRef:
             origin_pts=chunk.origin_pts,
             lead_pts=chunk.lead_pts,
             tail_pts=chunk.tail_pts,
+            lead_index=chunk.lead_index,
         )
 
     @property

@@ -37,6 +37,9 @@ class Chunk:
     """The first frame decoded for the filters (a windowed filter's pre-roll); None: the start."""
     tail_pts: int | None = None
     """Where decoding for the filters ends (a windowed filter's post-roll); None: the end."""
+    lead_index: int = 0
+    """The source frame number of the first frame the filters see (frame-number expressions
+    count from it)."""
 
     @property
     def decode_end_pts(self) -> int:
@@ -146,6 +149,7 @@ def plan_chunks(
                 is_last=i == len(bounds) - 2,
                 origin_pts=frames[min(drops, len(frames) - 1)],
                 lead_pts=lead if lead != start else None,
+                lead_index=max(0, first - before),
                 tail_pts=tail if tail != end and i < len(bounds) - 2 else None,
             )
         )

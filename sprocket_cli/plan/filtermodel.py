@@ -23,6 +23,7 @@ from sprocket_cli.plan.filtertable import (
     WINDOWED,
     FilterClass,
 )
+from sprocket_cli.plan.framenumbers import renumberable
 
 #: Expression variables that count frames (``n`` in select, geq, eq, hue, overlay, enable=;
 #: ``%{n}`` and ``%{frame_num}`` in drawtext text).
@@ -45,6 +46,8 @@ class Finding:
     """Frames after it."""
     drops: int = 0
     """Frames at the very start of the stream it gives no output for."""
+    renumber: bool = False
+    """Its frame numbers can count from each chunk's first frame (:mod:`framenumbers`)."""
     why: str = ""
     """What makes it this class, when its options decided it."""
 
@@ -63,6 +66,11 @@ class ChainPlan:
     starts at the first frame it does give, as plain ffmpeg's does."""
     whole: Finding | None = None
     """The first filter that keeps the chain from being split; None: it splits."""
+
+    @property
+    def renumbered(self) -> bool:
+        """Whether chunks rewrite frame numbers to count from their first frame."""
+        return self.split and any(f.renumber for f in self.findings)
 
     @property
     def split(self) -> bool:
@@ -86,7 +94,9 @@ def classify(use: FilterUse) -> Finding:
     if _RANDOM.search(everything):
         return Finding(use.text, FilterClass.STATE, why="random() continues from frame to frame")
     if _FRAME_NUMBER.search(everything):
-        return Finding(use.text, FilterClass.FRAME_NUMBER, why="its expressions count frames (n)")
+        shiftable = name in PER_FRAME and renumberable(use)
+        why = "its expressions count frames (n)"
+        return Finding(use.text, FilterClass.FRAME_NUMBER, renumber=shiftable, why=why)
     if name == "fps":
         return Finding(use.text, FilterClass.RATE)
     if name in TIMING:
@@ -109,6 +119,11 @@ def classify(use: FilterUse) -> Finding:
     )
 
 
+def _one_to_one(f: Finding) -> bool:
+    """Whether ``f`` gives one frame for each frame it reads, from the first on."""
+    return f.drops == 0 and (f.kind in (FilterClass.FRAME, FilterClass.WINDOW) or f.renumber)
+
+
 def _needs_options(name: str) -> bool:
     return name in WINDOWED or name in RANDOM_STATE or name == "fade"
 
@@ -126,9 +141,11 @@ def analyze(vf: str) -> ChainPlan:
     findings = tuple(classify(use) for use in parse_graph(vf))
     preroll = sum(f.before for f in findings)
     postroll = sum(f.after for f in findings)
-    for f in findings:
+    for i, f in enumerate(findings):
         if f.kind in (FilterClass.FRAME, FilterClass.WINDOW):
             continue
+        if f.renumber and all(_one_to_one(before) for before in findings[:i]):
+            continue  # each chunk counts from its own first frame's number
         if f.kind is FilterClass.RATE and not (preroll or postroll):
             continue
         if f.kind is FilterClass.RATE:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
+from sprocket_cli.plan.framenumbers import number_frames
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ class Filter(Stage):
 
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         assert isinstance(config, FilterConfig)
-        command.add_filter(config.vf)
+        # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
+        # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
+        command.add_filter(number_frames(config.vf, chunk.lead_index))
         if not chunk.rolled and not chunk.is_last:
             # A rate-changing filter (fps=) may emit a frame at the chunk's end time, which
             # belongs to the next chunk.

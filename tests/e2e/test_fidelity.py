@@ -78,6 +78,9 @@ def assert_same_as_ffmpeg(src: Path, vf: str, tmp_path: Path) -> dict[str, objec
         "hue=s=0,eq=contrast=1.3",  # per-frame
         "drawbox=enable='between(t,1.2,3.1)':c=red:t=fill,fade=t=out:st=5:d=1.5",  # time expressions
         "fps=12",  # a rate change on a fixed grid
+        # Frame numbers: each chunk counts from its first frame's number in the source.
+        "hue=h=n*7,drawbox=enable='lt(mod(n,40),10)':c=red:t=fill",
+        "tmix=frames=3,drawtext=text='%{n}':fontsize=24:fontcolor=white",
     ],
 )
 def test_per_frame_time_and_rate_filters_split_exactly(ntsc: Path, tmp_path: Path, vf: str) -> None:

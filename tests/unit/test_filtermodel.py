@@ -11,6 +11,7 @@ from sprocket_cli.errors import BadFilterError
 from sprocket_cli.plan.filtergraph import parse_graph
 from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.plan.filtertable import FilterClass
+from sprocket_cli.plan.framenumbers import number_frames
 
 DOCS = Path(__file__).parents[2] / "docs" / "filters.md"
 
@@ -90,3 +91,27 @@ def test_a_rate_change_after_a_window_runs_whole() -> None:
 
 def test_the_docs_page_is_generated_from_the_table() -> None:
     assert DOCS.read_text() == markdown(), "run: sprocket filters --markdown > docs/filters.md"
+
+
+@pytest.mark.parametrize(
+    ("vf", "split"),
+    [
+        ("hue=h=n*10", True),  # each chunk counts from its first frame's number
+        ("tmix=frames=3,drawtext=text='%{n}'", True),
+        ("drawtext=text='n=%{n}':x=n", False),  # n in a position: not shifted by start_number
+        ("fade=in:0:30", False),  # no negative start frame
+        ("tblend,hue=h=n", False),  # tblend drops the first frame: counts shift
+        ("fps=12,hue=h=n", False),  # n counts the new rate's frames
+    ],
+)
+def test_frame_numbers_split_only_where_they_can_be_shifted(vf: str, split: bool) -> None:
+    assert analyze(vf).split is split
+
+
+def test_frame_numbers_are_rewritten_to_count_from_the_chunk() -> None:
+    vf = "hue=h=n*10:s=1,drawtext=text='%{n} n':fontsize=9,geq=lum='N+X':cb=128:cr=128"
+    assert number_frames(vf, 0) == vf
+    assert number_frames(vf, 50) == (
+        "hue=h=(n+50)*10:s=1,drawtext=text='%{n} n':fontsize=9:start_number=50,"
+        "geq=lum='(N+50)+X':cb=128:cr=128"
+    )
