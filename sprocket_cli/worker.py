@@ -149,7 +149,7 @@ def _work(
             _input_path(source, ikey, storage, os.path.join(tmp, f"in{i}"))
             for i, (_, source, ikey) in enumerate(lanes)
         ]
-        command = ChunkCommand(paths, threads=task.threads, context=task.context)
+        command = ChunkCommand(paths, threads=task.threads, context=task.context, scratch=tmp)
         for call in task.stages:
             stage = stage_class(call.stage)
             command.focus(call.lane)

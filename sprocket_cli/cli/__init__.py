@@ -17,6 +17,7 @@ from sprocket_cli.cli import (
     monitor,
     plancmd,
     speccmds,
+    stabilizecmd,
 )
 from sprocket_cli.cli.boundary import DEBUG
 
@@ -54,6 +55,7 @@ def main(
 
 app.command("filter")(jobcmds.filter_cmd)
 app.command("blend")(blendcmd.blend_cmd)
+app.command("stabilize")(stabilizecmd.stabilize_cmd)
 app.command("find-face")(facecmd.find_face_cmd)
 app.command("run")(jobcmds.run_cmd)
 app.command("demo")(jobcmds.demo_cmd)

@@ -68,6 +68,9 @@ class ChunkCommand:
     closes the timeline up over dropped scenes); None: where the chunk starts in the source."""
     skip: bool = False
     """A stage dropped every frame of the chunk: no ffmpeg runs and the segment is empty."""
+    scratch: str | None = None
+    """The task's own temporary folder, for files a stage hands to its filter (removed with
+    the task)."""
     lanes: list[Lane] = field(init=False)
     _focus: int | None = field(default=None, init=False)
 

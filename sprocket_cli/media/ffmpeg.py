@@ -26,6 +26,11 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def filter_path(path: str) -> str:
+    """A path as a filter option value (``:`` and ``\\`` are special there)."""
+    return path.replace("\\", "\\\\").replace(":", "\\:")
+
+
 #: Seconds between checks of a ``stop`` condition while ffmpeg runs.
 STOP_POLL = 0.1
 

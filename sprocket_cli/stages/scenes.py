@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from sprocket_cli.media.ffmpeg import run_ffmpeg
+from sprocket_cli.media.ffmpeg import filter_path, run_ffmpeg
 from sprocket_cli.stages.base import PythonStage, Span, StageConfig
 
 #: Seconds decoded before a chunk, so that its first frame is compared with the one before it.
@@ -44,7 +44,7 @@ class SceneChange(PythonStage):
             found = os.path.join(tmp, "cuts.txt")
             graph = [
                 f"scdet=threshold={config.threshold!r}",
-                f"metadata=print:key=lavfi.scd.time:file={_escape(found)}",
+                f"metadata=print:key=lavfi.scd.time:file={filter_path(found)}",
             ]
             if not chunk.is_last:
                 graph.insert(0, f"trim=end_pts={chunk.end_pts}")
@@ -59,8 +59,3 @@ class SceneChange(PythonStage):
         # The video's first frame starts a scene without a cut; look-back frames are not ours.
         cuts = {int(p) for p in _CUT.findall(text)} - {chunk.origin_pts}
         return {"cuts": sorted(p for p in cuts if chunk.start_pts <= p < chunk.end_pts)}
-
-
-def _escape(path: str) -> str:
-    """A path as a filter option value (``:`` and ``\\`` are special there)."""
-    return path.replace("\\", "\\\\").replace(":", "\\:")
