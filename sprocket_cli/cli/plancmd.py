@@ -18,8 +18,10 @@ from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.errors import UsageError
 from sprocket_cli.estimate import Estimate, simulate
 from sprocket_cli.executors.simulated import CloudModel, local_model
-from sprocket_cli.media.probe import probe
+from sprocket_cli.media.chunking import plan_chunks, whole_seconds
+from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipespec import load_file
+from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
 from sprocket_cli.scheduling import POLICIES
 
@@ -38,6 +40,10 @@ def plan_cmd(
     chunk_seconds: opt.ChunkSeconds = 1.0,
     policy: Annotated[str, typer.Option("--policy", help=f"One of {', '.join(POLICIES)}.")] = "overall",
     deadline_start: opt.DeadlineStart = 5.0,
+    vf: Annotated[
+        str | None,
+        typer.Option("--vf", help="The filter chain to plan for (with the filter pipeline): how it splits."),
+    ] = None,
     fps_per_core: Annotated[
         float | None,
         typer.Option("--fps-per-core", min=0.01, help="Skip the timing run: frames/s of one core."),
@@ -55,8 +61,10 @@ def plan_cmd(
     if policy not in POLICIES:
         raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     path = Path(pipeline) if Path(pipeline).exists() else builtin_pipelines.path(pipeline)
-    spec = load_file(path)
+    spec = load_file(path, {"filter": {"vf": vf}} if vf is not None else None)
     media = probe(source)
+    if vf is not None:
+        chunk_seconds = _explain_chain(vf, media, chunk_seconds)
     fps = fps_per_core or frames_per_core_second(spec, media)
     cores = os.cpu_count() or 1
     deadline = deadline_start if policy == "streaming" else None
@@ -98,3 +106,21 @@ def plan_cmd(
         model = CloudModel(memory_mb=memory, fps_per_core=fps)
         params = ", ".join(f"{f.name}={getattr(model, f.name)}" for f in dataclasses.fields(model))
         out.print(f"[dim]model: {params}; price ${PRICE_PER_GB_SECOND['x86_64']}/GB-s ({PRICE_DATE})[/]")
+
+
+def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:
+    """Say how ``vf`` splits and what its pre- and post-roll cost; the chunk length to plan with."""
+    chain = analyze(vf)
+    if not chain.split:
+        out.print(f"{vf}: {chain.reason}; planned as one chunk on one worker")
+        return whole_seconds(media)
+    roll = chain.preroll + chain.postroll
+    if roll:
+        chunks = plan_chunks(media, chunk_seconds, roll=(chain.preroll, chain.postroll)).chunks
+        extra = sum(c.preroll for c in chunks) + chain.postroll * len(chunks) / float(media.fps)
+        out.print(
+            f"{vf}: windowed; each chunk also decodes {chain.preroll} frames before and "
+            f"{chain.postroll} after its own: {extra:.1f}s of extra decode over "
+            f"{len(chunks)} chunks ({100 * extra / media.duration:.1f} % of the video)"
+        )
+    return chunk_seconds

@@ -114,6 +114,15 @@ def plan_chunks(
     if not frames:
         raise UsageError(f"{info.source}: no frame before the output's end")
     keys = info.keyframe_pts
+    before, after = roll
+    # With a pre-roll, cut that many frames after a keyframe: the chunk's pre-roll then starts
+    # on the keyframe, and nothing before it is decoded only to be thrown away.
+    indexes = {p: i for i, p in enumerate(frames)} if before else {}
+    cut_points = (
+        tuple(frames[indexes[k] + before] for k in keys if k in indexes and indexes[k] + before < len(frames))
+        if before
+        else keys
+    )
     shortest = length
     cuts = [frames[0]]
     while True:
@@ -123,7 +132,7 @@ def plan_chunks(
         wanted = start + target
         if wanted >= end_pts - target // 2:
             break  # the rest is short enough to join the last chunk
-        cut = _nearest_after(keys, start, wanted)
+        cut = _nearest_after(cut_points, start, wanted)
         if cut is None or abs(cut - wanted) > target // 2:
             cut = _nearest_after(frames, start, wanted)  # sparse keyframes: pay a pre-roll
         if cut is None or end_pts - cut < target // 2:
@@ -131,7 +140,6 @@ def plan_chunks(
         cuts.append(cut)
     bounds = [*cuts, end_pts]
     chunks = []
-    before, after = roll
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
         first, stop = bisect.bisect_left(frames, start), bisect.bisect_left(frames, end)
         lead = frames[max(0, first - before)]

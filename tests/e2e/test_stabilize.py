@@ -55,7 +55,7 @@ def test_stabilize_equals_ffmpegs_two_passes(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     started = [json.loads(line) for line in result.output.splitlines() if '"job_started"' in line]
-    assert [e["chunks"] for e in started] == [5, 5]  # both passes ran in parallel chunks
+    assert len(started) == 2 and all(e["chunks"] >= 3 for e in started)  # both passes in parallel
     want, got = decoded(tmp_path / "ffmpeg.mp4"), decoded(out)
     assert len(got) == len(want) == 150
     worst = min(psnr(g, w) for g, w in zip(got, want, strict=True))
