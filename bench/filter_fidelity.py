@@ -1,32 +1,24 @@
 """Benchmark: chunked equals whole, over the ffmpeg video filters that video editors use.
 
-For every chain of ``GROUPS`` (over 60 filters and chains), on the same ffmpeg binary:
+Every chain of ``GROUPS`` (over 60) runs twice on the same ffmpeg binary, both lossless:
 
   plain     ``ffmpeg -i src -vf CHAIN -c:v libx264 -qp 0 -an plain.mp4`` over the whole file
   sprocket  ``sprocket filter src --vf CHAIN --crf 0 -w 2 --chunk-seconds 2
-            --first-chunk-seconds 2 --json``: eight chunks of 1.5 s (a keyframe every 45
-            frames) unless sprocket runs the chain on one worker and says so in a notice
+            --first-chunk-seconds 2 --json``: eight chunks (a keyframe every 45 frames)
 
-Both are lossless, so the decoded frames (``-f framemd5``) must be identical: same count,
-same timestamps, same md5. A row is "exact" (split into >= 4 chunks, identical), "one-worker"
-(a notice said it runs whole, identical), "refused" (non-zero exit with a message) or
-"MISMATCH": a silent difference, which is what this bench exists to catch. For frames that
-differ it gives the worst PSNR after decoding both to yuv420p. The class column is the first
-finding of ``sprocket_cli.plan.filtermodel.analyze`` that is not per-frame.
+The decoded frames (``-f framemd5``) are compared by index: count, stored timestamps (exact
+fractions), md5, and the worst PSNR of differing frames decoded to yuv420p. Verdicts: "exact"
+(>= 4 chunks, identical), "one-worker" (sprocket said it runs the chain whole; identical),
+"refused" (non-zero exit with a message), "MISMATCH": a silent difference, what this bench
+exists to catch. The class is the first finding of ``filtermodel.analyze`` not per-frame.
 
-The source is ``testsrc2`` (motion) at 320x180, 30000/1001 fps, 12 s, libx264 with a keyframe
-every 45 frames and no audio; the slowest filters (nlmeans, dctdnoiz, minterpolate) run on
-the same at 160x90, the deinterlacers on an interlaced one (60000/1001 fields woven tff).
-
-A second table is the cost of pre-roll: ``tmix=frames=9`` (and ``hue=s=0`` for contrast) on
-a 36 s clip with ``--chunk-seconds 6``: the video sprocket decodes only to throw away (its
-JobStarted ``preroll``), turned into seconds at the decode speed of ``ffmpeg -f null``, as a
-share of the job's wall time. Full run (about 8 minutes on 2 cores)::
+Clips: testsrc2 320x180 at 30000/1001 fps, 12 s, libx264, no audio ("motion"); the same at
+160x90 for the slowest filters ("small"); 59.94 fields woven top first ("interlaced").
+A second table is the cost of pre-roll on a 36 s clip with ``--chunk-seconds 6``: the video
+sprocket decodes only to drop (JobStarted ``preroll``) at ``ffmpeg -f null``'s decode speed,
+as a share of the job's wall time. Full run (about 8 minutes on 2 cores), then a few rows::
 
     python bench/filter_fidelity.py
-
-Quick run of a few rows, no pre-roll table::
-
     python bench/filter_fidelity.py --only tmix --only yadif --preroll-seconds 0
 """
 
@@ -68,32 +60,24 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "hue=s=0", "eq=contrast=1.3:brightness=0.05", "curves=preset=vintage", "colorbalance=rs=0.3",
         "colorchannelmixer=.3:.4:.3:0:.3:.4:.3:0:.3:.4:.3", "lutyuv=y=negval", "vibrance=intensity=0.5",
         "colortemperature=temperature=4000", "negate", "selectivecolor=reds=0 0.2 0 0",
-        "colorlevels=rimin=0.1:gimin=0.1:bimin=0.1", "hue=H=PI*t:s=1.5",
-    )),
-    ("denoise/sharpen", "motion", (
-        "hqdn3d", "atadenoise", "unsharp=5:5:1.0", "cas=0.5", "gblur=sigma=2", "boxblur=2:1",
-        "removegrain=1", "deband", "vaguedenoiser", "smartblur=1.5",
-    )),
-    ("denoise/sharpen", "small", ("nlmeans=s=2", "dctdnoiz=sigma=4")),
-    ("temporal", "motion", (
-        "tmix=frames=9", "tmix=frames=3", "deflicker", "deflicker=size=9", "tblend=all_mode=average",
-        "atadenoise=s=15", "tmedian=radius=2", "tmix=frames=3,hue=s=0,deflicker=size=4", "lagfun",
-    )),
+        "colorlevels=rimin=0.1:gimin=0.1:bimin=0.1", "hue=H=PI*t:s=1.5")),
+    ("denoise/sharpen", "motion", ("hqdn3d", "atadenoise", "unsharp=5:5:1.0", "cas=0.5", "gblur=sigma=2",
+        "boxblur=2:1", "removegrain=1", "deband", "vaguedenoiser", "smartblur=1.5")),
+    ("denoise/sharpen", "small", ("nlmeans=s=2", "dctdnoiz=sigma=4")),  # slow: 160x90
+    ("temporal", "motion", ("tmix=frames=9", "tmix=frames=3", "deflicker", "deflicker=size=9",
+        "tblend=all_mode=average", "atadenoise=s=15", "tmedian=radius=2",
+        "tmix=frames=3,hue=s=0,deflicker=size=4", "lagfun")),
     ("deinterlace", "interlaced", ("yadif", "yadif=mode=1", "bwdif=mode=send_frame", "w3fdif", "estdif")),
-    ("retime", "motion", (
-        "fps=12", "fps=24", "setpts=0.5*PTS", "setpts=2*PTS", "select='not(mod(n,3))',setpts=N/FRAME_RATE/TB",
-        "trim=start=3:end=7,setpts=PTS-STARTPTS", "framerate=fps=50", "reverse", "tpad=stop=10",
-    )),
+    ("retime", "motion", ("fps=12", "fps=24", "setpts=0.5*PTS", "setpts=2*PTS",
+        "select='not(mod(n,3))',setpts=N/FRAME_RATE/TB", "trim=start=3:end=7,setpts=PTS-STARTPTS",
+        "framerate=fps=50", "reverse", "tpad=stop=10")),
     ("retime", "small", ("minterpolate=fps=50",)),  # slow: 160x90
-    ("fade/overlay", "motion", (
-        "fade=t=in:st=0:d=4", "fade=t=out:st=9:d=3", "fade=in:0:30",
+    ("fade/overlay", "motion", ("fade=t=in:st=0:d=4", "fade=t=out:st=9:d=3", "fade=in:0:30",
         "drawbox=enable='between(t,4,6)':x=10:y=10:w=100:h=50:c=red:t=fill", "drawgrid=w=40:h=40:c=white",
-        "drawtext=text='%{pts}':x=10:y=10:fontsize=20", "vignette", "fade=t=in:st=0:d=4,hue=s=0",
-    )),
-    ("geometry", "motion", (
-        "crop=240:160:10:10", "scale=640:-2", "pad=iw+40:ih+40:20:20", "rotate=PI/12", "transpose=1",
-        "hflip", "vflip", "scale=160:-2,fps=15", "zoompan=z='min(zoom+0.0015,1.5)':d=1:s=320x180",
-    )),
+        "drawtext=text='%{pts}':x=10:y=10:fontsize=20", "vignette", "fade=t=in:st=0:d=4,hue=s=0")),
+    ("geometry", "motion", ("crop=240:160:10:10", "scale=640:-2", "pad=iw+40:ih+40:20:20", "rotate=PI/12",
+        "transpose=1", "hflip", "vflip", "scale=160:-2,fps=15",
+        "zoompan=z='min(zoom+0.0015,1.5)':d=1:s=320x180")),
     ("noise", "motion", ("noise=alls=20:allf=t",)),
     ("mixed", "motion", ("select='not(mod(n,3))',setpts=N/FRAME_RATE/TB,tmix=frames=5",)),
 )  # fmt: skip
@@ -103,27 +87,23 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def clip_source(clip: str, size: str, seconds: float) -> str:
-    """The lavfi graph of a named clip."""
-    if clip == "interlaced":  # fields at 59.94, woven two by two, top field first
-        return (
-            f"testsrc2=size={size}:rate=60000/1001:duration={seconds:g},"
-            "tinterlace=mode=interleave_top,setfield=tff"
-        )
-    return f"testsrc2=size={SMALL if clip == 'small' else size}:rate={RATE}:duration={seconds:g}"
+    """The lavfi graph of a named clip (interlaced: 59.94 fields woven in pairs, top first)."""
+    woven = ",tinterlace=mode=interleave_top,setfield=tff" if clip == "interlaced" else ""
+    rate = "60000/1001" if woven else RATE
+    return f"testsrc2=size={SMALL if clip == 'small' else size}:rate={rate}:duration={seconds:g}{woven}"
 
 
-def make_clip(dest: Path, source: str, *, interlaced: bool = False) -> Path:
+def make_clip(dest: Path, source: str) -> Path:
     args = ["-f", "lavfi", "-i", source, "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p"]
     args += ["-g", str(KEYINT), "-keyint_min", str(KEYINT), "-sc_threshold", "0"]
-    if interlaced:
+    if "tinterlace" in source:
         args += ["-flags", "+ildct+ilme"]  # coded as interlaced: decoded frames say so
     run_checked(ffmpeg(*args, str(dest)), what=f"making {dest.name}")
     return dest
 
 
 def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 
 
 def run_plain(src: Path, chain: str, dest: Path, pix_fmt: str | None) -> str | None:
@@ -139,8 +119,7 @@ class SprocketRun:
     code: int
     started: dict[str, Any]
     finished: dict[str, Any]
-    message: str
-    """Why it exited non-zero: the job_failed error, else its last line of output."""
+    message: str  # why it exited non-zero: the job_failed error, else its last line of output
     crashed: bool
 
 
@@ -150,19 +129,12 @@ def run_sprocket(src: Path, chain: str, dest: Path, jobs: Path, *extra: str) -> 
         "-w", str(WORKERS), "--json", "--job-dir", str(jobs), "--overwrite", *extra,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = proc.stdout.splitlines()
     events: dict[str, dict[str, Any]] = {}
-    other: list[str] = []
-    for line in proc.stdout.splitlines():
-        try:
-            event = json.loads(line) if line.startswith("{") else None
-        except json.JSONDecodeError:
-            event = None
-        if isinstance(event, dict):
-            events.setdefault(str(event.get("kind")), event)
-        elif line.strip():
-            other.append(line.strip())
-    error = events.get("job_failed", {}).get("error")
-    message = str(error or last_line("\n".join([*other, proc.stderr])))
+    for event in (json.loads(line) for line in lines if line.startswith('{"kind": ')):
+        events.setdefault(event["kind"], event)
+    other = [line for line in lines if not line.startswith('{"kind": ')]
+    message = str(events.get("job_failed", {}).get("error") or last_line("\n".join([*other, proc.stderr])))
     crashed = "Traceback" in proc.stdout or "Traceback" in proc.stderr
     return SprocketRun(
         proc.returncode, events.get("job_started", {}), events.get("job_finished", {}), message, crashed
@@ -173,14 +145,15 @@ def run_sprocket(src: Path, chain: str, dest: Path, jobs: Path, *extra: str) -> 
 class Frames:
     time_base: Fraction
     size: tuple[int, int]
-    times: tuple[Fraction, ...]
-    """Seconds."""
+    times: tuple[Fraction, ...]  # seconds
     md5s: tuple[str, ...]
 
 
 def frames(path: Path) -> Frames:
     """Every decoded frame's time and md5, as ffmpeg's framemd5 muxer lists them."""
-    cmd = ffmpeg("-i", str(path), "-map", "0:v:0", "-f", "framemd5", "-")
+    # The stored timestamps, in the track's own time base: no frame-rate guess, nothing dropped.
+    cmd = ffmpeg("-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-enc_time_base:v", "demux")
+    cmd += ["-f", "framemd5", "-"]
     out = run_checked(cmd, what=f"framemd5 of {path.name}").stdout
     tb, size = Fraction(1), (0, 0)
     times: list[Fraction] = []
@@ -202,14 +175,9 @@ def worst_psnr(a: Path, b: Path, size: tuple[int, int], wanted: set[int]) -> flo
     """Lowest PSNR (dB, all planes) over frames ``wanted`` (by index), both decoded to yuv420p."""
     width, height = size
     nbytes = width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
-    procs = [
-        subprocess.Popen(
-            ffmpeg("-i", str(p), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in (a, b)
-    ]
+    raw = ("-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
+    out, err = subprocess.PIPE, subprocess.DEVNULL
+    procs = [subprocess.Popen(ffmpeg("-i", str(p), *raw), stdout=out, stderr=err) for p in (a, b)]
     worst = math.inf
     try:
         for index in range(max(wanted) + 1):
@@ -264,8 +232,6 @@ def evaluate(group: str, clip: str, chain: str, src: Path, work: Path, pix: str 
     kind, plan = classify(chain)
     row = Row(group, chain, clip, kind, plan)
     plain, spr = work / "plain.mp4", work / "spr.mp4"
-    for stale in (plain, spr):
-        stale.unlink(missing_ok=True)
     failed = run_plain(src, chain, plain, pix)
     if failed:
         row.verdict = "ffmpeg-error"
@@ -283,8 +249,7 @@ def evaluate(group: str, clip: str, chain: str, src: Path, work: Path, pix: str 
     got, want = frames(spr), frames(plain)
     row.frames = f"{len(got.md5s)}/{len(want.md5s)}"
     worst_dt = max((abs(g - w) for g, w in zip(got.times, want.times, strict=False)), default=Fraction(0))
-    row.dt = f"{float(worst_dt):.4f}"
-    tolerance = Fraction(0) if got.time_base == want.time_base else max(got.time_base, want.time_base)
+    row.dt = f"{float(worst_dt):.6f}" if worst_dt else "0"  # exact: times compared as fractions
     bad = {i for i, (g, w) in enumerate(zip(got.md5s, want.md5s, strict=False)) if g != w}
     if not bad:
         row.psnr = "inf"
@@ -293,35 +258,29 @@ def evaluate(group: str, clip: str, chain: str, src: Path, work: Path, pix: str 
     else:
         row.psnr = "size"
         row.notes.append(f"size {got.size} vs ffmpeg's {want.size}")
-    same = len(got.md5s) == len(want.md5s) and not bad and worst_dt <= tolerance
+    same = len(got.md5s) == len(want.md5s) and not bad and not worst_dt
     if not same:
         if bad:
             first = min(bad)
             row.notes.append(f"{len(bad)} frames differ, first #{first} at {float(want.times[first]):.3f} s")
-        if worst_dt > tolerance:
-            row.notes.append(f"timestamps differ (time bases {got.time_base} / {want.time_base})")
+        if worst_dt:
+            tick = max(got.time_base, want.time_base)
+            row.notes.append(f"timestamps differ: time base {got.time_base}, ffmpeg's {want.time_base}; "
+                             f"worst {float(worst_dt / tick):.2f} ticks of {tick}")  # fmt: skip
         pix_got, pix_want = pix_fmt(spr), pix_fmt(plain)
         if pix_got != pix_want:
             row.notes.append(f"pix_fmt {pix_got}, ffmpeg's {pix_want}")
-    chunks = int(run.started.get("chunks", 0))
-    if not same:
-        row.verdict = "MISMATCH"
-    elif notices:
-        row.verdict = "one-worker"
-    elif chunks >= MIN_CHUNKS:
-        row.verdict = "exact"
-    else:
-        row.verdict = "MISMATCH"
-        row.notes.append(f"only {chunks} chunk(s) and no notice")
+    split = int(run.started.get("chunks", 0)) >= MIN_CHUNKS
+    row.verdict = "MISMATCH" if not same else "one-worker" if notices else "exact" if split else "MISMATCH"
+    if same and not notices and not split:
+        row.notes.append(f"only {row.chunks} chunk(s) and no notice")
     return row
 
 
 def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for i, cells in enumerate([header, ["-" * w for w in widths], *rows]):
+    for cells in [header, ["-" * w for w in widths], *rows]:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |")
-        if i == 0:
-            continue
 
 
 def report_fidelity(rows: Sequence[Row]) -> int:
@@ -337,22 +296,20 @@ def report_fidelity(rows: Sequence[Row]) -> int:
     counts = Counter(r.verdict for r in rows)
     exact, silent = counts["exact"], counts["MISMATCH"]
     share = 100 * exact / len(rows) if rows else 0.0
-    print()
     order = ["exact", "one-worker", "refused", "MISMATCH", "ffmpeg-error"]
-    print("verdicts: " + ", ".join(f"{v} {counts[v]}" for v in order if counts[v] or v != "ffmpeg-error"))
-    ok_share = "met" if share >= TARGET_EXACT_PCT else "NOT MET"
-    print(f"exact in parallel: {exact}/{len(rows)} = {share:.1f} %  (target >= {TARGET_EXACT_PCT:.0f} %: {ok_share})")
+    print("\nverdicts: " + ", ".join(f"{v} {counts[v]}" for v in order if counts[v] or v != "ffmpeg-error"))
+    met = "met" if share >= TARGET_EXACT_PCT else "NOT MET"
+    print(
+        f"exact in parallel: {exact}/{len(rows)} = {share:.1f} %  (target >= {TARGET_EXACT_PCT:g} %: {met})"
+    )
     print(f"silent mismatches: {silent}  (target 0: {'met' if silent == 0 else 'NOT MET'})")
     for r in rows:
         if r.verdict == "MISMATCH":
             print(f"\n!!! MISMATCH `{r.chain}` ({r.clip}, {r.kind}, chunks {r.chunks}):")
             for note in r.notes:
                 print(f"!!!   {note}")
-    others = [r for r in rows if r.verdict not in ("exact", "MISMATCH") and r.notes]
-    if others:
-        print("\nnotes:")
-        for r in others:
-            print(f"  `{r.chain}` ({r.verdict}): " + " / ".join(r.notes))
+    others = [f"  `{r.chain}` ({r.verdict}): " + " / ".join(r.notes) for r in rows if r.verdict != "MISMATCH"]
+    print("\nnotes:", *(line for line in others if not line.endswith("): ")), sep="\n")
     return silent
 
 
@@ -378,10 +335,8 @@ def report_preroll(src: Path, seconds: float, work: Path) -> None:
         if run.code != 0 or not run.finished:
             rows.append([f"`{chain}`", "-", "-", "-", "-", "-", "-", "-", f"failed: {run.message}", "-"])
             continue
-        preroll = float(run.started.get("preroll", 0.0))
-        wall = float(run.finished["wall"])
-        busy = float(run.finished.get("worker_seconds", 0.0))
-        extra = preroll / speed
+        preroll, wall = float(run.started.get("preroll", 0.0)), float(run.finished["wall"])
+        busy, extra = float(run.finished.get("worker_seconds", 0.0)), preroll / speed
         pct = 100 * extra / wall if wall else math.inf
         rows.append([
             f"`{chain}`", str(run.started.get("chunks")), f"{preroll:.2f}", f"{speed:.0f}x",
@@ -406,7 +361,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only chains containing TEXT (repeatable)")  # fmt: skip
     parser.add_argument("--plain-pix-fmt", default=None, metavar="FMT",
-                        help="add -pix_fmt FMT to plain ffmpeg (sprocket always encodes yuv420p)")  # fmt: skip
+                        help="add -pix_fmt FMT to plain ffmpeg (sprocket encodes yuv420p)")  # fmt: skip
     parser.add_argument("--keep", type=Path, default=None, help="keep clips and outputs in this folder")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.preroll_seconds < 0:
@@ -417,31 +372,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"ffmpeg: {ffmpeg_exe()}\n        {ffmpeg_version()}\nnproc:  {nproc()}")
-    cases = [
-        (group, clip, chain)
-        for group, clip, chains in GROUPS
-        for chain in chains
-        if not args.only or any(text in chain for text in args.only)
-    ]
+    cases = [(group, clip, chain) for group, clip, chains in GROUPS for chain in chains]
+    cases = [case for case in cases if not args.only or any(text in case[2] for text in args.only)]
     with tempfile.TemporaryDirectory(prefix="sprocket-fidelity-") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         clips: dict[str, Path] = {}
         for clip in dict.fromkeys(clip for _, clip, _ in cases):
             source = clip_source(clip, args.size, args.seconds)
-            clips[clip] = make_clip(work / f"src_{clip}.mp4", source, interlaced=clip == "interlaced")
+            clips[clip] = make_clip(work / f"src_{clip}.mp4", source)
             print(f"clip {clip}: {source}, keyframe every {KEYINT} frames")
         rows: list[Row] = []
         for i, (group, clip, chain) in enumerate(cases, 1):
             started = time.perf_counter()
-            row = evaluate(group, clip, chain, clips[clip], work, args.plain_pix_fmt)
-            rows.append(row)
+            rows.append(evaluate(group, clip, chain, clips[clip], work, args.plain_pix_fmt))
             took = time.perf_counter() - started
-            print(f"[{i}/{len(cases)}] {chain}: {row.verdict} ({took:.1f} s)", flush=True)
+            print(f"[{i}/{len(cases)}] {chain}: {rows[-1].verdict} ({took:.1f} s)", flush=True)
         silent = report_fidelity(rows)
         if args.preroll_seconds:
-            long_src = make_clip(work / "src_long.mp4", clip_source("motion", args.size, args.preroll_seconds))
-            report_preroll(long_src, args.preroll_seconds, work)
+            source = clip_source("motion", args.size, args.preroll_seconds)
+            report_preroll(make_clip(work / "src_long.mp4", source), args.preroll_seconds, work)
     return 1 if silent else 0
 
 
