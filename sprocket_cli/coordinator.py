@@ -644,7 +644,9 @@ class _Runner:
         self, task: Task, exc: BaseException, slot: int, *, timed_out: bool = False
     ) -> Iterator[Event]:
         spare = task.task_id in self.done or self.copies_in_flight(task.task_id) > 0
-        will_retry = task.attempt <= self.job.retries and not spare
+        # A failure that will repeat (the filters leave no frame) is not worth another attempt.
+        repeats = getattr(exc, "retry", True) is False
+        will_retry = task.attempt <= self.job.retries and not spare and not repeats
         yield self.emit(
             TaskFailed(
                 **self.about(task),
@@ -659,9 +661,8 @@ class _Runner:
         if spare:
             return  # another copy has delivered, or still may
         if not will_retry:
-            raise JobFailedError(
-                f"chunk {task.chunk.index} failed in {task.group} after {task.attempt} attempts: {exc}"
-            )
+            attempts = "" if repeats else f" after {task.attempt} attempts"
+            raise JobFailedError(f"chunk {task.chunk.index} failed in {task.group}{attempts}: {exc}")
         delay = RETRY_BACKOFF * 2 ** (task.attempt - 1)
         retry = Task(**{**task.__dict__, "attempt": task.attempt + 1})
         heapq.heappush(self.retry_heap, (self.executor.now() + delay, next(self._seq), retry))

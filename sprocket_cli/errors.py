@@ -65,6 +65,14 @@ class FfmpegError(SprocketError):
     exit_code = 7
 
 
+class NoFramesError(SprocketError):
+    """A task's filters left no frame to encode: it will do so however often it is retried."""
+
+    exit_code = 8
+    retry = False
+    """Failures that repeat are not retried (the coordinator reads this)."""
+
+
 class JobFailedError(SprocketError):
     """A task exhausted its retries, so the job cannot finish."""
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from sprocket_cli.control import CANCEL_KEY
+from sprocket_cli.errors import NoFramesError
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
-from sprocket_cli.media.fmp4 import make_segment
+from sprocket_cli.media.fmp4 import EmptySegment, make_segment
 from sprocket_cli.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
@@ -183,7 +184,10 @@ def _work(
         report("writing", chunk.frame_count)
         if task.output_type == "chunks":
             start_ticks = chunk.start_ticks if command.start_ticks is None else command.start_ticks
-            segment = make_segment(Path(out_path).read_bytes(), start_ticks)
+            try:
+                segment = make_segment(Path(out_path).read_bytes(), start_ticks)
+            except EmptySegment:
+                raise NoFramesError("the filters left no frame to encode") from None
             ikey = init_key(key, segment.init_hash)
             if not storage.exists(ikey):
                 storage.put_bytes(ikey, segment.init)

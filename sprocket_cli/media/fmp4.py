@@ -16,6 +16,10 @@ from dataclasses import dataclass
 _CONTAINERS = {b"moof", b"traf", b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"}
 
 
+class EmptySegment(ValueError):
+    """The encoder wrote no frame (its filters dropped every one)."""
+
+
 @dataclass(frozen=True)
 class Segment:
     init: bytes
@@ -111,7 +115,7 @@ def _shift_decode_times(media: bytearray, start_ticks: int) -> int:
     """Rebase every ``tfdt`` so the first is ``start_ticks``; return the total sample duration."""
     tfdts = list(_find(bytes(media), [b"moof", b"traf", b"tfdt"]))
     if not tfdts:
-        raise ValueError("fragmented MP4 has no tfdt box")
+        raise EmptySegment("fragmented MP4 has no tfdt box: no frame was encoded")
     delta: int | None = None
     last_end = 0
     for off in tfdts:

@@ -142,3 +142,13 @@ def test_windows_across_sparse_keyframes(make_clip: ClipMaker, tmp_path: Path) -
     """Keyframes every 5 s, chunks of 2 s: the pre-roll starts between keyframes."""
     src = make_clip(seconds=7, size="192x108", fps="30000/1001", keyint=150, audio=False)
     assert_same_as_ffmpeg(src, "tmix=frames=9", tmp_path)
+
+
+def test_a_chain_that_leaves_no_frame_fails_once_and_says_so(ntsc: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out.mp4"
+    code, output, _ = sprocket(ntsc, "select=0", dest)
+    assert code == 8
+    failures = [json.loads(line) for line in output.splitlines() if '"task_failed"' in line]
+    assert len(failures) == 1 and failures[0]["will_retry"] is False  # it would fail again
+    assert "left no frame to encode" in failures[0]["error"]
+    assert not dest.exists()
