@@ -16,9 +16,12 @@ from typing import Any
 
 import ffmpeg
 
-#: The last filters before the encoder: yuv420p, what every player decodes, which needs even
-#: sizes, so an odd last row or column is cropped away (175x143 -> 174x142).
-ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p"
+#: The last filter before the encoder: even sizes, so that a chain whose output is odd
+#: (175x143) still encodes in 4:2:0 (174x142), where plain ffmpeg would stop with an error.
+#: The pixel format is left to ffmpeg, as plain ``ffmpeg -vf`` leaves it: the encoder takes
+#: the format nearest the chain's output (4:2:0 from 4:2:0 sources, 4:4:4 after filters that
+#: work in RGB, such as curves or colorbalance), so the frames are ffmpeg's.
+ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2"
 
 
 @dataclass
@@ -54,6 +57,9 @@ class ChunkCommand:
     encoder: dict[str, str | int] | None = None
     timescale: int = 90000
     """Ticks per second of the output track (the source's time base, so times stay exact)."""
+    timescale_factor: int = 1
+    """How many times finer than the source's the track's ticks are: a filter that puts frames
+    between the source's (a frame per field, an fps grid) asks for finer ones."""
     end_seconds: float | None = None
     """Drop frames at or after this time once every filter ran (a rate change can add one)."""
     keep: tuple[float, float | None] | None = None

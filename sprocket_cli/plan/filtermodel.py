@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
 from sprocket_cli.plan.filteroptions import filter_help
@@ -29,6 +30,9 @@ from sprocket_cli.plan.framenumbers import renumberable
 #: ``%{n}`` and ``%{frame_num}`` in drawtext text).
 _FRAME_NUMBER = re.compile(r"(?<![\w.])(n|N|frame_num|selected_n|prev_selected_n)(?![\w(])")
 _RANDOM = re.compile(r"(?<![\w.])random\s*\(")
+#: Deinterlacer modes that send a frame per field (yadif 1 and 3; bwdif, w3fdif and estdif
+#: by default, which ``-h`` prints by name).
+_PER_FIELD = {"1", "3", "send_field", "send_field_nospatial", "field"}
 #: Flags options (noise's allf, c0f, ...) asking for temporal noise.
 _TEMPORAL_FLAGS = re.compile(r"(?:^|\+)t(?:$|\+)")
 
@@ -48,6 +52,10 @@ class Finding:
     """Frames at the very start of the stream it gives no output for."""
     renumber: bool = False
     """Its frame numbers can count from each chunk's first frame (:mod:`framenumbers`)."""
+    rate: Fraction | None = None
+    """The frame rate a rate filter puts its frames on (a fixed grid from time 0)."""
+    fields: bool = False
+    """A deinterlacer sending a frame per field: twice the frames, at half-frame times."""
     why: str = ""
     """What makes it this class, when its options decided it."""
 
@@ -66,6 +74,17 @@ class ChainPlan:
     starts at the first frame it does give, as plain ffmpeg's does."""
     whole: Finding | None = None
     """The first filter that keeps the chain from being split; None: it splits."""
+
+    @property
+    def rate(self) -> Fraction | None:
+        """The grid the chain's frames end on (its fps filter's rate); None: the source's."""
+        return next((f.rate for f in self.findings if f.rate is not None), None) if self.split else None
+
+    @property
+    def timescale_factor(self) -> int:
+        """How many times finer than the source's the output's ticks must be to hold every
+        frame time exactly (a frame per field halves the step)."""
+        return 2 if self.split and any(f.fields for f in self.findings) else 1
 
     @property
     def renumbered(self) -> bool:
@@ -98,7 +117,10 @@ def classify(use: FilterUse) -> Finding:
         why = "its expressions count frames (n)"
         return Finding(use.text, FilterClass.FRAME_NUMBER, renumber=shiftable, why=why)
     if name == "fps":
-        return Finding(use.text, FilterClass.RATE)
+        rate = _grid_rate(values)
+        if rate is None:
+            return Finding(use.text, FilterClass.TIMING, why="its rate or rounding is not a plain grid")
+        return Finding(use.text, FilterClass.RATE, rate=rate)
     if name in TIMING:
         return Finding(use.text, FilterClass.TIMING, why="it changes which frames exist or when")
     if name == "fade" and float(values.get("duration", "0") or 0) == 0:
@@ -108,7 +130,8 @@ def classify(use: FilterUse) -> Finding:
             return Finding(use.text, FilterClass.STATE, why=RANDOM_STATE[name])
         return Finding(use.text, FilterClass.FRAME)
     if name in DEINTERLACERS:
-        return Finding(use.text, FilterClass.WINDOW, 1, 1)
+        per_field = values.get("mode", "") in _PER_FIELD
+        return Finding(use.text, FilterClass.WINDOW, 1, 1, fields=per_field)
     if name in WINDOWED:
         before, after = WINDOWED[name](values)
         return Finding(use.text, FilterClass.WINDOW, before, after, DROPS_LEADING.get(name, 0))
@@ -125,7 +148,23 @@ def _one_to_one(f: Finding) -> bool:
 
 
 def _needs_options(name: str) -> bool:
-    return name in WINDOWED or name in RANDOM_STATE or name == "fade"
+    return name in WINDOWED or name in RANDOM_STATE or name in DEINTERLACERS or name in ("fade", "fps")
+
+
+#: ffmpeg's frame rate names (libavutil/parseutils.c) that fps= takes.
+_RATE_NAMES = {"ntsc": "30000/1001", "pal": "25", "film": "24", "ntsc_film": "24000/1001"}
+
+
+def _grid_rate(values: dict[str, str]) -> Fraction | None:
+    """fps's rate, when its frames sit on the plain grid k/rate (nearest rounding, from 0)."""
+    if values.get("round", "near") != "near" or values.get("start_time", "DBL_MAX") != "DBL_MAX":
+        return None
+    text = _RATE_NAMES.get(values.get("fps", ""), values.get("fps", ""))
+    try:
+        rate = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return rate if rate > 0 else None
 
 
 def _random_stream(name: str, use: FilterUse, values: dict[str, str]) -> bool:
@@ -146,9 +185,11 @@ def analyze(vf: str) -> ChainPlan:
             continue
         if f.renumber and all(_one_to_one(before) for before in findings[:i]):
             continue  # each chunk counts from its own first frame's number
-        if f.kind is FilterClass.RATE and not (preroll or postroll):
+        rates = sum(1 for g in findings if g.kind is FilterClass.RATE)
+        if f.kind is FilterClass.RATE and not (preroll or postroll) and rates == 1:
             continue
         if f.kind is FilterClass.RATE:
-            f = Finding(f.text, f.kind, why="a rate change after a windowed filter is not split yet")
+            why = "a rate change beside a windowed filter or another rate change is not split yet"
+            f = Finding(f.text, f.kind, why=why)
         return ChainPlan(findings, whole=f)
     return ChainPlan(findings, preroll, postroll, sum(f.drops for f in findings))

@@ -35,4 +35,4 @@ class Encode(Stage):
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         assert isinstance(config, EncodeConfig)
         command.encoder = {"c:v": "libx264", "preset": config.preset, "crf": config.crf}
-        command.timescale = chunk.timescale
+        command.timescale = chunk.timescale * command.timescale_factor

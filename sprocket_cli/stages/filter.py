@@ -9,12 +9,15 @@ chunks (``reverse``, ``setpts``) runs on one worker, said in one line, or is ref
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
+from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.plan.framenumbers import number_frames
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
@@ -44,8 +47,6 @@ class Filter(Stage):
     Config: ClassVar[type[StageConfig]] = FilterConfig
 
     def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
-        from sprocket_cli.plan.filtermodel import analyze  # the coordinator's side only
-
         assert isinstance(config, FilterConfig)
         chain = analyze(config.vf)
         if chain.split:
@@ -59,7 +60,25 @@ class Filter(Stage):
         # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
         # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
         command.add_filter(number_frames(config.vf, chunk.lead_index))
+        chain = analyze(config.vf)
+        command.timescale_factor = chain.timescale_factor
+        if chain.rate is not None:
+            place_on_grid(command, chunk, chain.rate)
+        elif chain.timescale_factor != 1:
+            command.start_ticks = chunk.start_ticks * chain.timescale_factor
         if not chunk.rolled and not chunk.is_last:
             # A rate-changing filter (fps=) may emit a frame at the chunk's end time, which
             # belongs to the next chunk.
             command.end_seconds = chunk.end_seconds
+
+
+def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction) -> None:
+    """Put the segment where its first frame sits on fps's grid, not where the chunk starts.
+
+    fps gives the slot nearest each input frame (k/rate seconds from 0), so the chunk's first
+    output frame is at slot round(start x rate); the track's ticks must hold 1/rate exactly.
+    """
+    ticks = math.lcm(chunk.timescale, rate.numerator)
+    command.timescale_factor = ticks // chunk.timescale
+    slot = math.floor(chunk.start_pts * chunk.time_base * rate + Fraction(1, 2))
+    command.start_ticks = round((slot / rate - chunk.origin_pts * chunk.time_base) * ticks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -27,18 +28,21 @@ def ntsc(make_clip: ClipMaker) -> Path:
     return make_clip(seconds=7, size="192x108", fps="30000/1001", keyint=40, audio=False)
 
 
-def frames(path: Path) -> list[tuple[str, str]]:
-    """(pts, md5) of every decoded frame, as ffmpeg's framemd5 muxer lists them."""
+def frames(path: Path) -> list[tuple[Fraction, str]]:
+    """(seconds, md5) of every decoded frame, with the times stored in the file: framemd5
+    with passthrough and the stream's own time base, which re-stamp nothing."""
     out = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
-         "-f", "framemd5", "-"],
+         "-fps_mode", "passthrough", "-enc_time_base:v", "demux", "-f", "framemd5", "-"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
+    tb = Fraction(next(line for line in out.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip())
     rows = [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
-    return [(row[2].strip(), row[5].strip()) for row in rows]
+    pts = [int(row[2]) * tb for row in rows]
+    return [(p - pts[0], row[5].strip()) for p, row in zip(pts, rows, strict=True)]
 
 
-def plain_ffmpeg(src: Path, vf: str, dest: Path) -> list[tuple[str, str]]:
+def plain_ffmpeg(src: Path, vf: str, dest: Path) -> list[tuple[Fraction, str]]:
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src), "-vf", vf,
          "-c:v", "libx264", "-qp", "0", "-an", "-y", str(dest)],
@@ -77,7 +81,9 @@ def assert_same_as_ffmpeg(src: Path, vf: str, tmp_path: Path) -> dict[str, objec
     [
         "hue=s=0,eq=contrast=1.3",  # per-frame
         "drawbox=enable='between(t,1.2,3.1)':c=red:t=fill,fade=t=out:st=5:d=1.5",  # time expressions
-        "fps=12",  # a rate change on a fixed grid
+        "fps=12",  # a rate change on a fixed grid: each chunk's first frame sits on it
+        "scale=96:-2,fps=15",
+        "colorbalance=rs=0.3",  # works in RGB: the encoder takes 4:4:4, as in plain ffmpeg
         # Frame numbers: each chunk counts from its first frame's number in the source.
         "hue=h=n*7,drawbox=enable='lt(mod(n,40),10)':c=red:t=fill",
         "tmix=frames=3,drawtext=text='%{n}':fontsize=24:fontcolor=white",
@@ -97,6 +103,7 @@ def test_per_frame_time_and_rate_filters_split_exactly(ntsc: Path, tmp_path: Pat
         "atadenoise",
         "yadif",
         "bwdif",  # a frame per field: twice the frames, each inside its source frame's time
+        "yadif=mode=1",
         "tblend=all_mode=average",  # no frame for the first: the output starts one frame later
         "tmix=frames=3,hue=s=0,deflicker=size=4",  # windows add up
     ],

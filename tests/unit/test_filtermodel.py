@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,22 @@ def test_frame_numbers_are_rewritten_to_count_from_the_chunk() -> None:
         "hue=h=(n+50)*10:s=1,drawtext=text='%{n} n':fontsize=9:start_number=50,"
         "geq=lum='(N+50)+X':cb=128:cr=128"
     )
+
+
+@pytest.mark.parametrize(
+    ("vf", "rate"),
+    [
+        ("fps=12", Fraction(12)),
+        ("fps=fps=ntsc", Fraction(30000, 1001)),
+        ("scale=96:-2,fps=30000/1001", Fraction(30000, 1001)),
+        ("fps=25:round=down", None),  # another rounding: not the plain grid
+        ("fps=12,fps=6", None),  # two grids: one worker
+    ],
+)
+def test_an_fps_grid_is_read_from_its_options(vf: str, rate: Fraction | None) -> None:
+    assert analyze(vf).rate == rate
+
+
+def test_a_frame_per_field_asks_for_finer_ticks() -> None:
+    assert analyze("yadif=mode=send_field").timescale_factor == 2
+    assert analyze("yadif").timescale_factor == 1
