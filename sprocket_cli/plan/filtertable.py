@@ -96,6 +96,8 @@ WINDOWED: Mapping[str, Window] = {
     "deflicker": lambda v: (0, _int(v, "size") - 1),  # looks forward only
     "atadenoise": lambda v: (_int(v, "s") // 2, _int(v, "s") // 2),
     "tmidequalizer": _radius("radius"),
+    # Each frame is built from itself and the 2r after it (and labelled with its own time).
+    "tmedian": lambda v: (0, 2 * _int(v, "radius")),
     "fftdnoiz": lambda v: (_int(v, "prev"), _int(v, "next")),
     "dedot": lambda v: (2, 2),
     "scdet": lambda v: (1, 0),
@@ -152,7 +154,6 @@ WHOLE_STREAM: Mapping[str, str] = {
     "scroll": "its position accumulates from the first frame",
     "lagfun": "each frame decays from every earlier one",
     "hqdn3d": "its temporal part is recursive: each frame depends on every earlier one",
-    "tmedian": "it labels each frame with the oldest timestamp of its window",
     "amplify": "it labels each frame with the oldest timestamp of its window",
     "photosensitivity": "it blends each frame with its own previous output",
     "freezedetect": "it times frozen intervals across frames",

@@ -44,7 +44,7 @@ def test_malformed_graphs_are_bad_filters(graph: str) -> None:
         ("fps=12", FilterClass.RATE),
         ("yadif=mode=1", FilterClass.WINDOW),  # a frame per field: times stay inside the frame's
         ("bwdif", FilterClass.WINDOW),
-        ("tmedian", FilterClass.WHOLE),  # labels frames with its window's oldest timestamp
+        ("tmedian", FilterClass.WINDOW),  # built from the 2r frames after: post-roll only
         ("noise=alls=20", FilterClass.FRAME),  # a fixed pattern
         ("noise=alls=20:allf=t+u", FilterClass.STATE),
         ("vignette", FilterClass.STATE),  # dither: a random stream
