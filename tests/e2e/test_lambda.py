@@ -104,13 +104,12 @@ def test_an_s3_source_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_pa
 
 def test_a_url_with_byte_ranges_is_read_in_place(deployed: LocalLambda, clip: Path, tmp_path: Path) -> None:
     www = tmp_path / "www"
-    www.mkdir()
-    (www / "holiday.mp4").write_bytes(clip.read_bytes())
+    (www / "stream").mkdir(parents=True)  # the server serves a job's stream folder only
+    (www / "stream" / "holiday.mp4").write_bytes(clip.read_bytes())
     out = tmp_path / "out.mp4"
     with StreamServer(www) as server:  # a loopback server that honours Range
-        events, _ = run(
-            "filter", f"{server.url}holiday.mp4", "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda"
-        )
+        url = f"{server.url}stream/holiday.mp4"
+        events, _ = run("filter", url, "--vf", "hue=s=0", "-o", str(out), "--backend", "lambda")
     assert not kinds(events, "chunk_staged")  # no download, no upload: workers read their ranges
     assert facts(out).frames == facts(clip).frames
 

@@ -1,14 +1,17 @@
-"""The stream server: loopback only, nothing outside the job folder, right types, byte ranges."""
+"""The stream server: loopback only, nothing outside the stream folder (the job's record and
+journal stay private), right types, byte ranges."""
 
 from __future__ import annotations
 
 import http.client
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sprocket_cli.output.server import StreamServer
+from sprocket_cli.storage.memory import MemoryStorage
 from tests.conftest import AwsStandIn
 
 
@@ -19,18 +22,22 @@ def served(tmp_path: Path) -> Iterator[tuple[StreamServer, Path]]:
     (job / "stream" / "master.m3u8").write_text("#EXTM3U\n")
     (job / "stream" / "stream.mpd").write_text("<MPD/>")
     (job / "stream" / "seg_00000.m4s").write_bytes(bytes(range(256)) * 4)
+    (job / "job.json").write_text('{"secret": "job record"}')
+    (job / "journal.jsonl").write_text('{"secret": "journal"}\n')
+    (job / "work").mkdir()
+    (job / "work" / "chunk_00000.mp4").write_bytes(b"secret work")
     (tmp_path / "secret.txt").write_text("not yours")
     with StreamServer(job) as server:
         yield server, job
 
 
 def request(
-    server: StreamServer, path: str, headers: dict[str, str] | None = None
+    server: StreamServer, path: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, dict[str, str], bytes]:
     host, port = server.url.removeprefix("http://").rstrip("/").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     # Raw paths: http.client sends them as given, so traversal attempts reach the server intact.
-    conn.request("GET", path, headers=headers or {})
+    conn.request(method, path, headers=headers or {})
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -52,6 +59,44 @@ def test_refuses_paths_outside_the_job_folder(served: tuple[StreamServer, Path],
     status, _, body = request(server, path)
     assert status in (403, 404)
     assert b"not yours" not in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/job.json", "/journal.jsonl", "/work/chunk_00000.mp4", "/%6aob.json", "/stream/../job.json",
+        "/stream/%2e%2e/journal.jsonl", "/stream", "/stream/", "/player.html/../job.json",
+        "/stream/..%2fjob.json", "/stream/%2E%2E%2Fjob.json", "/stream/.%2e/job.json",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_only_the_stream_folder_is_served(served: tuple[StreamServer, Path], path: str, method: str) -> None:
+    server, _ = served
+    status, _, body = request(server, path, method=method)
+    assert status in (403, 404)
+    assert b"secret" not in body
+
+
+def test_symlinks_out_of_the_stream_folder_are_refused(served: tuple[StreamServer, Path]) -> None:
+    server, job = served
+    (job / "stream" / "record.m3u8").symlink_to(job / "job.json")
+    (job / "stream" / "loop.m4s").symlink_to(job / "stream" / "loop.m4s")
+    (job / "stream" / "alias.m4s").symlink_to("seg_00000.m4s")  # within the stream: fine
+    status, _, body = request(server, "/stream/record.m3u8")
+    assert status == 403 and b"secret" not in body
+    assert request(server, "/stream/loop.m4s")[0] == 404
+    assert request(server, "/stream/alias.m4s")[:1] == (200,)
+
+
+def test_directories_and_fifos_are_not_served(served: tuple[StreamServer, Path]) -> None:
+    server, job = served
+    (job / "stream" / "sub").mkdir()
+    (job / "stream" / "sub" / "x.m4s").write_bytes(b"x")
+    os.mkfifo(job / "stream" / "pipe.m4s")  # opening it for reading must not hang the handler
+    for path in ("/stream/sub", "/stream/sub/", "/stream/pipe.m4s"):
+        status, _, body = request(server, path)
+        assert status == 404 and b"x.m4s" not in body
+    assert request(server, "/stream/sub/x.m4s")[0] == 200  # a rendition's folder, say
 
 
 @pytest.mark.parametrize(
@@ -109,3 +154,17 @@ def test_a_remote_jobs_stream_is_proxied_from_s3_with_ranges(aws: AwsStandIn, tm
         assert (status, body, headers["content-range"]) == (206, bytes(range(256)), "bytes 256-511/1024")
         assert request(server, "/stream/seg_99999.m4s")[0] == 404
         assert request(server, "/../j2/stream/master.m3u8")[0] == 403  # not another job's keys
+
+
+def test_a_remote_jobs_record_is_not_proxied(tmp_path: Path) -> None:
+    store = MemoryStorage()
+    store.put_bytes("job.json", b'{"secret": "job record"}')
+    store.put_bytes("journal.jsonl", b'{"secret": "journal"}')
+    store.put_bytes("stream/master.m3u8", b"#EXTM3U\n")
+    with StreamServer(tmp_path, storage=store) as server:
+        assert request(server, "/stream/master.m3u8")[::2] == (200, b"#EXTM3U\n")
+        for path in ("/job.json", "/journal.jsonl", "/stream/../job.json", "/stream/%2e%2e/job.json"):
+            status, _, body = request(server, path)
+            assert status in (403, 404) and b"secret" not in body
+        status, _, body = request(server, "/stream/master.m3u8", {"Host": "evil.example"})
+        assert status == 403 and b"EXTM3U" not in body
