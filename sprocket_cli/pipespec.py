@@ -6,7 +6,8 @@
 ``input_N`` and ``output_N`` are endpoints bound when the job runs. A port's type is its name
 without a trailing ``_N``; both ends of a stream must have the same type. Validation collects
 every problem, each with its location (node, stream index, JSON line and column), before any
-work starts.
+work starts. The original Sprocket's own names (its ``pipespec/*.pipe``) are read through
+:mod:`sprocket_cli.aliases` first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sprocket_cli import aliases
 from sprocket_cli.errors import PipespecError, SprocketError
 from sprocket_cli.registry import delivery_class, stage_class
 from sprocket_cli.stages.base import Stage, StageConfig, port_type
@@ -129,10 +131,26 @@ def parse(
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
+        where = f"pipespec (line {exc.lineno}, column {exc.colno})"
         raise PipespecError(
-            [f"pipespec (line {exc.lineno}, column {exc.colno}): invalid JSON: {exc.msg}"], source
+            [f"{where}: invalid JSON: {exc.msg}{_trailing_comma(text, exc.pos)}"], source
         ) from None
     return _Validator(text, source, overrides or {}).run(raw, name)
+
+
+def _line_col(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - text.rfind("\n", 0, pos)  # 1-based: rfind gives -1 on the first line
+    return f"line {line}, column {column}"
+
+
+def _trailing_comma(text: str, pos: int) -> str:
+    """Names a comma before ``}`` or ``]``, which JSON forbids but hand-written specs have (the
+    original's ddos.pipe): the decoder reports the bracket, the comma is the mistake."""
+    before = text[:pos].rstrip()
+    if text[pos : pos + 1] not in ("}", "]") or not before.endswith(","):
+        return ""
+    return f" (a trailing comma at {_line_col(text, len(before) - 1)}, which JSON does not allow)"
 
 
 class _Validator:
@@ -145,6 +163,14 @@ class _Validator:
         """Every node name declared, valid or not."""
         self.stages: dict[str, type[Stage]] = {}
         """Node name -> stage class, for nodes whose stage loaded (even with a bad config)."""
+        self.ports: dict[str, dict[str, str]] = {}
+        """Node -> the original's port names for it -> this project's (see aliases)."""
+        self.orphans: set[str] = set()
+        """Nodes and output_N fed by a stream whose source is broken (an unknown or refused
+        stage, an unknown node): that first cause is reported, so their unconnected ports or an
+        unreached output are not reported as well."""
+        self.origins: dict[str, str] = {}
+        """Node -> the original's stage name it was written with, named in config problems."""
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -157,9 +183,7 @@ class _Validator:
             start = found.end() if found else 0
         for i, m in enumerate(re.compile(pattern).finditer(self.text, start)):
             if i == occurrence:
-                line = self.text.count("\n", 0, m.start()) + 1
-                col = m.start() - (self.text.rfind("\n", 0, m.start()) + 1) + 1
-                return f" (line {line}, column {col})"
+                return f" ({_line_col(self.text, m.start())})"
         return ""
 
     def node_where(self, name: str, occurrence: int = 0) -> str:
@@ -183,10 +207,12 @@ class _Validator:
         if not isinstance(raw_streams, list) or not raw_streams:
             self.fail("pipespec", '"streams" must be a non-empty list')
             raw_streams = []
-        nodes = self.nodes(raw_nodes)
+        ours = aliases.translate(raw_nodes, raw_streams)
+        self.ports, self.origins = ours.ports, ours.origins
+        nodes = self.nodes(ours.nodes)
         for unknown in sorted(set(self.overrides) - self.names):
             self.fail(f"--set {unknown}", "no node of that name in the pipeline")
-        streams = self.streams(raw_streams)
+        streams = self.streams(ours.streams)
         self.check_graph(streams)
         if self.problems:
             raise PipespecError(self.problems, self.source)
@@ -200,10 +226,15 @@ class _Validator:
             outputs=tuple(sorted(e for e in ends if e.startswith("output_"))),
         )
 
-    def nodes(self, raw_nodes: list[Any]) -> list[Node]:
+    def nodes(self, raw_nodes: list[tuple[int, Any]]) -> list[Node]:
         nodes: list[Node] = []
         seen: list[str] = []
-        for i, raw in enumerate(raw_nodes):
+        for i, raw in raw_nodes:
+            if isinstance(raw, aliases.NodeProblem):  # one of the original's stages, not readable here
+                self.names.add(raw.name)
+                self.fail(self.node_where(raw.name, seen.count(raw.name)), raw.message)
+                seen.append(raw.name)
+                continue
             if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
                 self.fail(f"node {i}", 'must be an object with a non-empty string "name"')
                 continue
@@ -229,14 +260,14 @@ class _Validator:
             self.fail(where, 'missing "stage"')
             return None
         try:
-            stage = stage_class(raw["stage"])
+            stage = stage_class(raw["stage"], also=aliases.STAGES.keys() | aliases.REFUSED.keys())
         except SprocketError as exc:
             self.fail(where, str(exc))
             return None
         self.stages[name] = stage
         delivery = raw.get("delivery_function", DEFAULT_DELIVERY)
         try:
-            delivery_class(str(delivery))
+            delivery_class(str(delivery), also=aliases.DELIVERY)
         except SprocketError as exc:
             self.fail(where, str(exc))
         fuse = raw.get("fuse", True)
@@ -251,21 +282,28 @@ class _Validator:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"]) or "config"
-                self.fail(where, f"config {loc}: {err['msg']} (stage {stage.NAME!r})")
+                origin = f", the original's {self.origins[name]!r}" if name in self.origins else ""
+                self.fail(where, f"config {loc}: {err['msg']} (stage {stage.NAME!r}{origin})")
             return None
         return Node(name, stage, config, str(delivery), bool(fuse))
 
-    def streams(self, raw_streams: list[Any]) -> list[Stream]:
+    def streams(self, raw_streams: list[tuple[int, Any]]) -> list[Stream]:
         streams: list[Stream] = []
-        for i, raw in enumerate(raw_streams):
+        for i, raw in raw_streams:
             where = self.stream_where(i)
             if not isinstance(raw, dict) or set(raw) != {"src", "dst"}:
                 self.fail(where, 'must be an object with exactly "src" and "dst"')
                 continue
             src = self.endpoint(raw["src"], where, "src", outgoing=True)
             dst = self.endpoint(raw["dst"], where, "dst", outgoing=False)
+            if src is None and dst is not None and self.broken(raw["src"]):
+                self.orphans.add(dst.node)
             if src is None or dst is None:
                 continue
+            if src.is_input:  # the original's port names for inputs and outputs, as the other end's
+                src = Endpoint(src.node, aliases.end_port(src.port, dst.port, dst.is_output))
+            if dst.is_output:
+                dst = Endpoint(dst.node, aliases.end_port(dst.port, src.port, src.is_input))
             if src.type != dst.type:
                 self.fail(where, f"type mismatch: {src} carries {src.type!r} but {dst} takes {dst.type!r}")
                 continue
@@ -290,6 +328,7 @@ class _Validator:
                 self.fail(where, f"{side} names unknown node {node_name!r}")
             return None  # a node already reported as broken: no follow-on noise
         ports = stage.OUTPUTS if outgoing else stage.INPUTS
+        port = aliases.port(port, ports, self.ports.get(node_name, {}))
         if port not in ports:
             kind = "output" if outgoing else "input"
             self.fail(
@@ -298,7 +337,13 @@ class _Validator:
                 f"its {kind} ports: {', '.join(ports)}",
             )
             return None
-        return ep
+        return Endpoint(node_name, port)
+
+    def broken(self, end: object) -> bool:
+        """Whether ``end`` is on a node that is unknown or whose stage did not load (a problem
+        reported already), rather than a bad port of a working node."""
+        node = str(end).partition(":")[0]
+        return _ENDPOINT.match(node) is None and node not in self.stages
 
     def check_graph(self, streams: list[Stream]) -> None:
         feeding: dict[tuple[str, str], list[Stream]] = {}
@@ -307,7 +352,7 @@ class _Validator:
         for name, stage in self.stages.items():
             for port in stage.INPUTS:
                 got = feeding.get((name, port), [])
-                if not got:
+                if not got and name not in self.orphans:
                     self.fail(self.node_where(name), f"input port {port!r} is not connected")
                 elif len(got) > 1:
                     idx = ", ".join(str(s.index) for s in got)
@@ -315,7 +360,8 @@ class _Validator:
                         self.node_where(name),
                         f"input port {port!r} is fed by several streams ({idx})",
                     )
-        if streams and not any(s.dst.is_output for s in streams):
+        cut = any(n.startswith("output_") for n in self.orphans)
+        if streams and not cut and not any(s.dst.is_output for s in streams):
             self.fail("pipespec", "no stream reaches an output_N endpoint, so nothing would be written")
         cycle = _find_cycle(list(self.stages), streams)
         if cycle:

@@ -1,13 +1,15 @@
 """Find stages and delivery functions: installed entry points, or ``module:Class`` in a spec.
 
 Built-ins register through the same entry points as third-party plug-ins, so an unknown name
-fails with the list of what is installed.
+fails with the list of what is installed, and the closest known names first.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, cast
 
@@ -29,11 +31,19 @@ def installed(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
-def _load(group: str, name: str, kind: str, base: type) -> type:
+def closest(name: str, known: Iterable[str]) -> list[str]:
+    """The ``known`` names nearest ``name``, nearest first: a typo's likely meaning."""
+    return difflib.get_close_matches(name, sorted(set(known)), n=3)
+
+
+def _load(group: str, name: str, kind: str, base: type, also: Iterable[str] = ()) -> type:
     target = name if ":" in name else installed(group).get(name)
     if target is None:
         names = ", ".join(sorted(installed(group))) or "none (is sprocket installed?)"
-        raise UnknownPluginError(f"unknown {kind} {name!r}; installed: {names}")
+        # The guess comes before the list so that the list stays the message's tail.
+        near = closest(name, [*installed(group), *also])
+        guess = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
+        raise UnknownPluginError(f"unknown {kind} {name!r}{guess}; installed: {names}")
     module_name, _, attr = target.partition(":")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
@@ -44,16 +54,18 @@ def _load(group: str, name: str, kind: str, base: type) -> type:
     return obj
 
 
-def stage_class(name: str) -> type[Stage]:
+def stage_class(name: str, also: Iterable[str] = ()) -> type[Stage]:
+    """The stage ``name``; ``also``: further names it may be a typo of (the original's)."""
     from sprocket_cli.stages.base import Stage
 
-    return cast("type[Stage]", _load(STAGE_GROUP, name, "stage", Stage))
+    return cast("type[Stage]", _load(STAGE_GROUP, name, "stage", Stage, also))
 
 
-def delivery_class(name: str) -> type[DeliveryFunction]:
+def delivery_class(name: str, also: Iterable[str] = ()) -> type[DeliveryFunction]:
     from sprocket_cli.delivery import DeliveryFunction
 
-    return cast("type[DeliveryFunction]", _load(DELIVERY_GROUP, name, "delivery function", DeliveryFunction))
+    kind = "delivery function"
+    return cast("type[DeliveryFunction]", _load(DELIVERY_GROUP, name, kind, DeliveryFunction, also))
 
 
 def face_provider_class(name: str) -> type[FaceProvider]:
