@@ -67,8 +67,8 @@ def _names(text: str) -> frozenset[str]:
 #: Filters whose output frame is a function of its input frame (and its time) alone.
 PER_FRAME = _names(
     """
-    addroi alphaextract alphamerge avgblur backgroundkey bilateral blend bm3d boxblur cas chromahold
-    chromakey chromanr chromashift ciescope colorbalance colorchannelmixer colorcontrast
+    addroi alphaextract alphamerge avgblur backgroundkey bilateral blend bm3d boxblur cas curves
+    chromahold chromakey chromanr chromashift ciescope colorbalance colorchannelmixer colorcontrast
     colorcorrect colorhold colorize colorkey colorlevels colormap colormatrix colorspace
     colortemperature convolution convolve copy corr cover_rect crop dblur dctdnoiz deband
     deblock deconvolve deflate delogo despill dilation displace drawbox drawgrid drawtext
