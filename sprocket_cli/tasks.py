@@ -108,8 +108,7 @@ class ChunkRef:
     def start_ticks(self) -> int:
         """The chunk's start on the output timeline, which begins at 0 like the audio
         rendition's, in :attr:`timescale` ticks (exact when the time base allows)."""
-        # The first chunk may start before the origin: its first frames give no output.
-        return max(0, round((self.start_pts - self.origin_pts) * self.time_base * self.timescale))
+        return round((self.start_pts - self.origin_pts) * self.time_base * self.timescale)
 
 
 @dataclass(frozen=True)

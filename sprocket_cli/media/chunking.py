@@ -124,7 +124,9 @@ def plan_chunks(
         else keys
     )
     shortest = length
-    cuts = [frames[0]]
+    # Frames the chain gives no output for are the first chunk's pre-roll: its own frames, and
+    # so the output, start after them, as plain ffmpeg's (and its audio does not move).
+    cuts = [frames[min(drops, len(frames) - 1)]]
     while True:
         start = cuts[-1]
         target = length if first_seconds is None else min(length, max(shortest, (end_pts - start) // 2))
@@ -142,7 +144,8 @@ def plan_chunks(
     chunks = []
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
         first, stop = bisect.bisect_left(frames, start), bisect.bisect_left(frames, end)
-        lead = frames[max(0, first - before)]
+        back = max(before, drops) if i == 0 else before
+        lead = frames[max(0, first - back)]
         tail = frames[stop + after] if stop + after < len(frames) else end_pts
         seek = keys[max(0, bisect.bisect_right(keys, lead) - 1)]
         count = stop - first
@@ -155,9 +158,9 @@ def plan_chunks(
                 frame_count=count,
                 time_base=info.time_base,
                 is_last=i == len(bounds) - 2,
-                origin_pts=frames[min(drops, len(frames) - 1)],
+                origin_pts=frames[0],
                 lead_pts=lead if lead != start else None,
-                lead_index=max(0, first - before),
+                lead_index=max(0, first - back),
                 tail_pts=tail if tail != end and i < len(bounds) - 2 else None,
             )
         )

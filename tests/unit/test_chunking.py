@@ -268,7 +268,9 @@ def test_roll_extends_each_chunk_into_its_neighbours() -> None:
     assert sum(c.frame_count for c in rolled.chunks) == len(info.frame_pts)  # own frames only
 
 
-def test_frames_dropped_at_the_start_move_the_origin() -> None:
+def test_frames_dropped_at_the_start_are_the_first_chunks_pre_roll() -> None:
     info = media(6, every(2, 6))
-    chunks = plan_chunks(info, 2.0, drops=1).chunks
-    assert {c.origin_pts for c in chunks} == {TICKS}
+    chunks = plan_chunks(info, 2.0, roll=(1, 0), drops=1).chunks
+    assert chunks[0].start_pts == TICKS  # the output starts one frame in, as ffmpeg's does
+    assert chunks[0].lead_pts == 0 and chunks[0].seek_pts == 0
+    assert sum(c.frame_count for c in chunks) == len(info.frame_pts) - 1
