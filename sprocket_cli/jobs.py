@@ -2,22 +2,29 @@
 
 ``job.json`` records everything needed to run the job again (the resolved pipespec, the
 bound inputs and outputs, the options, and a fingerprint of each input), so ``resume``
-rebuilds the same job; the journal says how far it got.
+rebuilds the same job; the journal says how far it got. Both are readable by their owner
+only: they name the user's files, and an s3 input's presigned URL is a credential.
+
+A job owns each output path while it runs: a lock file beside the output names the job and
+its process (:func:`lock_outputs`), so that two jobs never write one path.
 """
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import json
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
 from sprocket_cli.journal import JOURNAL_NAME, read_journal
 
@@ -34,6 +41,22 @@ def jobs_root() -> Path:
 def new_job_id() -> str:
     """Sortable by start time, unique enough for one user: ``20261122-031500-3f9a``."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def recorded_input(path: str) -> str:
+    """How an input is recorded: a local path made absolute, so that ``resume`` finds it from
+    any folder; a URL (http, s3) as it is."""
+    return path if "://" in path else str(Path(path).absolute())
+
+
+def file_identity(path: Path | str) -> list[int] | None:
+    """[device, inode, size, mtime] of the file at ``path``, None if there is none: tells the
+    file a job wrote (a rename keeps all four) from one someone else put there since."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def fingerprint(path: str) -> list[int] | None:
@@ -58,6 +81,10 @@ class JobRecord:
     fingerprints: dict[str, list[int] | None]
     pid: int
     """The coordinator process that ran it last."""
+    owned: dict[str, list[int]] = field(default_factory=dict)
+    """Output path -> :func:`file_identity` of the file there that the job may replace: the one
+    found at the start under --overwrite, then the one it wrote itself (a resume after a kill
+    between the rename and the end replaces its own file, never one that appeared since)."""
 
     def same_work(self, other: JobRecord) -> bool:
         """Whether ``other`` asks for the same output from the same inputs, on the same backend
@@ -75,9 +102,28 @@ class JobRecord:
         return str(self.options.get("backend", "local"))
 
 
+def _write_private(path: Path, text: str, flags: int = os.O_TRUNC) -> None:
+    """Write ``text`` to ``path`` with mode 0600 from its creation on (never readable by others,
+    not even for a moment); fchmod also narrows a file left by an older version."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, 0o600)
+        f.write(text)
+
+
+def private_journal(job_dir: Path) -> None:
+    """Create the journal with mode 0600 (or narrow an older job's): the journal appends to it
+    and so keeps its mode."""
+    fd = os.open(job_dir / JOURNAL_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def write_record(job_dir: Path, record: JobRecord) -> None:
     tmp = job_dir / (JOB_FILE + ".part")
-    tmp.write_text(json.dumps(asdict(record), indent=2), encoding="utf-8")
+    _write_private(tmp, json.dumps(asdict(record), indent=2))
     os.replace(tmp, job_dir / JOB_FILE)
 
 
@@ -89,11 +135,17 @@ def read_record(job_dir: Path) -> JobRecord:
         raise UsageError(f"{job_dir}: not a job folder Sprocket can read ({exc})") from None
 
 
+def job_folder(job_id: str, parent: Path | None) -> Path:
+    """Where :func:`create_job_dir` puts the job (the output locks name it before it exists)."""
+    return ((parent or jobs_root()) / job_id).absolute()  # events name it from anywhere
+
+
 def create_job_dir(record: JobRecord, parent: Path | None) -> Path:
     """Make the job's folder under ``parent`` (default: the user data dir) and record it."""
-    job_dir = ((parent or jobs_root()) / record.job_id).absolute()  # events name it from anywhere
+    job_dir = job_folder(record.job_id, parent)
     job_dir.mkdir(parents=True, exist_ok=False)
     write_record(job_dir, record)
+    private_journal(job_dir)
     return job_dir
 
 
@@ -175,3 +227,170 @@ def clean(job: JobStatus, *, everything: bool) -> int:
     freed = folder_bytes(target)
     shutil.rmtree(target, ignore_errors=True)
     return freed
+
+
+# Output locks. A job takes one per output before its folder exists and drops it once the file
+# is in place (:mod:`sprocket_cli.output.assemble`) or when its process exits.
+
+LOCK_SUFFIX = ".sprocket-lock"
+
+
+@dataclass(frozen=True)
+class OutputLock:
+    """This process's claim on one output path, for the job ``job_id``."""
+
+    dest: Path
+    job_id: str
+    job_dir: Path
+    pid: int
+    overwrite: bool
+    """--overwrite: the job may replace whatever is at ``dest`` when it finishes."""
+    replaceable: list[int] | None = None
+    """Without --overwrite, the :func:`file_identity` of the one file at ``dest`` the job may
+    replace (see :attr:`JobRecord.owned`); any other file there is someone else's."""
+
+
+#: dest -> the lock this process holds on it, so that the final rename knows the job's terms.
+_HELD: dict[Path, OutputLock] = {}
+
+
+def lock_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}{LOCK_SUFFIX}")
+
+
+@contextmanager
+def _dir_guard(folder: Path) -> Iterator[None]:
+    """Serialise lock changes in ``folder`` between processes: two processes must not both judge
+    one lock stale, the second then removing the first's fresh lock. flock ends with its holder,
+    so this guard cannot go stale itself."""
+    fd = -1
+    with suppress(OSError):  # no flock (some network file systems), or a folder we may not read:
+        fd = os.open(folder, os.O_RDONLY)  # O_EXCL alone still keeps two live jobs apart
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _read_lock(path: Path) -> dict[str, Any] | None:
+    """The lock file's fields, None if there is none; {} if it cannot be parsed (its writer died
+    between creating and writing it)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        raise OutputError(f"{path}: another user's job holds this output; choose another -o") from None
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _journal_bytes(job_dir: Path) -> int:
+    try:
+        return (job_dir / JOURNAL_NAME).stat().st_size
+    except OSError:
+        return 0
+
+
+def _holds(holder: dict[str, Any]) -> bool:
+    """Whether the job that wrote the lock may still write its output: its process is alive and
+    its journal has not ended since it took the lock (a process that runs jobs one after another
+    keeps its pid when one fails)."""
+    pid, job_dir, taken_at = holder.get("pid"), holder.get("job_dir"), holder.get("journal_bytes", 0)
+    if not isinstance(pid, int) or pid <= 0 or not _alive(pid):
+        return False
+    if not isinstance(job_dir, str) or _journal_bytes(Path(job_dir)) <= int(taken_at or 0):
+        return True
+    events: list[Event] = []
+    with suppress(OSError):
+        events = list(read_journal(Path(job_dir)))
+    return not (events and isinstance(events[-1], (JobFinished, JobFailed, JobCancelled)))
+
+
+def _lock_one(lock: OutputLock) -> None:
+    path, taken_at = lock_path(lock.dest), _journal_bytes(lock.job_dir)
+    body = {"job_id": lock.job_id, "pid": lock.pid, "job_dir": str(lock.job_dir), "journal_bytes": taken_at}
+    with _dir_guard(lock.dest.parent):
+        holder = _read_lock(path)
+        if holder is not None:
+            if holder.get("job_id") != lock.job_id and _holds(holder):
+                raise OutputError(
+                    f"{lock.dest}: job {holder.get('job_id')} (pid {holder.get('pid')}) is writing it; "
+                    f"wait for it or choose another -o (if that job is gone, remove {path})"
+                )
+            path.unlink(missing_ok=True)  # stale, or this same job's from before a kill
+        try:
+            _write_private(path, json.dumps(body), os.O_EXCL)
+        except FileExistsError:  # only where flock is not to be had: another job just took it
+            raise OutputError(f"{lock.dest}: another job took it at this moment; choose another -o") from None
+        except BaseException:
+            path.unlink(missing_ok=True)  # created but not written (disk full): not a lock
+            raise
+    _HELD[lock.dest] = lock
+
+
+def lock_outputs(
+    dests: Iterable[Path],
+    job_id: str,
+    job_dir: Path,
+    *,
+    overwrite: bool,
+    owned: dict[str, list[int]] | None = None,
+) -> None:
+    """Take the lock on every output path for ``job_id``, or none of them: :class:`OutputError`
+    names the path and the live job that holds it. A lock whose process is dead, or whose job
+    has ended, is taken over; so is one the same job left when it was killed (a resume)."""
+    taken: list[Path] = []
+    try:
+        for dest in dests:
+            replaceable = (owned or {}).get(str(dest))
+            _lock_one(OutputLock(dest, job_id, job_dir, os.getpid(), overwrite, replaceable))
+            taken.append(dest)
+    except BaseException:
+        unlock_outputs(taken)
+        raise
+
+
+def held_lock(dest: Path) -> OutputLock | None:
+    """The lock this process holds on ``dest``, if a job of its holds it."""
+    lock = _HELD.get(dest)
+    return lock if lock is not None and lock.pid == os.getpid() else None
+
+
+def check_still_held(lock: OutputLock) -> None:
+    """:class:`OutputError` if another job has taken the lock over (it judged this job gone)."""
+    holder = _read_lock(lock_path(lock.dest))
+    if holder and holder.get("job_id") != lock.job_id:
+        raise OutputError(
+            f"{lock.dest}: job {holder.get('job_id')} (pid {holder.get('pid')}) took this output over "
+            f"from job {lock.job_id}; not replaced"
+        )
+
+
+def note_written(lock: OutputLock, identity: list[int] | None) -> None:
+    """Record in the job's record that the file with ``identity`` at the lock's path is the
+    job's own, before it is renamed there (so that it is recorded whenever it is there)."""
+    if identity is None or not (lock.job_dir / JOB_FILE).is_file():
+        return
+    record = read_record(lock.job_dir)
+    write_record(lock.job_dir, replace(record, owned={**record.owned, str(lock.dest): identity}))
+
+
+def unlock_outputs(dests: Iterable[Path]) -> None:
+    """Drop this process's locks on ``dests``; a lock another job has taken over stays."""
+    for dest in dests:
+        lock = _HELD.pop(dest, None)
+        if lock is None or lock.pid != os.getpid():
+            continue
+        path = lock_path(dest)
+        with suppress(OSError, OutputError), _dir_guard(dest.parent):
+            holder = _read_lock(path)
+            if holder is not None and (holder.get("job_id"), holder.get("pid")) == (lock.job_id, lock.pid):
+                path.unlink()
+
+
+# At exit the process's jobs have ended, however they ended (failed, cancelled, Ctrl-C).
+atexit.register(lambda: unlock_outputs(list(_HELD)))

@@ -24,16 +24,23 @@ from sprocket_cli.jobs import (
     JobRecord,
     all_jobs,
     create_job_dir,
+    file_identity,
     fingerprint,
+    job_folder,
+    lock_outputs,
     new_job_id,
+    private_journal,
     read_record,
+    recorded_input,
     status,
+    unlock_outputs,
     write_record,
 )
 from sprocket_cli.journal import read_journal
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
+from sprocket_cli.output.assemble import remove_stale_parts
 from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
 from sprocket_cli.storage import Storage
@@ -139,14 +146,17 @@ def prepare_job(
     _check_bindings("input", spec.inputs, inputs)
     _check_bindings("output", spec.outputs, outputs)
     dests = {name: Path(p).expanduser().absolute() for name, p in outputs.items()}
+    found = {str(d): file_identity(d) for d in dests.values()} if options.overwrite else {}
     record = JobRecord(
         job_id=new_job_id(),
         spec=to_dict(spec),
-        inputs=dict(inputs),
+        inputs={k: recorded_input(v) for k, v in inputs.items()},
         outputs={k: str(v) for k, v in dests.items()},
         options={k: getattr(options, k) for k in RECORDED_OPTIONS},
         fingerprints={k: fingerprint(v) for k, v in inputs.items()},
         pid=os.getpid(),
+        # What --overwrite agreed to replace, so that a resume replaces that and nothing newer.
+        owned={d: i for d, i in found.items() if i is not None},
     )
     if options.resume:
         earlier = next(
@@ -167,8 +177,17 @@ def prepare_job(
     # Bound before the job folder exists: a stage that cannot bind (a photo with no face) leaves
     # nothing behind.
     bound = bind(spec, [media[name] for name in spec.inputs])
-    job_dir = create_job_dir(record, options.job_parent)
-    return _build(record, job_dir, bound, media, options, completed={})
+    # Locked before the job folder exists: a job refused for another's output leaves nothing.
+    job_dir = job_folder(record.job_id, options.job_parent)
+    lock_outputs(dests.values(), record.job_id, job_dir, overwrite=options.overwrite)
+    try:
+        for dest in dests.values():
+            remove_stale_parts(dest)
+        create_job_dir(record, options.job_parent)
+        return _build(record, job_dir, bound, media, options, completed={})
+    except BaseException:
+        unlock_outputs(dests.values())
+        raise
 
 
 def resume_job(
@@ -191,6 +210,10 @@ def resume_job(
     for name, path in record.inputs.items():
         if fingerprint(path) != record.fingerprints.get(name):
             raise UsageError(f"{path}: the input changed since the job started; start a new job instead")
+    dests = [Path(p) for p in record.outputs.values()]
+    for dest in dests:
+        if not dest.parent.is_dir():
+            raise OutputError(f"{dest.parent}: the output folder no longer exists")
     spec = parse(json.dumps(record.spec), source=str(job_dir / JOB_FILE), name=record.spec.get("name", "job"))
     media = {name: (probed or {}).get(name) or probe(src) for name, src in record.inputs.items()}
     storage = storage or LocalStorage(job_dir)
@@ -202,11 +225,28 @@ def resume_job(
                 result.init_key is None or storage.exists(result.init_key)
             ):
                 completed[result.task_id] = result
-    write_record(job_dir, replace(record, pid=os.getpid()))
-    merged = JobOptions(
-        **{**record.options, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
-    )
-    return _build(record, job_dir, bind(spec, [media[n] for n in spec.inputs]), media, merged, completed)
+    # --overwrite of this resume, not the recorded one: what appeared at -o since the job
+    # started is the user's new file, which the first run's --overwrite never agreed to lose.
+    overwrite = options is not None and options.overwrite
+    lock_outputs(dests, record.job_id, job_dir, overwrite=overwrite, owned=record.owned)
+    try:
+        for dest in dests:
+            found = file_identity(dest)
+            if not overwrite and found is not None and found != record.owned.get(str(dest)):
+                raise OutputError(
+                    f"{dest}: job {record.job_id} did not write this file (it appeared after the job "
+                    "started); move it away, or rerun the job's command with --resume --overwrite"
+                )
+            remove_stale_parts(dest)  # a kill during assembly left it; the lock makes it ours
+        private_journal(job_dir)  # a job from before journals were private
+        write_record(job_dir, replace(record, pid=os.getpid()))
+        merged = JobOptions(
+            **{**record.options, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
+        )
+        return _build(record, job_dir, bind(spec, [media[n] for n in spec.inputs]), media, merged, completed)
+    except BaseException:
+        unlock_outputs(dests)
+        raise
 
 
 def _build(
@@ -324,8 +364,12 @@ def execute(job: Job, executor: Executor | None = None, storage: Storage | None 
     """Run ``job`` on ``executor`` (default: new local workers) with ``storage`` (default: the
     job folder)."""
     storage = storage or LocalStorage(job.job_dir)
-    if executor is not None:
-        yield from run_job(job, executor, storage)
-        return
-    with LocalExecutor(job.workers) as local:
-        yield from run_job(job, local, storage)
+    try:
+        if executor is not None:
+            yield from run_job(job, executor, storage)
+            return
+        with LocalExecutor(job.workers) as local:
+            yield from run_job(job, local, storage)
+    finally:
+        # The job has ended, however it ended: its outputs are free for the next job.
+        unlock_outputs([p for p in job.outputs.values() if p is not None])

@@ -2,21 +2,53 @@
 
 Nothing is re-encoded: video is stream-copied from the segments and audio from the source
 (transcoded to AAC only when MP4 cannot carry the source codec). The file is written under a
-temporary name beside the destination and renamed into place.
+temporary name beside the destination and renamed into place; the rename replaces only what
+the job may replace (:func:`publish`), and ends the job's hold on the path.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from sprocket_cli.errors import OutputError
+from sprocket_cli.jobs import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
+
+PART_SUFFIX = ".part"
+#: What mkstemp puts between prefix and suffix: 8 of ``tempfile._RandomNameSequence.characters``.
+#: Matched exactly, so that a user's own ``.NAME.something.part`` is never taken for ours.
+_MKSTEMP_NAME = "[a-z0-9_]{8}"
+#: errnos of file systems that have no hard links (FAT, some FUSE and network mounts).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _temp_prefix(dest: Path) -> str:
+    return f".{dest.name}."
+
+
+def stale_parts(dest: Path) -> list[Path]:
+    """Temporaries an assembly (or report) into ``dest`` left behind when it was killed. Only
+    the job holding ``dest``'s lock may remove them: another's could be in use."""
+    pattern = re.compile(re.escape(_temp_prefix(dest)) + _MKSTEMP_NAME + re.escape(PART_SUFFIX))
+    try:
+        names = os.listdir(dest.parent)
+    except FileNotFoundError:
+        return []
+    return sorted(dest.parent / n for n in names if pattern.fullmatch(n))
+
+
+def remove_stale_parts(dest: Path) -> None:
+    for part in stale_parts(dest):
+        part.unlink(missing_ok=True)
 
 
 def assemble(
@@ -28,6 +60,15 @@ def assemble(
     work_dir: Path,
 ) -> None:
     """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``."""
+    try:
+        _assemble(storage, folder, entries, audio, dest, work_dir)
+    finally:
+        unlock_outputs([dest])  # the file is in place, or the job ends here with an error
+
+
+def _assemble(
+    storage: Storage, folder: str, entries: list[SegmentEntry], audio: AudioPlan, dest: Path, work_dir: Path
+) -> None:
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
     video = work_dir / "video.mp4"
@@ -35,10 +76,14 @@ def assemble(
         f.write(storage.get_bytes(f"{folder}/{entries[0].init_uri}"))
         for e in entries:
             f.write(storage.get_bytes(f"{folder}/{e.uri}"))
-    args = ["-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
+    # ffmpeg starts each input at 0; a video whose first frame comes later on the source's
+    # timeline (a filter that gives no frame for the first ones) keeps that delay to the audio.
+    first = entries[0].start_ticks / entries[0].timescale
+    delay = ["-itsoffset", repr(first)] if first > 0 else []
+    args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
     if audio.parts:
         args += audio.output_args(1)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
     os.close(fd)
     try:
         run_ffmpeg(
@@ -53,13 +98,16 @@ def assemble(
 
 def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:
     """A facts output (scenes, faces) as one JSON document, written aside and renamed into place."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(facts, f, indent=1)
-        publish(tmp, dest)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(facts, f, indent=1)
+            publish(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        unlock_outputs([dest])
 
 
 def publish(tmp: str, dest: Path) -> None:
@@ -68,8 +116,38 @@ def publish(tmp: str, dest: Path) -> None:
     mkstemp makes its file readable by its owner only (0600); the user's output should read
     like any file they create (0644 under the usual umask). The umask is read by setting it,
     which is safe here: files are assembled after the job's side threads have finished.
+
+    The job holding ``dest`` replaces a file there only with --overwrite or when it is the one
+    file the job may replace (:attr:`~sprocket_cli.jobs.OutputLock.replaceable`); otherwise a
+    file that appeared since the job started is kept and :class:`OutputError` says so. The
+    caller removes ``tmp``.
     """
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, dest)
+    lock = held_lock(dest)
+    if lock is None:  # not a job's output: nothing to keep apart
+        os.replace(tmp, dest)
+        return
+    check_still_held(lock)
+    # Recorded before the rename (which keeps the identity), so that a resume after a kill
+    # right after it knows the file for the job's own.
+    note_written(lock, file_identity(tmp))
+    found = file_identity(dest)
+    if lock.overwrite or (found is not None and found == lock.replaceable):
+        os.replace(tmp, dest)
+        return
+    refused = OutputError(
+        f"{dest}: someone else wrote this file after job {lock.job_id} started; kept it "
+        "(move it away and `sprocket resume` the job, or run it with --overwrite)"
+    )
+    try:
+        os.link(tmp, dest)  # unlike a rename, fails if dest exists: no window to lose a file in
+    except FileExistsError:
+        raise refused from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        if dest.exists():
+            raise refused from None
+        os.replace(tmp, dest)

@@ -87,3 +87,29 @@ def test_nothing_to_do_is_a_usage_error(make_clip: ClipMaker, tmp_path: Path) ->
     result = runner.invoke(app, ["filter", str(make_clip(seconds=4)), "-o", str(tmp_path / "o.mp4")])
     assert result.exit_code == 2
     assert "--vf" in result.output and "--speed" in result.output
+
+
+def first_times(path: Path) -> tuple[float, float]:
+    """Seconds of the first decoded video frame and the first audio frame."""
+    import av
+
+    with av.open(str(path)) as container:
+        video = next(container.decode(container.streams.video[0]))
+        container.seek(0)
+        audio = next(container.decode(container.streams.audio[0]))
+        assert video.pts is not None and audio.pts is not None
+        return float(video.pts * video.time_base), float(audio.pts * audio.time_base)
+
+
+def test_a_filter_that_drops_the_first_frame_keeps_ffmpegs_delay_to_the_audio(
+    make_clip: ClipMaker, tmp_path: Path
+) -> None:
+    src, plain, out = make_clip(seconds=4), tmp_path / "plain.mp4", tmp_path / "out.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src), "-vf", "tblend",
+         "-c:a", "copy", "-y", str(plain)],
+        check=True,
+    )  # fmt: skip
+    run(src, out, "--vf", "tblend")
+    assert first_times(out) == pytest.approx(first_times(plain), abs=1e-3)
+    assert first_times(out)[0] == pytest.approx(1 / 25, abs=1e-3)  # one frame after the audio
