@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 from sprocket_cli.cli import app
 from sprocket_cli.jobs import lock_path
 from tests.conftest import ClipMaker
+from tests.interrupt import kill_after_chunk
 from tests.media_checks import facts
 
 runner = CliRunner()
@@ -31,27 +29,9 @@ def filter_args(src: str, out: str, jobs: Path, *extra: str) -> list[str]:
 
 
 def interrupt(args: list[str], cwd: Path) -> str:
-    """Run ``sprocket *args`` in ``cwd`` and kill its process group once chunk 1 is done; the
-    job id. Chunk 2 stalls, so the job cannot finish before the kill however fast the machine."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sprocket_cli", *args, "--inject", "2:sleep=60"],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    job_id = ""
-    for line in proc.stdout:
-        event = json.loads(line)
-        job_id = job_id or event.get("job_id", "")
-        if event["kind"] == "task_finished" and event["chunk"] == 1:
-            os.killpg(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=30)
-    proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
-    return job_id
+    """Run ``sprocket *args`` in ``cwd`` and kill it once chunk 1 is done; the job id. Chunk 2
+    stalls, so the job cannot finish before the kill however fast the machine."""
+    return kill_after_chunk([*args, "--inject", "2:sleep=60"], 1, cwd)
 
 
 @pytest.fixture

@@ -4,10 +4,6 @@ is the same as an uninterrupted run's."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +11,7 @@ from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
 from tests.conftest import ClipMaker
+from tests.interrupt import kill_after_chunk
 from tests.media_checks import facts
 
 runner = CliRunner()
@@ -27,27 +24,9 @@ def filter_args(src: Path, out: Path, jobs: Path) -> list[str]:
 
 
 def interrupted_job(src: Path, out: Path, jobs: Path) -> str:
-    """Start the job in its own process group and kill the whole group after chunk 2."""
-    # Chunk 5 stalls, so the job cannot finish before the kill whatever the machine's speed.
-    args = [*filter_args(src, out, jobs), "--inject", "5:sleep=60"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sprocket_cli", *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    job_id = ""
-    for line in proc.stdout:
-        event = json.loads(line)
-        job_id = job_id or event.get("job_id", "")
-        if event["kind"] == "task_finished" and event["chunk"] == 2:
-            os.killpg(proc.pid, signal.SIGKILL)  # the laptop's lid closes, workers and all
-            break
-    proc.wait(timeout=30)
-    proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
-    return job_id
+    """Start the job and kill its whole process group after chunk 2 (chunk 5 stalls, so the
+    job cannot finish before the kill whatever the machine's speed)."""
+    return kill_after_chunk([*filter_args(src, out, jobs), "--inject", "5:sleep=60"], 2)
 
 
 @pytest.fixture
