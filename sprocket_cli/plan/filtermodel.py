@@ -56,6 +56,8 @@ class Finding:
     """The frame rate a rate filter puts its frames on (a fixed grid from time 0)."""
     fields: bool = False
     """A deinterlacer sending a frame per field: twice the frames, at half-frame times."""
+    scale: Fraction | None = None
+    """How much a retime stretches time (``setpts=2*PTS``: 2)."""
     why: str = ""
     """What makes it this class, when its options decided it."""
 
@@ -81,10 +83,15 @@ class ChainPlan:
         return next((f.rate for f in self.findings if f.rate is not None), None) if self.split else None
 
     @property
+    def scale(self) -> Fraction:
+        """How much the chain stretches time (1: not at all)."""
+        return next((f.scale for f in self.findings if f.scale is not None), Fraction(1))
+
+    @property
     def timescale_factor(self) -> int:
         """How many times finer than the source's the output's ticks must be to hold every
         frame time exactly (a frame per field halves the step)."""
-        return 2 if self.split and any(f.fields for f in self.findings) else 1
+        return (2 if self.split and any(f.fields for f in self.findings) else 1) * self.scale.denominator
 
     @property
     def renumbered(self) -> bool:
@@ -121,6 +128,15 @@ def classify(use: FilterUse) -> Finding:
         if rate is None:
             return Finding(use.text, FilterClass.TIMING, why="its rate or rounding is not a plain grid")
         return Finding(use.text, FilterClass.RATE, rate=rate)
+    if name == "setpts" and (scale := _stretch(use)) is not None:
+        if scale >= 1 and scale.denominator == 1:
+            return Finding(use.text, FilterClass.RETIME, scale=scale)
+        # Speeding up drops frames, and a fractional stretch rounds times to the frame rate,
+        # both by ffmpeg's rules for the frame before, which may be in another chunk.
+        why = "it moves frames off the frame-rate grid, where ffmpeg drops or rounds them"
+        return Finding(use.text, FilterClass.TIMING, why=why)
+    if name == "tpad" and not any(float(values.get(k, "0") or 0) for k in ("start", "start_duration")):
+        return Finding(use.text, FilterClass.PAD)
     if name in TIMING:
         return Finding(use.text, FilterClass.TIMING, why="it changes which frames exist or when")
     if name == "fade" and float(values.get("duration", "0") or 0) == 0:
@@ -148,7 +164,26 @@ def _one_to_one(f: Finding) -> bool:
 
 
 def _needs_options(name: str) -> bool:
-    return name in WINDOWED or name in RANDOM_STATE or name in DEINTERLACERS or name in ("fade", "fps")
+    return (
+        name in WINDOWED or name in RANDOM_STATE or name in DEINTERLACERS or name in ("fade", "fps", "tpad")
+    )
+
+
+_STRETCH = re.compile(r"^\s*(?:([\d.]+)\s*\*\s*PTS|PTS\s*\*\s*([\d.]+)|PTS\s*/\s*([\d.]+)|PTS)\s*$")
+
+
+def _stretch(use: FilterUse) -> Fraction | None:
+    """k for ``setpts=k*PTS`` (``PTS*k``, ``PTS/k``: 1/k); None for any other expression."""
+    expr = dict(use.named).get("expr", use.positional[0] if use.positional else "PTS")
+    m = _STRETCH.match(expr)
+    if m is None:
+        return None
+    try:
+        if m[3] is not None:
+            return 1 / Fraction(m[3])
+        return Fraction(m[1] or m[2] or "1")
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 #: ffmpeg's frame rate names (libavutil/parseutils.c) that fps= takes.
@@ -185,11 +220,17 @@ def analyze(vf: str) -> ChainPlan:
             continue
         if f.renumber and all(_one_to_one(before) for before in findings[:i]):
             continue  # each chunk counts from its own first frame's number
-        rates = sum(1 for g in findings if g.kind is FilterClass.RATE)
-        if f.kind is FilterClass.RATE and not (preroll or postroll) and rates == 1:
+        if f.kind is FilterClass.PAD:
+            continue  # chunks drop what falls past their end; the last keeps the padding
+        timing = [g for g in findings if g.kind in (FilterClass.RATE, FilterClass.RETIME)]
+        if (
+            f.kind in (FilterClass.RATE, FilterClass.RETIME)
+            and not (preroll or postroll)
+            and len(timing) == 1
+        ):
             continue
-        if f.kind is FilterClass.RATE:
-            why = "a rate change beside a windowed filter or another rate change is not split yet"
+        if f.kind in (FilterClass.RATE, FilterClass.RETIME):
+            why = f"a {f.kind.value} beside a windowed filter or another rate change is not split yet"
             f = Finding(f.text, f.kind, why=why)
         return ChainPlan(findings, whole=f)
     return ChainPlan(findings, preroll, postroll, sum(f.drops for f in findings))

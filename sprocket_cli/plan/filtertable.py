@@ -20,6 +20,11 @@ class FilterClass(Enum):
     RATE = "rate"
     """Resamples the frame rate on a fixed time grid (``fps``): exact in parallel, since every
     worker sees whole-file timestamps and drops what falls past its chunk's end."""
+    RETIME = "retime"
+    """Stretches time by a constant (``setpts=2*PTS``): each chunk's frames land at that
+    multiple of their own times, so the chunk is placed there."""
+    PAD = "end padding"
+    """Adds frames after the last (``tpad=stop=N``): every chunk but the last drops its own."""
     TIMING = "timing"
     """Changes which frames exist or when they are shown, depending on earlier frames."""
     FRAME_NUMBER = "frame-number"
@@ -40,6 +45,8 @@ HANDLING: Mapping[FilterClass, tuple[str, str]] = {
         "split; each chunk decodes the neighbours it needs and drops them",
     ),
     FilterClass.RATE: ("resamples the rate on a fixed time grid", "split"),
+    FilterClass.RETIME: ("slows time down by a constant (setpts=k*PTS, k >= 1)", "split"),
+    FilterClass.PAD: ("adds frames after the last (tpad's stop)", "split"),
     FilterClass.TIMING: ("decides which frames exist or when, from earlier ones", "one worker"),
     FilterClass.FRAME_NUMBER: ("counts frames (n, %{n}, frame-numbered fades)", "one worker"),
     FilterClass.STATE: ("carries state from every earlier frame", "one worker"),
@@ -172,6 +179,8 @@ def class_members() -> dict[FilterClass, list[str]]:
         FilterClass.FRAME: sorted(PER_FRAME),
         FilterClass.WINDOW: sorted({*WINDOWED, *DEINTERLACERS}),
         FilterClass.RATE: ["fps"],
+        FilterClass.RETIME: ["setpts"],
+        FilterClass.PAD: ["tpad"],
         FilterClass.TIMING: sorted(TIMING),
         FilterClass.STATE: sorted(RANDOM_STATE),
         FilterClass.WHOLE: sorted(WHOLE_STREAM),

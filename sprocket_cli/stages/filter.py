@@ -64,12 +64,15 @@ class Filter(Stage):
         command.timescale_factor = chain.timescale_factor
         if chain.rate is not None:
             place_on_grid(command, chunk, chain.rate)
-        elif chain.timescale_factor != 1:
-            command.start_ticks = chunk.start_ticks * chain.timescale_factor
+        else:
+            # A stretch (setpts=2*PTS) puts the chunk's frames at that multiple of their times.
+            ticks = chunk.timescale * chain.timescale_factor
+            since = (chunk.start_pts - chunk.origin_pts) * chunk.time_base
+            command.start_ticks = round(since * chain.scale * ticks)
         if not chunk.rolled and not chunk.is_last:
-            # A rate-changing filter (fps=) may emit a frame at the chunk's end time, which
-            # belongs to the next chunk.
-            command.end_seconds = chunk.end_seconds
+            # A rate change (fps=) may emit a frame at the chunk's end time, and tpad's padding
+            # follows it: both belong to the next chunk, or to the last one.
+            command.end_seconds = float(chunk.end_pts * chunk.time_base * chain.scale)
 
 
 def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction) -> None:

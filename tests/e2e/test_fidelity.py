@@ -84,6 +84,8 @@ def assert_same_as_ffmpeg(src: Path, vf: str, tmp_path: Path) -> dict[str, objec
         "fps=12",  # a rate change on a fixed grid: each chunk's first frame sits on it
         "scale=96:-2,fps=15",
         "colorbalance=rs=0.3",  # works in RGB: the encoder takes 4:4:4, as in plain ffmpeg
+        "setpts=2*PTS",  # a whole-number stretch: each chunk lands at twice its own time
+        "hue=s=0,setpts=PTS/0.5,tpad=stop=10",  # padding: only the last chunk keeps it
         # Frame numbers: each chunk counts from its first frame's number in the source.
         "hue=h=n*7,drawbox=enable='lt(mod(n,40),10)':c=red:t=fill",
         "tmix=frames=3,drawtext=text='%{n}':fontsize=24:fontcolor=white",

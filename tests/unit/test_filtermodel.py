@@ -49,7 +49,13 @@ def test_malformed_graphs_are_bad_filters(graph: str) -> None:
         ("noise=alls=20:allf=t+u", FilterClass.STATE),
         ("vignette", FilterClass.STATE),  # dither: a random stream
         ("vignette=dither=0", FilterClass.FRAME),
-        ("setpts=0.5*PTS", FilterClass.TIMING),
+        ("setpts=0.5*PTS", FilterClass.TIMING),  # speeding up: ffmpeg drops frames
+        ("setpts=2*PTS", FilterClass.RETIME),
+        ("setpts=PTS/0.5", FilterClass.RETIME),
+        ("setpts=1.25*PTS", FilterClass.TIMING),  # off the frame-rate grid: ffmpeg rounds
+        ("setpts=PTS-STARTPTS", FilterClass.TIMING),
+        ("tpad=stop=10", FilterClass.PAD),
+        ("tpad=start=5", FilterClass.TIMING),
         ("fade=in:0:30", FilterClass.FRAME_NUMBER),
         ("drawtext=text='%{n}'", FilterClass.FRAME_NUMBER),
         ("hue=h=n*10", FilterClass.FRAME_NUMBER),
