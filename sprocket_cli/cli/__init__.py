@@ -1,28 +1,77 @@
-"""The ``sprocket`` command: parse, build a validated job, run it in the core, render events."""
+"""The ``sprocket`` command: parse, build a validated job, run it in the core, render events.
+
+Each command's module is imported only when that command runs or shows its own help, so
+``sprocket --help`` and ``--version`` start in a fraction of the time importing every command
+(and through them the whole core) would take.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import importlib
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from sprocket_cli import __version__
-from sprocket_cli.cli import (
-    awscmds,
-    blendcmd,
-    facecmd,
-    filterscmd,
-    jobcmds,
-    jobscmds,
-    monitor,
-    plancmd,
-    speccmds,
-    stabilizecmd,
-)
 from sprocket_cli.cli.boundary import DEBUG
+
+#: Every command: (its module in sprocket_cli.cli, its function, the start of its docstring,
+#: which `sprocket --help` lists; a test checks that they agree).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "filter": ("jobcmds", "filter_cmd", "Run any ffmpeg filter over a whole video, in parallel chunks"),
+    "blend": ("blendcmd", "blend_cmd", "Superimpose B on A frame by frame"),
+    "stabilize": ("stabilizecmd", "stabilize_cmd", "Steady a shaky video (ffmpeg's vid.stab)"),
+    "find-face": ("facecmd", "find_face_cmd", "Find a person in a video"),
+    "run": ("jobcmds", "run_cmd", "Run your own pipeline written in the pipespec language."),
+    "demo": ("jobcmds", "demo_cmd", "Make a 720p test clip with audio (ffmpeg lavfi)"),
+    "serve": ("jobcmds", "serve_cmd", "Serve a running or finished job's stream again on 127.0.0.1"),
+    "plan": ("plancmd", "plan_cmd", "Estimate wall time, time to first segment, worker-seconds and dollars"),
+    "monitor": ("monitor", "monitor_cmd", "Watch a job in the TUI"),
+    "jobs": ("jobscmds", "jobs_cmd", "List jobs, newest first, with their state"),
+    "resume": ("jobscmds", "resume_cmd", "Finish an interrupted or cancelled job"),
+    "clean": ("jobscmds", "clean_cmd", "Free disk space"),
+    "pipelines": ("speccmds", "pipelines_cmd", "List the built-in pipelines"),
+    "validate": ("speccmds", "validate_cmd", "Check a pipespec and report every problem with its location"),
+    "filters": ("filterscmd", "filters_cmd", "How ffmpeg filters run in chunks"),
+    "setup": ("awscmds", "setup_cmd", "Deploy the Lambda worker"),
+    "teardown": ("awscmds", "teardown_cmd", "Remove what sprocket setup created"),
+    "doctor": ("awscmds", "doctor_cmd", "Check that jobs can run on Lambda"),
+}
+
+
+@functools.cache
+def load_command(name: str) -> Any:  # a Click command, of whichever Click this Typer carries
+    """The real command ``name``, built by Typer from its function (imported now)."""
+    module, function, _ = COMMANDS[name]
+    sub = typer.Typer(add_completion=False, rich_markup_mode="markdown", pretty_exceptions_enable=False)
+    sub.command(name)(getattr(importlib.import_module(f"sprocket_cli.cli.{module}"), function))
+    return typer.main.get_command(sub)
+
+
+class LazyGroup(TyperGroup):
+    """Lists every command from :data:`COMMANDS`; imports one only to run it (or show its help)."""
+
+    # Contexts are typed Any: Typer 0.12 hands Click's, later ones those of the Click it carries.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> TyperCommand | None:
+        if cmd_name not in COMMANDS:
+            return None
+        # For listings only: the group's help needs a name and a line, not the command.
+        return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in COMMANDS:
+            return args[0], load_command(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="sprocket",
+    cls=LazyGroup,
     help=(
         "Cut a video at keyframes, run a pipeline over the chunks on parallel workers, "
         "and stream the result while the rest is still processing.\n\n"
@@ -51,23 +100,3 @@ def main(
     ] = False,
 ) -> None:
     DEBUG["on"] = debug
-
-
-app.command("filter")(jobcmds.filter_cmd)
-app.command("blend")(blendcmd.blend_cmd)
-app.command("stabilize")(stabilizecmd.stabilize_cmd)
-app.command("find-face")(facecmd.find_face_cmd)
-app.command("run")(jobcmds.run_cmd)
-app.command("demo")(jobcmds.demo_cmd)
-app.command("serve")(jobcmds.serve_cmd)
-app.command("plan")(plancmd.plan_cmd)
-app.command("monitor")(monitor.monitor_cmd)
-app.command("jobs")(jobscmds.jobs_cmd)
-app.command("resume")(jobscmds.resume_cmd)
-app.command("clean")(jobscmds.clean_cmd)
-app.command("pipelines")(speccmds.pipelines_cmd)
-app.command("validate")(speccmds.validate_cmd)
-app.command("filters")(filterscmd.filters_cmd)
-app.command("setup")(awscmds.setup_cmd)
-app.command("teardown")(awscmds.teardown_cmd)
-app.command("doctor")(awscmds.doctor_cmd)
