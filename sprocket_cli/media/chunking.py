@@ -211,6 +211,7 @@ def align_chunks(plan: ChunkPlan, first: MediaInfo, other: MediaInfo, offset: Fr
                 time_base=other.time_base,
                 is_last=hi >= len(frames),
                 origin_pts=frames[0],
+                lead_index=lo,  # frame numbers of filters on this input count from here
             )
         )
     return ChunkPlan(chunks=tuple(chunks), target_seconds=plan.target_seconds)

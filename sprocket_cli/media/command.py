@@ -88,6 +88,11 @@ class ChunkCommand:
         self._focus = lane
 
     @property
+    def on_lane(self) -> bool:
+        """Whether the stage now contributing works on one input before a join."""
+        return self._focus is not None and len(self.lanes) > 1
+
+    @property
     def _lane(self) -> Lane:
         return self.lanes[self._focus or 0]
 
@@ -100,7 +105,7 @@ class ChunkCommand:
         self._lane.seek_seconds = value
 
     def add_filter(self, fragment: str) -> None:
-        if self._focus is not None and len(self.lanes) > 1:
+        if self.on_lane:
             self._lane.filters.append(fragment)
         else:
             self.filters.append(fragment)

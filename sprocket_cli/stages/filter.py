@@ -60,11 +60,13 @@ class Filter(Stage):
         # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
         # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
         command.add_filter(number_frames(config.vf, chunk.lead_index))
+        if command.on_lane:
+            return  # one input's frames before a join: the joined chain places the output
         chain = analyze(config.vf)
         command.timescale_factor = chain.timescale_factor
         if chain.rate is not None:
             place_on_grid(command, chunk, chain.rate)
-        else:
+        elif chain.scale != 1 or chain.timescale_factor != 1:
             # A stretch (setpts=2*PTS) puts the chunk's frames at that multiple of their times.
             ticks = chunk.timescale * chain.timescale_factor
             since = (chunk.start_pts - chunk.origin_pts) * chunk.time_base
