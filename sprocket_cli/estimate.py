@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from sprocket_cli.coordinator import Job, run_job
 from sprocket_cli.events import JobFinished, TaskFinished
 from sprocket_cli.executors.simulated import CloudModel, SimulatedExecutor
 from sprocket_cli.jobs import new_job_id
@@ -17,6 +16,7 @@ from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.pipespec import Pipespec
 from sprocket_cli.planner import plan
 from sprocket_cli.pricing import Cost, lambda_cost
+from sprocket_cli.run import Job, run_job
 from sprocket_cli.storage.memory import MemoryStorage
 
 

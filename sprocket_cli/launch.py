@@ -1,4 +1,4 @@
-"""From what the user asked to a validated :class:`~sprocket_cli.coordinator.Job`, and running it.
+"""From what the user asked to a validated :class:`~sprocket_cli.run.job.Job`, and running it.
 
 Everything that can be checked before work starts is checked here: inputs probe as video,
 outputs can be written and do not clobber anything, the pipespec's endpoints are bound.
@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from sprocket_cli.coordinator import Job, run_job
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
@@ -43,6 +42,7 @@ from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.output.assemble import remove_stale_parts
 from sprocket_cli.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.planner import plan
+from sprocket_cli.run import Job, run_job
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import Fault, Result

@@ -22,7 +22,7 @@ def _modules_after(import_line: str) -> set[str]:
 @pytest.mark.parametrize(
     "module",
     [
-        "sprocket_cli.coordinator",
+        "sprocket_cli.run",
         "sprocket_cli.launch",
         "sprocket_cli.worker",
         "sprocket_cli.pipespec",

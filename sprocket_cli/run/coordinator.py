@@ -1,0 +1,324 @@
+"""The coordinator's event loop: items are routed to tasks as they arrive, and results back.
+
+:func:`run_job` is a generator of :mod:`~sprocket_cli.events`; every event is also appended to
+the job's journal. The caller (CLI, TUI, a test) renders them; closing the generator early
+cancels the job. Time comes from the executor, so a simulated executor runs this same loop
+on a virtual clock. The loop itself only routes and waits: tasks are made by
+:class:`~sprocket_cli.run.taskmaker.TaskMaker`, queued, dispatched and retried by
+:class:`~sprocket_cli.run.dispatcher.Dispatcher`, and published by
+:class:`~sprocket_cli.run.publisher.Publisher`.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Iterator
+
+from sprocket_cli.control import CANCEL_KEY, POLL_INTERVAL, ControlPoller, clear_requests
+from sprocket_cli.delivery import DeliveryFunction, Item
+from sprocket_cli.errors import JobCancelledError, JobFailedError
+from sprocket_cli.events import (
+    ChunkStaged,
+    Event,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobPaused,
+    JobStarted,
+    TaskFinished,
+    TaskProgress,
+)
+from sprocket_cli.executors.base import Executor
+from sprocket_cli.journal import Journal
+from sprocket_cli.registry import delivery_class
+from sprocket_cli.run.context import RunContext
+from sprocket_cli.run.dispatcher import Dispatcher
+from sprocket_cli.run.job import Job
+from sprocket_cli.run.publisher import Publisher
+from sprocket_cli.run.taskmaker import TaskMaker, partner_task
+from sprocket_cli.scheduling import PlaybackClock, make_policy
+from sprocket_cli.staging import Stager
+from sprocket_cli.storage import Storage
+from sprocket_cli.stragglers import Stragglers
+from sprocket_cli.tasks import ChunkRef, Result, Task
+
+
+def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
+    """Run ``job`` on ``executor``; yield each event as it happens."""
+    with Journal(job.job_dir) as journal:
+        runner = _Coordinator(RunContext(job, executor, storage, journal, executor.now()))
+        yield from runner.run()
+
+
+class _Coordinator:
+    def __init__(self, run: RunContext) -> None:
+        job = run.job
+        self.run_ = run
+        self.groups = {g.name: g for g in job.plan.groups}
+        self.span_groups = {
+            g.name for g in job.plan.groups if not delivery_class(g.delivery_function).PER_CHUNK
+        }
+        self.delivery: dict[str, DeliveryFunction] = {
+            g.name: delivery_class(g.delivery_function)(g.ports) for g in job.plan.groups
+        }
+        clock = PlaybackClock(job.deadline_start) if job.deadline_start is not None else None
+        order = {g.name: i for i, g in enumerate(job.plan.groups)}
+        stragglers = Stragglers(job.stragglers, job.speculate_after)
+        self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
+        self.dispatcher = Dispatcher(run, make_policy(job.policy, order, clock), stragglers)
+        self.tasks = TaskMaker(run, stragglers, self.refs)
+        self.publisher = Publisher(run, self.delivery, clock)
+        # People steer a job on the wall clock; a simulated one runs too fast to steer.
+        self.control = ControlPoller(job.job_dir) if run.executor.REAL_TIME else None
+        self.stagers: list[Stager] = []
+
+    def run(self) -> Iterator[Event]:
+        run, job = self.run_, self.run_.job
+        clear_requests(job.job_dir)
+        run.storage.delete(CANCEL_KEY)  # an earlier run's, in storage the job folder is not (S3)
+        yield run.emit(self._started())
+        ended = False
+        try:
+            for name, chunk_plan in job.chunks.items():
+                source = job.inputs[name].source
+                if name in job.staged_inputs:
+                    self.stagers.append(Stager(name, source, chunk_plan, run.storage, "work/source"))
+                    continue
+                for chunk in chunk_plan.chunks:
+                    yield from self.route(name, Item("chunks", ChunkRef.of(chunk), source=source))
+            yield from self.loop()
+            yield from self.finish()
+            ended = True
+        except JobFailedError as exc:
+            yield run.emit(JobFailed(t=run.now(), job_id=job.job_id, error=str(exc)))
+            raise
+        except JobCancelledError:
+            yield run.emit(JobCancelled(t=run.now(), job_id=job.job_id))
+            raise
+        finally:
+            running = self.dispatcher.running
+            for future in running:
+                future.cancel()
+            if not ended and running and not run.storage.exists(CANCEL_KEY):
+                # Failed or interrupted: copies still running (on Lambda, say) stop on seeing this
+                # instead of working, and billing, to the end. A resume removes it.
+                run.storage.put_bytes(CANCEL_KEY, b"")
+            for stager in self.stagers:
+                stager.close()
+            self.publisher.close()
+
+    def _started(self) -> JobStarted:
+        run, job = self.run_, self.run_.job
+        first_input = job.inputs[job.plan.spec.inputs[0]]
+        first_chunks = job.chunks[job.plan.spec.inputs[0]].chunks
+        return JobStarted(
+            t=0.0,
+            job_id=job.job_id,
+            job_dir=str(job.job_dir),
+            pipeline=job.plan.spec.name,
+            inputs={k: v.source for k, v in job.inputs.items()},
+            outputs={k: str(v) for k, v in job.outputs.items()},
+            chunks=len(first_chunks),
+            tasks=(len(job.plan.groups) - len(self.span_groups)) * len(first_chunks),
+            workers=job.workers,
+            executor=run.executor.NAME,
+            duration=first_input.duration,
+            frames=first_input.frame_count,
+            groups=[g.name for g in job.plan.groups],
+            preroll=sum(p.preroll_seconds for p in job.chunks.values()),
+            policy=job.policy,
+            started_at=time.time(),
+            chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks],
+            memory_mb=run.executor.memory_mb(),
+            arch=run.executor.arch(),
+            span_groups=sorted(self.span_groups),
+            notices=list(job.notices),
+        )
+
+    def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
+        """Deliver ``item`` produced by ``endpoint_node`` to every group that reads it."""
+        for group in self.run_.job.plan.groups:
+            for port, src in group.inputs:
+                if src.node == endpoint_node:
+                    for ready in self.delivery[group.name].offer(port, item):
+                        yield from self.add_task(self.tasks.make(group, ready))
+        yield from self.publisher.cut_audio()
+
+    def add_task(self, task: Task) -> Iterator[Event]:
+        """Queue ``task``, or reuse its result from an earlier run of the job."""
+        earlier = self.run_.job.completed.get(task.task_id)
+        if earlier is None:
+            yield self.dispatcher.queue_task(task)
+        else:
+            yield from self.finished(task, earlier, resumed=True)
+
+    def steer(self) -> Iterator[Event]:
+        """Act on the user's requests: cancel the job, pause or resume dispatching."""
+        if self.control is None:
+            return
+        run, dispatcher = self.run_, self.dispatcher
+        asked = self.control.poll(run.executor.now())
+        if asked.cancel:
+            if not run.storage.exists(CANCEL_KEY):
+                run.storage.put_bytes(CANCEL_KEY, b"")  # running workers stop on seeing it
+            job_id = run.job.job_id
+            raise JobCancelledError(f"{job_id}: cancelled; `sprocket resume {job_id}` picks it up again")
+        if asked.paused != dispatcher.paused:
+            dispatcher.paused = asked.paused
+            yield run.emit(JobPaused(t=run.now(), paused=dispatcher.paused))
+
+    def relay_progress(self) -> Iterator[Event]:
+        """Workers' reports on copies still running, as events."""
+        reports = self.run_.executor.progress()
+        if not reports:
+            return
+        by_copy = {(r.task.task_id, r.task.copy): r for r in self.dispatcher.running.values()}
+        for p in reports:
+            running = by_copy.get((p.task_id, p.copy))
+            if running is None:
+                continue  # it returned already; its result says more
+            task = running.task
+            yield self.run_.emit(
+                TaskProgress(
+                    **self.run_.about(task),
+                    copy=task.copy,
+                    slot=running.slot,
+                    worker=p.worker,
+                    phase=p.phase,
+                    frames=p.frames,
+                )
+            )
+
+    def staging(self) -> bool:
+        return any(s.pending for s in self.stagers)
+
+    def take_staged(self, timeout: float | None) -> Iterator[Event]:
+        """Route the chunks uploaded since the last look (waiting up to ``timeout`` s for one)."""
+        run = self.run_
+        for stager in self.stagers:
+            if not stager.pending:
+                continue
+            for staged in stager.take(timeout):
+                yield run.emit(
+                    ChunkStaged(
+                        t=run.now(),
+                        input=staged.input,
+                        chunk=staged.chunk,
+                        bytes=staged.bytes,
+                        seconds=staged.seconds,
+                    )
+                )
+                ref = self.refs[staged.input][staged.chunk].in_time_base(staged.time_base)
+                yield from self.route(staged.input, Item("chunks", ref, source=staged.url))
+            timeout = None  # waited on one stager already
+
+    def loop(self) -> Iterator[Event]:
+        executor, dispatcher = self.run_.executor, self.dispatcher
+        while dispatcher.busy or self.staging():
+            yield from self.steer()
+            yield from self.take_staged(None)
+            yield from dispatcher.requeue_due()
+            yield from dispatcher.dispatch()
+            yield from dispatcher.speculate()
+            yield from dispatcher.expire()
+            timeout = dispatcher.wake_in()
+            if self.control is not None:  # look at requests and progress this often at least
+                timeout = POLL_INTERVAL if timeout is None else min(timeout, POLL_INTERVAL)
+            if not dispatcher.running:
+                if self.staging():  # nothing to run until the next chunk is uploaded
+                    yield from self.take_staged(timeout or POLL_INTERVAL)
+                elif timeout:
+                    executor.sleep(timeout)  # only held or retried tasks: wait for the first
+                continue
+            finished = executor.wait(dispatcher.running.keys(), timeout)
+            yield from self.relay_progress()
+            for future in finished:
+                running = dispatcher.release(future)
+                if future.cancelled():
+                    continue  # a copy stopped before it started: its twin delivered
+                exc = future.exception()
+                if exc is not None:
+                    if future not in dispatcher.timed_out:  # a timed-out copy was counted already
+                        yield from dispatcher.failed(running.task, exc, running.slot)
+                    continue
+                result = future.result()
+                if result.superseded:
+                    yield from dispatcher.superseded(running.task, result, running.slot)
+                    continue
+                seconds = executor.now() - running.dispatched
+                dispatcher.policy.task_finished(running.task, seconds)
+                dispatcher.stragglers.finished(running.task, seconds)
+                yield from self.finished(running.task, result, slot=running.slot)
+                partner = result.meta.get("partner")
+                if partner is not None and running.task.partner is not None:
+                    yield from self.finished(
+                        partner_task(running.task), Result.from_json(json.dumps(partner)), slot=running.slot
+                    )
+
+    def finished(
+        self, task: Task, result: Result, *, resumed: bool = False, slot: int | None = None
+    ) -> Iterator[Event]:
+        run = self.run_
+        if not self.dispatcher.delivered(task):
+            return
+        t = result.timings
+        if not resumed:
+            run.accounts.worker_seconds += t.read + t.compute + t.write
+            run.accounts.billed_seconds += result.meta.get("billed_ms", 0) / 1000
+        yield run.emit(
+            TaskFinished(
+                **run.about(task),
+                attempt=task.attempt,
+                frames=result.frames,
+                worker=result.worker,
+                read=t.read,
+                compute=t.compute,
+                write=t.write,
+                result=result.to_dict(),
+                resumed=resumed,
+                copy=task.copy,
+                slot=slot,
+            )
+        )
+        group = self.groups[task.group]
+        meta = result.output_type == "meta"
+        item = Item(
+            result.output_type,
+            task.chunk,
+            key=result.output_key,
+            # Facts about a span of the source keep pointing at it, for the stages that read it.
+            source=task.source if meta else None,
+            meta=result.meta if meta else None,
+        )
+        for ep in group.outputs:
+            if ep.is_output:
+                yield from self.publisher.take(ep.node, task.chunk.index, result)
+        yield from self.route(group.nodes[-1].name, item)
+
+    def finish(self) -> Iterator[Event]:
+        run, job = self.run_, self.run_.job
+        published = self.publisher.finish()
+        if not job.keep_intermediate:
+            for key in run.storage.list("work/"):
+                run.storage.delete(key)
+        a = run.accounts
+        yield run.emit(
+            JobFinished(
+                t=run.now(),
+                job_id=job.job_id,
+                outputs={k: str(v) for k, v in job.outputs.items()},
+                playlist=published.playlist,
+                wall=run.now(),
+                first_segment=a.first_segment or 0.0,
+                duration_out=published.duration,
+                frames_out=published.frames,
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                worker_seconds=a.worker_seconds,
+                invocations=a.invocations,
+                peak_workers=a.peak_workers,
+                deadline_misses=a.deadline_misses,
+                billed_seconds=a.billed_seconds,
+            )
+        )
