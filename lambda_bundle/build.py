@@ -369,12 +369,6 @@ def write_zip(root: Path, dest: Path) -> None:
                 shutil.copyfileobj(src, out, 1 << 20)
 
 
-def unzipped_size(path: Path) -> int:
-    """Bytes the zip at ``path`` takes once unpacked."""
-    with zipfile.ZipFile(path) as z:
-        return sum(i.file_size for i in z.infolist())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lambda_bundle.build", description=__doc__.split("\n")[0])
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="arm64")
