@@ -36,7 +36,9 @@ def closest(name: str, known: Iterable[str]) -> list[str]:
     return difflib.get_close_matches(name, sorted(set(known)), n=3)
 
 
-def _load(group: str, name: str, kind: str, base: type, also: Iterable[str] = ()) -> type:
+def load_plugin(group: str, name: str, kind: str, base: type, also: Iterable[str] = ()) -> type:
+    """The class registered as ``name`` in ``group`` (or ``module:Class``), a subclass of ``base``;
+    :class:`UnknownPluginError` naming what is installed otherwise."""
     target = name if ":" in name else installed(group).get(name)
     if target is None:
         names = ", ".join(sorted(installed(group))) or "none (is sprocket installed?)"
@@ -58,17 +60,17 @@ def stage_class(name: str, also: Iterable[str] = ()) -> type[Stage]:
     """The stage ``name``; ``also``: further names it may be a typo of (the original's)."""
     from sprocket_cli.stages.base import Stage
 
-    return cast("type[Stage]", _load(STAGE_GROUP, name, "stage", Stage, also))
+    return cast("type[Stage]", load_plugin(STAGE_GROUP, name, "stage", Stage, also))
 
 
 def delivery_class(name: str, also: Iterable[str] = ()) -> type[DeliveryFunction]:
     from sprocket_cli.delivery import DeliveryFunction
 
     kind = "delivery function"
-    return cast("type[DeliveryFunction]", _load(DELIVERY_GROUP, name, kind, DeliveryFunction, also))
+    return cast("type[DeliveryFunction]", load_plugin(DELIVERY_GROUP, name, kind, DeliveryFunction, also))
 
 
 def face_provider_class(name: str) -> type[FaceProvider]:
     from sprocket_cli.faces.base import FaceProvider
 
-    return cast("type[FaceProvider]", _load(FACES_GROUP, name, "face provider", FaceProvider))
+    return cast("type[FaceProvider]", load_plugin(FACES_GROUP, name, "face provider", FaceProvider))

@@ -37,11 +37,11 @@ from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.dispatcher import Dispatcher
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.publisher import Publisher
+from sprocket_cli.run.stragglers.base import make_strategy
 from sprocket_cli.run.taskmaker import TaskMaker, partner_task
 from sprocket_cli.scheduling import PlaybackClock, make_policy
 from sprocket_cli.staging import Stager
 from sprocket_cli.storage import Storage
-from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import ChunkRef, Result, Task
 
 
@@ -65,7 +65,7 @@ class _Coordinator:
         }
         clock = PlaybackClock(job.deadline_start) if job.deadline_start is not None else None
         order = {g.name: i for i, g in enumerate(job.plan.groups)}
-        stragglers = Stragglers(job.stragglers, job.speculate_after)
+        stragglers = make_strategy(job.stragglers, job.speculate_after)
         self.refs = {name: [ChunkRef.of(c) for c in p.chunks] for name, p in job.chunks.items()}
         self.dispatcher = Dispatcher(run, make_policy(job.policy, order, clock), stragglers)
         self.tasks = TaskMaker(run, stragglers, self.refs)

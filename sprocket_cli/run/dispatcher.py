@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from sprocket_cli.errors import JobFailedError
 from sprocket_cli.events import Event, TaskFailed, TaskQueued, TaskStarted, TaskSuperseded
 from sprocket_cli.run.context import RunContext
+from sprocket_cli.run.stragglers.base import Strategy
 from sprocket_cli.scheduling import Policy
-from sprocket_cli.stragglers import Stragglers
 from sprocket_cli.tasks import Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
@@ -37,7 +37,7 @@ class Running:
 
 
 class Dispatcher:
-    def __init__(self, run: RunContext, policy: Policy, stragglers: Stragglers) -> None:
+    def __init__(self, run: RunContext, policy: Policy, stragglers: Strategy) -> None:
         self.run = run
         self.policy = policy
         self.stragglers = stragglers
@@ -122,7 +122,7 @@ class Dispatcher:
 
     def speculate(self) -> Iterator[Event]:
         """Start backups of tasks running suspiciously long (``--stragglers speculative``)."""
-        if not self.stragglers.speculative or self.paused:
+        if not self.stragglers.SPECULATIVE or self.paused:
             return
         pairs = [(r.task, r.dispatched) for r in self.running.values() if r.task.task_id not in self.done]
         for backup in self.stragglers.backups(pairs, self.run.executor.now()):
@@ -154,7 +154,7 @@ class Dispatcher:
             times.append(self.retry_heap[0][0] - run.started)
         if self.queue and run.executor.can_submit():
             times.append(self.policy.release_time(self.queue[0][2], now))
-        if self.stragglers.speculative:
+        if self.stragglers.SPECULATIVE:
             pairs = [(r.task, r.dispatched) for r in self.running.values()]
             check = self.stragglers.next_check(pairs, run.executor.now())
             if check is not None:

@@ -8,7 +8,7 @@ from sprocket_cli.delivery import Ready
 from sprocket_cli.output.stream import stream_folder
 from sprocket_cli.planner import Group
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.stragglers import Stragglers
+from sprocket_cli.run.stragglers.base import Strategy
 from sprocket_cli.tasks import ChunkRef, ItemType, LaneInput, Task
 
 
@@ -36,7 +36,7 @@ def partner_task(task: Task) -> Task:
 
 
 class TaskMaker:
-    def __init__(self, run: RunContext, stragglers: Stragglers, refs: dict[str, list[ChunkRef]]) -> None:
+    def __init__(self, run: RunContext, stragglers: Strategy, refs: dict[str, list[ChunkRef]]) -> None:
         self.run = run
         self.stragglers = stragglers
         self.refs = refs
