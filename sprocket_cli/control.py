@@ -4,7 +4,7 @@ A request is a file in the job folder's ``control/`` directory: the TUI of the j
 process and ``sprocket monitor`` in another terminal both speak through the one place every
 job has, with no socket to find. The coordinator polls the folder
 (:class:`ControlPoller`) and passes a cancel on to its workers through storage
-(:data:`CANCEL_KEY`), so that running tasks stop too, on any backend.
+(:data:`~sprocket_cli.storage.layout.CANCEL_KEY`), so that running tasks stop too, on any backend.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-CONTROL_DIR = "control"
-#: The storage key workers watch; in a local job folder it is the request file itself.
-CANCEL_KEY = f"{CONTROL_DIR}/cancel"
+from sprocket_cli.storage.layout import CONTROL
+
 _PAUSE = "pause"
 
 #: Seconds between the coordinator's looks at the control folder (the delay of a request).
@@ -23,14 +22,14 @@ POLL_INTERVAL = 0.2
 
 
 def request_cancel(job_dir: Path) -> None:
-    folder = job_dir / CONTROL_DIR
+    folder = job_dir / CONTROL
     folder.mkdir(exist_ok=True)
     (folder / "cancel").touch()
 
 
 def request_pause(job_dir: Path, paused: bool) -> None:
     """Stop (``paused``) or restart dispatching new tasks; running tasks carry on."""
-    folder = job_dir / CONTROL_DIR
+    folder = job_dir / CONTROL
     folder.mkdir(exist_ok=True)
     if paused:
         (folder / _PAUSE).touch()
@@ -40,7 +39,7 @@ def request_pause(job_dir: Path, paused: bool) -> None:
 
 def clear_requests(job_dir: Path) -> None:
     """Forget requests made to an earlier run (a resumed job starts unpaused)."""
-    shutil.rmtree(job_dir / CONTROL_DIR, ignore_errors=True)
+    shutil.rmtree(job_dir / CONTROL, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class ControlPoller:
     """What has been asked of the job, looked up at most every :data:`POLL_INTERVAL` seconds."""
 
     def __init__(self, job_dir: Path) -> None:
-        self.folder = job_dir / CONTROL_DIR
+        self.folder = job_dir / CONTROL
         self._checked = float("-inf")
         self._last = Requests()
 

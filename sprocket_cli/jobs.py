@@ -27,6 +27,7 @@ from typing import Any
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
 from sprocket_cli.journal import JOURNAL_NAME, read_journal
+from sprocket_cli.storage.layout import WORK
 
 JOB_FILE = "job.json"
 
@@ -223,7 +224,7 @@ def folder_bytes(path: Path) -> int:
 
 def clean(job: JobStatus, *, everything: bool) -> int:
     """Remove a stopped job's intermediates (or, with ``everything``, its folder); bytes freed."""
-    target = job.job_dir if everything else job.job_dir / "work"
+    target = job.job_dir if everything else job.job_dir / WORK
     freed = folder_bytes(target)
     shutil.rmtree(target, ignore_errors=True)
     return freed

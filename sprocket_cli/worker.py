@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sprocket_cli.control import CANCEL_KEY
 from sprocket_cli.errors import NoFramesError
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
@@ -29,6 +28,7 @@ from sprocket_cli.media.fmp4 import EmptySegment, make_segment
 from sprocket_cli.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import CANCEL_KEY, init_key
 from sprocket_cli.tasks import ChunkRef, Result, Task, Timings
 
 #: Told a running copy's phase and frames done: ``report("computing", 120)``.
@@ -42,12 +42,6 @@ def _ignore(_phase: str, _frames: int) -> None:
 def worker_id() -> str:
     """This worker, as events and the TUI name it: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def init_key(output_key: str, init_hash: str) -> str:
-    """Where a segment's init part lives: beside it, named by content so chunks share it."""
-    folder = output_key.rpartition("/")[0]
-    return f"{folder}/init_{init_hash}.mp4" if folder else f"init_{init_hash}.mp4"
 
 
 class InjectedFault(RuntimeError):

@@ -18,7 +18,7 @@ from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.backends import input_client, open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.monitor import run_tui
-from sprocket_cli.cli.playback import MASTER, Playback, check_player
+from sprocket_cli.cli.playback import Playback, check_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, resolve_input, serves_ranges
@@ -29,6 +29,7 @@ from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
 from sprocket_cli.plan.speed import with_speed
 from sprocket_cli.scheduling import POLICIES
+from sprocket_cli.storage.layout import MASTER
 from sprocket_cli.tasks import Fault
 
 FILTER_EPILOG = """Examples:

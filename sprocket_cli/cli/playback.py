@@ -15,9 +15,9 @@ from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event, JobStarted, SegmentReady
 from sprocket_cli.output.server import StreamServer
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import MASTER
 
 PLAYERS = ("mpv", "ffplay", "vlc")
-MASTER = "stream/master.m3u8"
 
 
 def check_player(player: str | None) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import AUDIO_FOLDER
 
-AUDIO_FOLDER = "audio"
 HLS_MEDIA = "media_0.m3u8"  # the name ffmpeg's DASH muxer gives its first HLS media playlist
 _MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 #: Seconds per audio segment.

@@ -28,9 +28,9 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import STREAM
 
 LOOPBACK = "127.0.0.1"
-STREAM = "stream"
 """The folder of the job (and the prefix of a remote job's keys) the server exposes."""
 
 MIME_TYPES = {

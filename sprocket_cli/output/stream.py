@@ -8,19 +8,8 @@ from datetime import UTC, datetime
 from sprocket_cli.output.audio import AudioRendition
 from sprocket_cli.output.playlists import DashManifest, HlsPlaylist, SegmentEntry, master_playlist
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import DASH_NAME, HLS_NAME, MASTER_NAME, stream_folder
 from sprocket_cli.tasks import Result
-
-HLS_NAME = "stream.m3u8"
-"""The video media playlist."""
-MASTER_NAME = "master.m3u8"
-"""What players open: video plus the audio rendition."""
-DASH_NAME = "stream.mpd"
-
-
-def stream_folder(output: str) -> str:
-    """Storage folder of an output endpoint's stream: ``stream`` for output_0."""
-    suffix = output.removeprefix("output_")
-    return "stream" if suffix == "0" else f"stream_{suffix}"
 
 
 class StreamWriter:

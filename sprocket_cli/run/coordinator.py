@@ -16,7 +16,7 @@ import resource
 import time
 from collections.abc import Iterator
 
-from sprocket_cli.control import CANCEL_KEY, POLL_INTERVAL, ControlPoller, clear_requests
+from sprocket_cli.control import POLL_INTERVAL, ControlPoller, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item
 from sprocket_cli.errors import JobCancelledError, JobFailedError
 from sprocket_cli.events import (
@@ -42,6 +42,7 @@ from sprocket_cli.run.taskmaker import TaskMaker, partner_task
 from sprocket_cli.scheduling import PlaybackClock, make_policy
 from sprocket_cli.staging import Stager
 from sprocket_cli.storage import Storage
+from sprocket_cli.storage.layout import CANCEL_KEY, STAGED, WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task
 
 
@@ -84,7 +85,7 @@ class _Coordinator:
             for name, chunk_plan in job.chunks.items():
                 source = job.inputs[name].source
                 if name in job.staged_inputs:
-                    self.stagers.append(Stager(name, source, chunk_plan, run.storage, "work/source"))
+                    self.stagers.append(Stager(name, source, chunk_plan, run.storage, STAGED))
                     continue
                 for chunk in chunk_plan.chunks:
                     yield from self.route(name, Item("chunks", ChunkRef.of(chunk), source=source))
@@ -301,7 +302,7 @@ class _Coordinator:
         run, job = self.run_, self.run_.job
         published = self.publisher.finish()
         if not job.keep_intermediate:
-            for key in run.storage.list("work/"):
+            for key in run.storage.list(f"{WORK}/"):
                 run.storage.delete(key)
         a = run.accounts
         yield run.emit(

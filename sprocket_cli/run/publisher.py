@@ -15,9 +15,10 @@ from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.output.assemble import assemble, write_report
 from sprocket_cli.output.audio import AudioRendition, write_audio_rendition
 from sprocket_cli.output.playlists import SegmentEntry
-from sprocket_cli.output.stream import StreamWriter, stream_folder
+from sprocket_cli.output.stream import StreamWriter
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.scheduling import PlaybackClock
+from sprocket_cli.storage.layout import stream_folder
 from sprocket_cli.tasks import Result
 
 

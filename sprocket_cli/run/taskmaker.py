@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from sprocket_cli.delivery import Ready
-from sprocket_cli.output.stream import stream_folder
 from sprocket_cli.planner import Group
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.stragglers.base import Strategy
+from sprocket_cli.storage.layout import segment_key, work_key
 from sprocket_cli.tasks import ChunkRef, ItemType, LaneInput, Task
 
 
@@ -16,9 +16,8 @@ def output_key(group: Group, index: int) -> str:
     """Deterministic, so that retries and copies of a task write the same key."""
     outputs = [ep.node for ep in group.outputs if ep.is_output]
     if outputs and group.output_type == "chunks":
-        return f"{stream_folder(outputs[0])}/seg_{index:05d}.m4s"
-    ext = {"chunks": "m4s", "frames": "nut"}.get(group.output_type, "json")
-    return f"work/{group.name}/c{index:05d}.{ext}"
+        return segment_key(outputs[0], index)
+    return work_key(group.name, index, {"chunks": "m4s", "frames": "nut"}.get(group.output_type, "json"))
 
 
 def partner_task(task: Task) -> Task:
