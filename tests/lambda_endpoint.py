@@ -227,6 +227,8 @@ class LocalLambda:
             return True
 
     def _record(self, invocation: Invocation) -> None:
+        """Note an invocation before its reply is sent: a test reads the list the moment
+        boto3 returns, so a note made after the reply would race it."""
         with self._lock:
             self._invocations.append(invocation)
 
@@ -374,27 +376,27 @@ def _handler_for(endpoint: LocalLambda) -> type[BaseHTTPRequestHandler]:
             name = unquote(parts[3]).split(":function:")[-1].split(":")[0]
             if name != endpoint.function:
                 arn = f"arn:aws:lambda:{endpoint.region}:{ACCOUNT}:function:{name}"
+                endpoint._record(Invocation(request_id, name, 404))  # before the reply: see _record
                 self._error(404, "ResourceNotFoundException", f"Function not found: {arn}", request_id)
-                endpoint._record(Invocation(request_id, name, 404))
                 return
             if len(payload) > PAYLOAD_LIMIT:
                 message = (
                     f"Request must be smaller than {PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
                 )
-                self._error(413, "RequestTooLargeException", message, request_id)
                 endpoint._record(Invocation(request_id, name, 413))
+                self._error(413, "RequestTooLargeException", message, request_id)
                 return
             kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
             if kind == "DryRun":
-                self._send(204, b"", {"x-amzn-RequestId": request_id})
                 endpoint._record(Invocation(request_id, name, 204))
+                self._send(204, b"", {"x-amzn-RequestId": request_id})
                 return
             if not endpoint._admit():
+                endpoint._record(Invocation(request_id, name, 429, throttled=True))
                 self._error(
                     429, "TooManyRequestsException", "Rate Exceeded.", request_id,
                     Reason="ConcurrentInvocationLimitExceeded",
                 )  # fmt: skip
-                endpoint._record(Invocation(request_id, name, 429, throttled=True))
                 return
             event = json.loads(payload or b"null")
             if kind == "Event":  # queued: answered at once, run in the background
