@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
+from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
@@ -38,7 +41,11 @@ class Backend:
 
 def open_backend(name: str, workers: int) -> Backend:
     if name == "local":
-        return Backend(LocalExecutor(workers), lambda job_dir, _id: LocalStorage(job_dir), remote=False)
+        # The executor runs no more workers than the machine's cores and memory take.
+        local = LocalExecutor(workers)
+        if local.capped is not None:
+            console.print(f"[yellow]note:[/] {escape(local.capped)}", highlight=False, soft_wrap=True)
+        return Backend(local, lambda job_dir, _id: LocalStorage(job_dir), remote=False)
     if name == "lambda":
         return _lambda(workers)
     raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {name!r}")

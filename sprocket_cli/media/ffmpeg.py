@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import re
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
@@ -31,6 +34,56 @@ def filter_path(path: str) -> str:
     return path.replace("\\", "\\\\").replace(":", "\\:")
 
 
+#: prctl(2) option: the signal the kernel sends a process when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = int(signal.SIGKILL)
+
+_Prctl = Callable[[int, int], int]
+
+
+@functools.cache
+def _prctl() -> _Prctl | None:
+    """libc's prctl on Linux, looked up in the parent: a forked child must not load libraries."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: _Prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _die_with(parent: int, prctl: _Prctl) -> None:
+    prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request took hold: nobody wants our work
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent ``parent`` ends (Linux; elsewhere
+    nothing), so that nothing of a killed job lives on, orphaned, still computing and writing.
+
+    The signal comes when the parent's *thread* that started this process ends: start children
+    from threads that outlive them.
+    """
+    prctl = _prctl()
+    if prctl is not None:
+        _die_with(parent, prctl)
+
+
+def _dies_with_us() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes a child die with this process, or None where it cannot.
+
+    It runs between fork and exec, where only what was prepared before the fork is safe to
+    use: the pid and the prctl function are bound here, in the parent.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    return lambda: _die_with(parent, prctl)
+
+
 #: Seconds between checks of a ``stop`` condition while ffmpeg runs.
 STOP_POLL = 0.1
 
@@ -54,7 +107,8 @@ def run_ffmpeg(
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     if stop is None and on_frames is None:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        # ffmpeg dies with its caller: a killed worker or coordinator leaves no ffmpeg writing.
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=_dies_with_us())
     else:
         proc = _run_watched(cmd, stop or (lambda: False), on_frames)
     if proc.returncode != 0:
@@ -77,7 +131,9 @@ def _run_watched(
             # parsing stderr, which must stay free for error messages.
             cmd = [cmd[0], "-progress", progress, "-stats_period", str(PROGRESS_PERIOD), *cmd[1:]]
         read = 0
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        with subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_dies_with_us()
+        ) as proc:
             while True:
                 try:
                     out, err = proc.communicate(timeout=STOP_POLL)
