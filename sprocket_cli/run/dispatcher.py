@@ -166,8 +166,15 @@ class Dispatcher:
         return max(0.0, min(times) - now) if times else None
 
     def copies_in_flight(self, task_id: str) -> int:
-        """Copies of ``task_id`` still expected to deliver (timed-out ones are not)."""
-        return sum(1 for f in self.copies.get(task_id, ()) if f not in self.timed_out)
+        """Copies of ``task_id`` still expected to deliver (timed-out ones are not), counting
+        a gop-pair partner that may be delivering it as its own second half."""
+        own = sum(1 for f in self.copies.get(task_id, ()) if f not in self.timed_out)
+        partners = sum(
+            1
+            for f, r in self.running.items()
+            if r.task.partner_task_id == task_id and f not in self.timed_out
+        )
+        return own + partners
 
     def superseded(self, task: Task, result: Result, slot: int) -> Iterator[Event]:
         run = self.run
