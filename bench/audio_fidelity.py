@@ -109,9 +109,7 @@ def main() -> int:
         verdict = "exact" if worst >= 45 else "MISMATCH"
         ran = f"{started['chunks']} chunks"
         rows.append(["stabilize", "shakiness 5, smoothing 15", ran, f"{worst:.1f} dB", verdict])
-    print(
-        f"{ffmpeg_version()}; {SECONDS} s 320x180 at 30000/1001, a 48 kHz tone; 2 s chunks, 2 workers"
-    )
+    print(f"{ffmpeg_version()}; {SECONDS} s 320x180 at 30000/1001, a 48 kHz tone; 2 s chunks, 2 workers")
     print_table(rows, ["kind", "chain", "ran as", "compared", "verdict"])
     bad = sum(1 for r in rows if r[-1] != "exact")
     print(f"silent mismatches: {bad}  (target 0: {'met' if bad == 0 else 'NOT MET'})")
