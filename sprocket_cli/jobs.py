@@ -27,6 +27,7 @@ from typing import Any
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
 from sprocket_cli.journal import JOURNAL_NAME, read_journal
+from sprocket_cli.processes import pid_alive
 from sprocket_cli.storage.layout import WORK
 
 JOB_FILE = "job.json"
@@ -173,20 +174,10 @@ class JobStatus:
     tasks_total: int
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def coordinator_alive(job_dir: Path) -> bool:
     """Whether the process that runs (or ran) the job is alive and is not this process."""
     pid = read_record(job_dir).pid
-    return _alive(pid) and pid != os.getpid()
+    return pid_alive(pid) and pid != os.getpid()
 
 
 def status(job_dir: Path) -> JobStatus:
@@ -301,7 +292,7 @@ def _holds(holder: dict[str, Any]) -> bool:
     its journal has not ended since it took the lock (a process that runs jobs one after another
     keeps its pid when one fails)."""
     pid, job_dir, taken_at = holder.get("pid"), holder.get("job_dir"), holder.get("journal_bytes", 0)
-    if not isinstance(pid, int) or pid <= 0 or not _alive(pid):
+    if not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):
         return False
     if not isinstance(job_dir, str) or _journal_bytes(Path(job_dir)) <= int(taken_at or 0):
         return True

@@ -27,6 +27,7 @@ from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor, drain
 from sprocket_cli.media.ffmpeg import die_with_parent
+from sprocket_cli.processes import pid_alive
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 
@@ -168,22 +169,6 @@ def _dir_prefix() -> str:
     return f"{WORKER_DIR}{socket.gethostname()}-"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    # A killed orphan stays a zombie until its new parent collects it, which some inits do late.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            state = f.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
 def sweep_leftovers(before: float) -> None:
     """Remove this host's worker folders older than ``before`` whose worker is dead: killed
     workers cannot remove their own (the coordinator was killed, or it was out of memory)."""
@@ -196,7 +181,7 @@ def sweep_leftovers(before: float) -> None:
         # <prefix><pid>-<mkdtemp's suffix, which has no "-">: not another host whose name
         # merely starts like ours (``vm`` and ``vm-2``).
         pid, _, suffix = entry.name[len(prefix) :].partition("-")
-        if not entry.name.startswith(prefix) or not pid.isdigit() or "-" in suffix or _alive(int(pid)):
+        if not entry.name.startswith(prefix) or not pid.isdigit() or "-" in suffix or pid_alive(int(pid)):
             continue
         try:
             if not entry.is_dir(follow_symlinks=False) or entry.stat().st_mtime >= before:
