@@ -1,8 +1,9 @@
-"""Benchmark: the face pipeline on a 720p clip of real faces, local provider (dlib, HOG).
+"""Benchmarks: the face pipeline on a 720p clip of real faces, and the detectors on small faces.
 
-The clip (tests/facemedia.py): 8 scenes with hard cuts, 24 s at 1280x720, 25 fps: Eileen Collins,
-no one, Barack Obama, Collins again, ... For ``--every`` 1, 5 and 15 it runs
-``sprocket find-face CLIP --person astronaut.jpg --report`` on 2 local workers and prints:
+``pipeline`` (local provider, HOG). The clip (tests/facemedia.py): 8 scenes with hard cuts, 24 s
+at 1280x720, 25 fps: Eileen Collins, no one, Barack Obama, Collins again, ... For ``--every``
+1, 5 and 15 it runs ``sprocket find-face CLIP --person astronaut.jpg --report`` on 2 local
+workers and prints:
 
 - frames/s: the clip's frames over the job's wall time (scene detection, recognition, all);
 - baseline: plain ``ffmpeg -i CLIP -f null -`` (decode only) on the same clip, the floor;
@@ -10,21 +11,36 @@ no one, Barack Obama, Collins again, ... For ``--every`` 1, 5 and 15 it runs
 - scene precision / recall for "Collins is in this scene";
 - mean IoU of the reported boxes against the true face boxes.
 
-Run from the project root: ``PYTHONPATH=. python bench/faces.py`` (about 3 minutes on 2 cores;
-the clip is made with the tests' own helper, tests/facemedia.py).
+``sizes``: Collins's photo scaled so her face is 40, 80 or 160 pixels high, gliding over a
+noisy background at 1280x720 (``make_small_face_clip``), searched with the provider directly
+(detection and embedding, one core per run, two runs at a time) for each detector:
+
+- recall: sampled frames where a detected box overlaps the true face (IoU >= 0.3);
+- precision: detected boxes that overlap the true face, over all boxes detected;
+- match rate: sampled frames where the face was found *and* matched Collins's photo at its own
+  size (distance <= 0.6);
+- frames/s: sampled frames over the CPU seconds ``find`` took (dlib uses one thread).
+
+The CNN costs ~8 s of CPU per 720p frame here (dlib-bin has no BLAS), so it gets fewer frames.
+
+Run from the project root: ``PYTHONPATH=. python bench/faces.py [pipeline|sizes]`` (both by
+default: about 3 and 2 minutes on 2 cores; clips are made with the tests' own helpers).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from sprocket_cli.faces.base import Box
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
-from tests.facemedia import ASTRONAUT, BIDEN, OBAMA, Scene, make_face_clip
+from tests.facemedia import ASTRONAUT, BIDEN, OBAMA, FaceClip, Scene, make_face_clip, make_small_face_clip
 
 SIZE = (1280, 720)
 SCENES = [
@@ -34,6 +50,14 @@ SCENES = [
 
 
 def main() -> None:
+    which = sys.argv[1:] or ["pipeline", "sizes"]
+    if "pipeline" in which:
+        pipeline()
+    if "sizes" in which:
+        sizes()
+
+
+def pipeline() -> None:
     with tempfile.TemporaryDirectory(prefix="sprocket-faces-bench-") as tmp:
         folder = Path(tmp)
         clip = make_face_clip(folder / "clip.mp4", SCENES, size=SIZE)
@@ -84,6 +108,70 @@ def quality(clip: object, scenes: list[dict[str, object]]) -> tuple[str, str, st
     ]
     mean = sum(ious) / len(ious) if ious else 0.0
     return f"{hits}/{len(clip.cuts)}", f"{precision:.2f}", f"{recall:.2f}", f"{mean:.2f}"
+
+
+#: Face heights of the ``sizes`` table, pixels, at 1280x720.
+FACE_SIZES = (40, 80, 160)
+#: Row name -> LocalFaceProvider options and how many of a clip's 50 frames it looks at.
+DETECTORS: dict[str, tuple[dict[str, Any], int]] = {
+    "HOG (the default at 720p)": ({"upsample": 0}, 25),
+    "HOG upsampled: --min-face 40": ({"min_face": 40}, 25),
+    "CNN: --detector cnn": ({"detector": "cnn"}, 3),
+    "--detector auto (HOG, CNN)": ({"detector": "auto"}, 3),
+}
+
+
+def sizes() -> None:
+    with tempfile.TemporaryDirectory(prefix="sprocket-faces-sizes-") as tmp:
+        clips = {
+            px: make_small_face_clip(Path(tmp) / f"face{px}.mp4", ASTRONAUT, face=px, size=SIZE)
+            for px in FACE_SIZES
+        }
+        runs = [(name, px) for name in DETECTORS for px in FACE_SIZES]
+        # The CNN's runs (the slowest) first, so that the two processes finish together.
+        runs.sort(key=lambda run: "detector" not in DETECTORS[run[0]][0])
+        jobs = [(clips[px], *DETECTORS[name]) for name, px in runs]
+        with ProcessPoolExecutor(2) as pool:
+            cells = dict(zip(runs, pool.map(measure, jobs), strict=True))
+    print(
+        f"faces of {', '.join(map(str, FACE_SIZES))} px at {SIZE[0]}x{SIZE[1]}; frames/s of one core's time"
+    )
+    header = ("detector", "face px", "frames", "recall", "precision", "match rate", "frames/s")
+    print(f"| {header[0]:<30} | " + " | ".join(f"{h:>10}" for h in header[1:]) + " |")
+    print(f"|{'-' * 32}|" + "|".join("-" * 12 for _ in header[1:]) + "|")
+    for name in DETECTORS:
+        for px in FACE_SIZES:
+            print(f"| {name:<30} | {px:>10} | " + " | ".join(f"{c:>10}" for c in cells[(name, px)]) + " |")
+
+
+def measure(job: tuple[FaceClip, dict[str, Any], int]) -> tuple[str, ...]:
+    """One detector on ``count`` frames spread over one clip: (frames, recall, precision, match
+    rate, frames/s)."""
+    from sprocket_cli.faces.images import load_image
+    from sprocket_cli.faces.local import LocalFaceProvider
+    from tests.facemedia import read_frames
+
+    clip, options, count = job
+    searcher = LocalFaceProvider(**options)
+    ref = LocalFaceProvider().reference([load_image(str(ASTRONAUT.path))])
+    frames = read_frames(clip.path, {round(i * (clip.frames - 1) / max(count - 1, 1)) for i in range(count)})
+    found = matched = boxes = true_boxes = 0
+    seconds = 0.0
+    for number, frame in frames.items():
+        truth = clip.boxes[number]
+        assert truth is not None
+        # CPU time, not wall time: dlib runs on one thread, and the machine may be busy.
+        t0 = time.process_time()
+        matches = searcher.find(frame, ref)
+        seconds += time.process_time() - t0
+        on_face = [m for m in matches if m.face.box.iou(truth) >= 0.3]
+        found += bool(on_face)
+        matched += any(m.is_match for m in on_face)
+        boxes += len(matches)
+        true_boxes += len(on_face)
+    precision = f"{true_boxes / boxes:.2f}" if boxes else "-"
+    n = len(frames)
+    return str(n), f"{found / n:.2f}", precision, f"{matched / n:.2f}", f"{n / seconds:.2f}"
 
 
 if __name__ == "__main__":

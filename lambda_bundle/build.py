@@ -61,7 +61,7 @@ FACES_REQUIREMENTS = ("dlib-bin", "face-recognition-models", "numpy")
 #: rekognition face provider). Top-level data files (endpoints, partitions, defaults) all stay.
 BOTOCORE_SERVICES = frozenset({"s3", "sts", "rekognition"})
 #: Model files the local face provider loads: the 5-point landmarks (its default), the ResNet
-#: embedder, and the small MMOD CNN detector (``cnn=True``). The 100 MB 68-point model stays out.
+#: embedder, and the small MMOD CNN detector (``detector="cnn"``). The 100 MB 68-point model stays out.
 FACE_MODELS = frozenset(
     {
         "shape_predictor_5_face_landmarks.dat",

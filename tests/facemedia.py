@@ -6,6 +6,10 @@ scene of no one is ffmpeg's ``testsrc2`` pattern. Scenes are joined with hard cu
 sine tone. The true face box in every frame follows from the photo's face box (measured once
 with the local provider, stored below) and the same zoom and pan arithmetic ffmpeg's
 ``zoompan`` applies.
+
+:func:`make_small_face_clip` makes the other kind: one shot of a photo scaled down until its
+face is a given height (real footage's far-away faces, 40-60 pixels), gliding over a noisy
+moving gradient, as in a low-resolution clip.
 """
 
 from __future__ import annotations
@@ -203,3 +207,65 @@ def _true_box(scene: Scene, photo: tuple[int, int], size: tuple[int, int], i: in
         round((b.right - x) * sx),
         round((b.bottom - y) * sy),
     ).clipped(*size)
+
+
+def make_small_face_clip(
+    dest: Path,
+    image: FaceImage | None,
+    *,
+    face: int = 48,
+    size: tuple[int, int] = (640, 360),
+    seconds: float = 2.0,
+    fps: int = 25,
+) -> FaceClip:
+    """One shot of ``image`` scaled so its face is ``face`` pixels high, moving over a background.
+
+    The background is ffmpeg's ``gradients`` (slowly turning colours) with grain, so the
+    detector sees texture everywhere, not a flat field. The photo starts left of the centre and
+    glides right and down (2 pixels a frame across, 2 every 4 frames down); ``image`` None makes
+    the same shot with no one in it. H.264 at its usual settings, no audio.
+    """
+    width, height = size
+    count = round(seconds * fps)
+    duration = f"{(count + 1) / fps:.6f}"
+    args = [
+        "-f", "lavfi", "-i",
+        f"gradients=s={width}x{height}:r={fps}:d={duration}:c0=0x3a5f7a:c1=0xc8b48c:seed=1:speed=0.02",
+    ]  # fmt: skip
+    background = f"[0:v]format=yuv420p,noise=alls=12:allf=t:all_seed=7,trim=end_frame={count}"
+    boxes: list[Box | None] = [None] * count
+    if image is None:
+        graph = f"{background},setpts=PTS-STARTPTS[v]"
+    else:
+        pw, ph = _photo_size(image.path)
+        # Even sizes and positions: 4:2:0 chroma puts the overlay on even pixels anyway, and the
+        # true boxes below assume exactly where it lands.
+        sw, sh = _even(pw * face / image.box.height), _even(ph * face / image.box.height)
+        x0, y0 = _even(width * 0.3 - sw / 2), _even(height * 0.45 - sh / 2)
+        args += ["-loop", "1", "-framerate", str(fps), "-t", duration, "-i", str(image.path)]
+        graph = (
+            f"{background}[bg];[1:v]scale={sw}:{sh}:flags=area,format=yuv420p[face];"
+            f"[bg][face]overlay=x='{x0}+2*n':y='{y0}+2*trunc(n/4)':eval=frame:shortest=1,"
+            f"trim=end_frame={count},setpts=PTS-STARTPTS[v]"
+        )
+        b, fx, fy = image.box, sw / pw, sh / ph
+        boxes = [
+            Box(
+                round(x0 + 2 * i + b.left * fx),
+                round(y0 + 2 * (i // 4) + b.top * fy),
+                round(x0 + 2 * i + b.right * fx),
+                round(y0 + 2 * (i // 4) + b.bottom * fy),
+            ).clipped(width, height)
+            for i in range(count)
+        ]
+    args += [
+        "-filter_complex", graph, "-map", "[v]",
+        "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-y", str(dest),
+    ]  # fmt: skip
+    run_ffmpeg(args, what=f"making small-face clip {dest}")
+    truth = SceneTruth(0, count, image.person if image is not None else None)
+    return FaceClip(dest, size, fps, (truth,), tuple(boxes))
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)

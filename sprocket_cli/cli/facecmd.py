@@ -24,6 +24,8 @@ EXAMPLES = """Examples:
 
   sprocket find-face play.mp4 --person kid.jpg --report scenes.json
 
+  sprocket find-face far_away.mp4 --person kid.jpg --min-face 30 --report scenes.json
+
   sprocket find-face keynote.mp4 --person "Jeff Bezos" --provider rekognition
 """
 
@@ -63,6 +65,26 @@ def find_face_cmd(
             "--threshold", min=0, help="Largest face distance that is still the person (local: 0.6)."
         ),
     ] = None,
+    detector: Annotated[
+        str,
+        typer.Option(
+            "--detector",
+            metavar="hog|cnn|auto",
+            help="Local face detector: hog (fast, frontal faces), cnn (dlib's MMOD: turned faces "
+            "too, but ~8 s per 720p frame on a CPU core) or auto (hog, then cnn on frames where hog "
+            "found none).",
+        ),
+    ] = "hog",
+    min_face: Annotated[
+        int | None,
+        typer.Option(
+            "--min-face",
+            min=16,
+            metavar="PX",
+            help="Smallest face to find, in pixels high (local; each halving costs ~4x). Default: "
+            "about 40 below 720p, 80 from 720p up.",
+        ),
+    ] = None,
     output: opt.Output = None,
     preset: opt.Preset = "veryfast",
     crf: opt.Crf = 23,
@@ -83,6 +105,9 @@ def find_face_cmd(
         "provider": provider,
         "threshold": threshold,
         "every": 1 if every_frame else every,
+        # The default detector goes unsaid, so that providers without a choice accept it.
+        "detector": None if detector == "hog" else detector,
+        "min_face": min_face,
     }
     if report is not None and (output is not None or keep_only):
         raise UsageError("--report writes scenes as JSON and no video: leave out -o and --keep-only")
@@ -107,29 +132,76 @@ def find_face_cmd(
 
 
 def scenes_found(job_dir: Path) -> list[dict[str, Any]]:
-    """Every scene the job searched (``find_faces`` facts), in order, from its journal."""
+    """Every scene the job searched (``find_faces`` facts), in order, from its journal.
+
+    A scene searched by an earlier version (before per-sample outcomes) is left out of the
+    listing rather than failing it: a resumed job may carry some."""
     facts = {
         e.chunk: e.result["meta"]
         for e in read_journal(job_dir)
-        if isinstance(e, TaskFinished) and e.result is not None and "matched" in e.result["meta"]
+        if isinstance(e, TaskFinished) and e.result is not None and "sampled" in e.result["meta"]
     }
     return [facts[i] for i in sorted(facts)]
 
 
+#: Up to this many scenes are each given a line; beyond it only the matched ones (--report has all).
+_LIST_ALL = 40
+
+
 def print_scenes(scenes: list[dict[str, Any]], who: str) -> bool:
-    """The scenes found, one line each, or a clear line when there are none; whether any was."""
+    """A line on the whole search, then one per scene; whether the person was found anywhere."""
     found = [s for s in scenes if s["matched"]]
-    if not found:
-        console.print(f"no scene shows {who} ({len(scenes)} scenes searched)")
-        return False
-    console.print(f"{who} appears in {len(found)} of {len(scenes)} scenes:")
-    for scene in found:
-        num, den = scene["tb"]
-        start = (scene["start_pts"] - scene["origin_pts"]) * num / den
-        end = (scene["end_pts"] - scene["origin_pts"]) * num / den
+    console.print(headline(scenes, who))
+    shown = scenes if len(scenes) <= _LIST_ALL else found
+    for scene in shown:
+        console.print("  " + scene_line(scene))
+    if len(shown) < len(scenes):
+        console.print(
+            f"  ({len(scenes) - len(shown)} scenes without {who} not listed; --report lists every scene)"
+        )
+    return bool(found)
+
+
+def headline(scenes: list[dict[str, Any]], who: str) -> str:
+    """Where ``who`` was found, or which of the two reasons kept every scene from matching."""
+    found = sum(1 for s in scenes if s["matched"])
+    if found:
+        return f"{who} appears in {found} of {len(scenes)} scenes:"
+    head = f"no scene shows {who}"
+    frames = sum(sum(s["sampled"].values()) for s in scenes)
+    if not frames:
+        return f"{head} ({len(scenes)} scenes searched)"
+    with_faces = sum(s["sampled"]["no_match"] for s in scenes)
+    if not with_faces:
+        smallest = max((s["smallest_face"] for s in scenes if s["smallest_face"]), default=None)
+        hint = f": faces smaller than {smallest} px are missed: try --min-face" if smallest else ""
+        where = f"{frames} frames in {len(scenes)} scene{'s' if len(scenes) != 1 else ''}"
+        return f"{head}: no face found in any sampled frame ({where}{hint})"
+    best = min(s["closest"] for s in scenes if s["closest"] is not None)
+    return (
+        f"{head}: faces found but none matched ({with_faces} of {frames} sampled frames had faces; "
+        f"best distance {best:.2f}, a match needs at most {scenes[0]['threshold']:.2f}: "
+        "--threshold to loosen)"
+    )
+
+
+def scene_line(scene: dict[str, Any]) -> str:
+    """A scene's times and what its sampled frames showed."""
+    num, den = scene["tb"]
+    start = (scene["start_pts"] - scene["origin_pts"]) * num / den
+    end = (scene["end_pts"] - scene["origin_pts"]) * num / den
+    counts, total = scene["sampled"], sum(scene["sampled"].values())
+    if scene["matched"]:
         best = min(s["distance"] for s in scene["samples"] if s["distance"] is not None)
-        console.print(f"  scene {scene['scene']:>3}  {start:8.2f}s - {end:8.2f}s  best distance {best:.2f}")
-    return True
+        what = f"matched in {counts['match']} of {total} sampled frames, best distance {best:.2f}"
+    elif counts["no_match"]:
+        what = (
+            f"not matched: faces in {counts['no_match']} of {total} sampled frames, "
+            f"closest at distance {scene['closest']:.2f}"
+        )
+    else:
+        what = f"not matched: no face in {total} sampled frame{'s' if total != 1 else ''}"
+    return f"scene {scene['scene']:>3}  {start:8.2f}s - {end:8.2f}s  {what}"
 
 
 find_face_cmd.__doc__ = (find_face_cmd.__doc__ or "") + "\n\n" + EXAMPLES

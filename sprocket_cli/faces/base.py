@@ -182,6 +182,9 @@ class FaceProvider(ABC):
     DEFAULT_THRESHOLD: ClassVar[float]
     #: :meth:`reference_by_name` works (a celebrity's name instead of photos).
     RECOGNIZES_NAMES: ClassVar[bool] = False
+    #: The names the constructor's ``detector=`` takes, the first the default; with none, the
+    #: provider has one detector and takes no ``detector=`` nor ``min_face=`` (a service's own).
+    DETECTORS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, threshold: float | None = None) -> None:
         chosen = self.DEFAULT_THRESHOLD if threshold is None else threshold
@@ -203,6 +206,11 @@ class FaceProvider(ABC):
     @abstractmethod
     def find(self, frame: Frame, ref: PersonRef) -> list[Match]:
         """Every face in ``frame`` with its distance to ``ref``."""
+
+    def smallest_face(self, height: int) -> int | None:
+        """About the smallest face height, in pixels, found in a frame ``height`` pixels high;
+        None where the provider does not say."""
+        return None
 
     def reference_by_name(self, name: str) -> PersonRef:
         """A person known to the provider by name (only where :attr:`RECOGNIZES_NAMES`)."""

@@ -8,7 +8,9 @@ ships. dlib is imported in the constructor, so importing this module stays cheap
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Sequence
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -29,12 +31,38 @@ from sprocket_cli.faces.images import rgb_frame
 
 _MODELS_PACKAGE = "face_recognition_models"
 _INSTALL_HINT = "install the faces extra: pip install 'sprocket[faces]'"
+#: Pixels (after upsampling) up to which a reference photo with no face found is tried again at
+#: one more doubling: a 2000x2000 photo, about half a second of HOG.
+_RETRY_PIXELS = 4_000_000
+#: Pixels the CNN is given of a reference photo in which HOG found no face: about 9 s of it.
+_CNN_PIXELS = 1_000_000
 #: Landmark model per point count. The 68-point model was trained on iBUG 300-W, whose licence
 #: excludes commercial use; the 5-point one (dlib's own data) has no such limit, hence the default.
-#: Pixels (after upsampling) up to which a reference photo with no face found is tried once more
-#: at one more doubling: a 2000x2000 photo, about half a second of HOG.
-_RETRY_PIXELS = 4_000_000
 _LANDMARK_MODELS = {5: "shape_predictor_5_face_landmarks.dat", 68: "shape_predictor_68_face_landmarks.dat"}
+
+#: The detectors ``detector=`` takes: dlib's HOG, its MMOD CNN, or HOG with the CNN where HOG
+#: found nothing.
+DETECTORS = ("hog", "cnn", "auto")
+#: Face height in pixels that both dlib detectors need before upsampling: HOG scans an 80x80
+#: window, and the MMOD model was trained on faces of about that size. Measured on the test
+#: faces, HOG finds ~60 px faces at best and nothing at 48 px.
+WINDOW = 80
+#: Frames under this height are upsampled once unless told otherwise: in such footage a face of
+#: a ninth of the frame is under the window, and a doubled 360p frame costs what a 720p one does
+#: (HOG, one core: 0.03 -> 0.12 s at 360p). At 720p doubling would cost 0.14 -> 0.5 s per
+#: frame, so larger frames are doubled only when --min-face asks.
+SMALL_FRAME = 720
+#: Smallest ``min_face``: dlib's embedding of a face under ~20 px says little about who it is,
+#: and finding one takes 3 doublings (64x the pixels).
+SMALLEST_FACE = 16
+
+
+def upsample_for(min_face: int) -> int:
+    """Doublings that bring a face ``min_face`` pixels high up to the detectors' window."""
+    doublings = 0
+    while min_face << doublings < WINDOW:
+        doublings += 1
+    return doublings
 
 
 def model_path(name: str) -> Path:
@@ -54,26 +82,41 @@ class LocalFaceProvider(FaceProvider):
     NAME: ClassVar[str] = "local"
     #: dlib's own advice for its ResNet embeddings: same person below 0.6 (99.38% on LFW).
     DEFAULT_THRESHOLD: ClassVar[float] = 0.6
+    DETECTORS: ClassVar[tuple[str, ...]] = DETECTORS
 
     def __init__(
         self,
         *,
         threshold: float | None = None,
-        upsample: int = 0,
-        cnn: bool = False,
+        detector: str = "hog",
+        min_face: int | None = None,
+        upsample: int | None = None,
         landmarks: Literal[5, 68] = 5,
         jitters: int = 1,
     ) -> None:
-        """``upsample``: times a frame is doubled before detecting. The HOG detector finds faces
-        of about 80 pixels and up; each doubling halves that (40, 20, ...) at about 4x the time:
-        0 suits faces in medium shots, 1 or 2 people far from the camera.
+        """``detector``: ``hog`` (dlib's HOG: ~0.15 s per 720p frame on one core, frontal faces),
+        ``cnn`` (dlib's MMOD CNN: finds turned and partly hidden faces too, but ~8 s per 720p
+        frame on one core, dlib-bin being built without BLAS), or ``auto`` (HOG, then the CNN on
+        frames where HOG found nothing: CNN's price on every frame without a face).
 
-        ``cnn``: dlib's MMOD CNN detector instead of HOG: finds turned and partly hidden faces
-        too, but costs seconds per frame on a CPU. ``jitters``: re-samples per embedding of a
-        reference photo (more is steadier and slower; frames always use one).
+        Both see faces of about 80 pixels and up; each doubling of the frame (``upsample``)
+        halves that (40, 20, ...) at about 4x the time. ``min_face``: the smallest face height
+        to find, in pixels; the doublings follow from it. With neither, frames under 720 pixels
+        high are doubled once and larger ones not (faces down to about a ninth of the frame).
+
+        ``jitters``: re-samples per embedding of a reference photo (more is steadier and slower;
+        frames always use one).
         """
         super().__init__(threshold=threshold)
-        if upsample < 0 or jitters < 1:
+        if detector not in DETECTORS:
+            raise UsageError(
+                f"unknown face detector {detector!r}; the local provider has {', '.join(DETECTORS)}"
+            )
+        if min_face is not None and upsample is not None:
+            raise UsageError("give the smallest face size or the upsampling, not both")
+        if min_face is not None and min_face < SMALLEST_FACE:
+            raise UsageError(f"the smallest face to find must be >= {SMALLEST_FACE} pixels, not {min_face}")
+        if (upsample is not None and upsample < 0) or jitters < 1:
             raise UsageError(f"upsample must be >= 0 and jitters >= 1 (got {upsample}, {jitters})")
         if landmarks not in _LANDMARK_MODELS:
             raise UsageError(f"landmarks must be 5 or 68, not {landmarks}")
@@ -81,30 +124,53 @@ class LocalFaceProvider(FaceProvider):
             import dlib
         except ImportError as error:
             raise FaceModelMissingError(f"the local face provider needs dlib: {_INSTALL_HINT}") from error
-        self.upsample = upsample
-        self.cnn = cnn
+        self.detector = detector
+        self.min_face = min_face
+        #: Doublings for every frame, or None to choose them by each frame's height.
+        self.upsample = upsample_for(min_face) if min_face is not None else upsample
         self.jitters = jitters
         self._dlib = dlib
-        self._hog: Any = None if cnn else dlib.get_frontal_face_detector()
+        # HOG is loaded for the CNN detector too: reference photos are searched with it first.
+        self._hog: Any = dlib.get_frontal_face_detector()
         self._mmod: Any = (
-            dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat"))) if cnn else None
+            None
+            if detector == "hog"
+            else dlib.cnn_face_detection_model_v1(str(model_path("mmod_human_face_detector.dat")))
         )
         self._shape: Any = dlib.shape_predictor(str(model_path(_LANDMARK_MODELS[landmarks])))
         self._embedder: Any = dlib.face_recognition_model_v1(
             str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
         )
 
+    def upsample_for_height(self, height: int) -> int:
+        """Doublings used on a frame ``height`` pixels high."""
+        if self.upsample is not None:
+            return self.upsample
+        return 1 if height < SMALL_FRAME else 0
+
+    def smallest_face(self, height: int) -> int:
+        return WINDOW >> self.upsample_for_height(height)
+
     def detect(self, frame: Frame) -> list[Face]:
-        return self._detect(rgb_frame(frame), self.upsample)
+        image = rgb_frame(frame)
+        return self._detect(image, self.upsample_for_height(image.shape[0]))
 
     def _detect(self, image: Frame, upsample: int) -> list[Face]:
+        faces = [] if self.detector == "cnn" else self._run_hog(image, upsample)
+        if faces or self._mmod is None:
+            return faces
+        return self._run_cnn(image, upsample)
+
+    def _run_hog(self, image: Frame, upsample: int) -> list[Face]:
         height, width = image.shape[:2]
-        if self._mmod is not None:
-            found = self._mmod(image, upsample)
-            return [Face(_box(d.rect, width, height), float(d.confidence)) for d in found]
         # run() rather than __call__: it also returns each detection's score.
         rects, scores, _ = self._hog.run(image, upsample, 0.0)
         return [Face(_box(r, width, height), float(s)) for r, s in zip(rects, scores, strict=True)]
+
+    def _run_cnn(self, image: Frame, upsample: int) -> list[Face]:
+        height, width = image.shape[:2]
+        found = self._mmod(image, upsample)
+        return [Face(_box(d.rect, width, height), float(d.confidence)) for d in found]
 
     def embed(self, frame: Frame, faces: Sequence[Face], *, jitters: int = 1) -> list[Face]:
         """``faces`` of ``frame`` with their 128-d embeddings filled in."""
@@ -126,7 +192,7 @@ class LocalFaceProvider(FaceProvider):
         for image in images:
             pixels = rgb_frame(image.pixels)
             faces, upsample = self._reference_faces(pixels)
-            hint = f" (faces under about {80 >> upsample} pixels, or turned away, are not found)"
+            hint = f" (faces under about {WINDOW >> upsample} pixels, or turned away, are not found)"
             face = one_face(image, faces, hint)
             vectors += [f.embedding for f in self.embed(pixels, [face], jitters=self.jitters)]
         # The mean of one person's embeddings lies near each of their photos and far from other
@@ -135,13 +201,31 @@ class LocalFaceProvider(FaceProvider):
         return PersonRef(name=label, provider=self.NAME, embedding=tuple(float(v) for v in mean))
 
     def _reference_faces(self, pixels: Frame) -> tuple[list[Face], int]:
-        """The faces of a reference photo, and the upsampling that found them (or last tried)."""
-        # A reference photo is detected once, so a small one (a thumbnail from a URL) is worth
-        # one more doubling before its face is declared missing.
-        faces = self._detect(pixels, self.upsample)
-        if faces or pixels.shape[0] * pixels.shape[1] * 4 ** (self.upsample + 1) > _RETRY_PIXELS:
-            return faces, self.upsample
-        return self._detect(pixels, self.upsample + 1), self.upsample + 1
+        """The faces of a reference photo, and the upsampling that found them (or last tried).
+
+        A portrait's face is large and frontal: HOG without doubling first, so that small faces
+        in the background do not make the photo ambiguous; then one doubling more at a time
+        while nothing is found (a thumbnail from a URL), within a budget of pixels. The CNN, if
+        chosen, looks only when HOG found nothing, on the photo thinned to at most a megapixel:
+        at ~9 s per megapixel it is no detector to sweep a 12-megapixel phone photo with.
+        """
+        upsample = 0
+        faces = self._run_hog(pixels, upsample)
+        while not faces and pixels.shape[0] * pixels.shape[1] * 4 ** (upsample + 1) <= _RETRY_PIXELS:
+            upsample += 1
+            faces = self._run_hog(pixels, upsample)
+        if not faces and self._mmod is not None:
+            return self._thinned_cnn(pixels), 0
+        return faces, upsample
+
+    def _thinned_cnn(self, pixels: Frame) -> list[Face]:
+        """The CNN's faces in ``pixels`` with every n-th pixel kept, boxes in ``pixels``' own."""
+        height, width = pixels.shape[:2]
+        step = max(1, math.ceil(math.sqrt(height * width / _CNN_PIXELS)))
+        found = self._run_cnn(rgb_frame(pixels[::step, ::step]), 0)
+        return [
+            Face(Box(*(v * step for v in astuple(f.box))).clipped(width, height), f.confidence) for f in found
+        ]
 
     def match(self, faces: Sequence[Face], ref: PersonRef) -> list[Match]:
         """Each embedded face's Euclidean distance to ``ref``'s embedding."""

@@ -4,6 +4,10 @@ One task per scene (the ``scenes`` delivery function groups chunks into scenes).
 every n-th frame only, as the paper did to stay under a service's request rate: a scene holds
 the person if any sample matches. Samples keep their boxes, so ``draw`` can move a box
 between them and ``--report`` can list them.
+
+Each sample and scene also says why it did or did not match (no face found, faces that were
+not the person and how close the nearest came, or a match), with the smallest face the
+detector could see in these frames: "not found" has two causes that call for different fixes.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from sprocket_cli.errors import InputError
+from sprocket_cli.errors import InputError, UsageError
 from sprocket_cli.media.ffmpeg import Stopped
 from sprocket_cli.registry import face_provider_class
 from sprocket_cli.stages.base import Binding, PythonStage, Span, StageConfig
 
 if TYPE_CHECKING:
-    from sprocket_cli.faces.base import FaceProvider, Frame, PersonRef
+    from sprocket_cli.faces.base import FaceProvider, Frame, Match, PersonRef
     from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
@@ -35,6 +39,10 @@ class FindFacesConfig(StageConfig):
     """Largest face distance that counts as the person (default: the provider's own)."""
     every: int = Field(default=5, ge=1)
     """Look at every n-th frame of a scene (1: every frame)."""
+    detector: str | None = None
+    """Face detector, where the provider offers a choice (local: hog, cnn or auto)."""
+    min_face: int | None = Field(default=None, ge=1)
+    """Smallest face height to find, in pixels (local: default from the frame's height)."""
     reference: dict[str, Any] | None = None
     """The person as the provider knows them (``PersonRef`` JSON), made once when the job is
     planned, so that workers never need the user's photos (nor re-read them per task)."""
@@ -54,7 +62,8 @@ class FindFaces(PythonStage):
         assert isinstance(config, FindFacesConfig)
         if config.reference is not None:
             return Binding(config)
-        ref = person_reference(provider(config.provider, config.threshold), config.person)
+        searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
+        ref = person_reference(searcher, config.person)
         return Binding(config.model_copy(update={"reference": ref.to_json()}))
 
     def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
@@ -63,23 +72,18 @@ class FindFaces(PythonStage):
         assert isinstance(config, FindFacesConfig)
         if config.reference is None:
             raise ValueError("find_faces' config was not bound to a person")
-        searcher, ref = provider(config.provider, config.threshold), PersonRef.from_json(config.reference)
+        searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
+        ref = PersonRef.from_json(config.reference)
         chunk = span.chunk
         samples = []
+        smallest: int | None = None
         for n, (pts, frame) in enumerate(sample_frames(span.path, chunk, config.every)):
             if span.stop():
                 raise Stopped
-            matches = [m for m in searcher.find(frame, ref) if m.is_match]
-            best = min(matches, key=lambda m: m.distance) if matches else None
-            samples.append(
-                {
-                    "pts": pts,
-                    "box": None if best is None else best.to_json()["box"],
-                    "distance": None if best is None else round(best.distance, 4),
-                    "faces": len(matches),
-                }
-            )
+            samples.append(sample(pts, searcher.find(frame, ref)))
+            smallest = searcher.smallest_face(frame.shape[0])
             span.report("computing", n * config.every)
+        closest = [s["closest"] for s in samples if s["closest"] is not None]
         return {
             "scene": chunk.index,
             "start_pts": chunk.start_pts,
@@ -88,14 +92,56 @@ class FindFaces(PythonStage):
             "origin_pts": chunk.origin_pts,
             "every": config.every,
             "matched": any(s["box"] is not None for s in samples),
+            # The scene's verdict is its best sample's: one match is enough, one face is more
+            # than none.
+            "outcome": min((s["outcome"] for s in samples), key=OUTCOMES.index, default=NO_FACE),
+            "sampled": {o: sum(1 for s in samples if s["outcome"] == o) for o in OUTCOMES},
+            "closest": min(closest, default=None),
+            "threshold": searcher.threshold,
+            "smallest_face": smallest,
             "samples": samples,
         }
 
 
+#: What a sample (or a scene) showed, the most telling first.
+MATCH, NO_MATCH, NO_FACE = "match", "no_match", "no_face"
+OUTCOMES = (MATCH, NO_MATCH, NO_FACE)
+
+
+def sample(pts: int, found: list[Match]) -> dict[str, Any]:
+    """One looked-at frame: the matching face's box (drawn), and what was seen when none matched."""
+    matches = [m for m in found if m.is_match]
+    best = min(matches, key=lambda m: m.distance) if matches else None
+    closest = min((m.distance for m in found), default=None)
+    return {
+        "pts": pts,
+        "outcome": MATCH if matches else NO_MATCH if found else NO_FACE,
+        "box": None if best is None else best.to_json()["box"],
+        "distance": None if best is None else round(best.distance, 4),
+        "faces": len(found),
+        "matches": len(matches),
+        # The nearest any face came to the person, matched or not: how far off a miss was.
+        "closest": None if closest is None else round(closest, 4),
+    }
+
+
 @functools.cache
-def provider(name: str, threshold: float | None) -> FaceProvider:
+def provider(
+    name: str, threshold: float | None, detector: str | None = None, min_face: int | None = None
+) -> FaceProvider:
     """The face provider, made once per process (models load once) and reused by its tasks."""
-    return face_provider_class(name)(threshold=threshold)
+    kind = face_provider_class(name)
+    if detector is None and min_face is None:
+        return kind(threshold=threshold)
+    if not kind.DETECTORS:
+        raise UsageError(
+            f"the {name!r} face provider uses its own detector: --detector and --min-face "
+            "apply to the local provider"
+        )
+    if detector is not None and detector not in kind.DETECTORS:
+        raise UsageError(f"unknown face detector {detector!r}; {name!r} has {', '.join(kind.DETECTORS)}")
+    options: dict[str, Any] = {"detector": detector or kind.DETECTORS[0], "min_face": min_face}
+    return kind(threshold=threshold, **options)
 
 
 #: Photo suffixes: a --person like these that does not exist is a missing file, not a name.

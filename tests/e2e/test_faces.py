@@ -111,6 +111,8 @@ def test_keep_only_without_the_person_writes_nothing_and_says_so(tmp_path: Path)
     kept = tmp_path / "kept.mp4"
     out = find_face(str(empty.path), "--person", A, "--keep-only", "-o", str(kept))
     assert "no scene shows" in out and "nothing to keep" in out
+    # Obama's face was seen, and the report says so rather than "no face".
+    assert "faces found but none matched" in " ".join(out.split())
     assert not kept.exists()
 
 
@@ -149,7 +151,8 @@ def test_a_video_without_faces_reports_no_scenes_clearly(tmp_path: Path) -> None
     report = tmp_path / "none.json"
     out = find_face(str(empty.path), "--person", A, "--report", str(report))
     assert "no scene shows" in out
-    assert all(not s["matched"] for s in json.loads(report.read_text()))
+    assert "no face found in any sampled frame" in " ".join(out.split())
+    assert all(s["outcome"] == "no_face" for s in json.loads(report.read_text()))
 
 
 def test_reference_photo_without_a_face_is_a_clear_error(play: FaceClip, tmp_path: Path) -> None:
