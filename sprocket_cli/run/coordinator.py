@@ -16,33 +16,31 @@ import resource
 import time
 from collections.abc import Iterator
 
-from sprocket_cli.control import POLL_INTERVAL, ControlPoller, clear_requests
+from sprocket_cli.control import POLL_INTERVAL, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item
 from sprocket_cli.errors import JobCancelledError, JobFailedError
 from sprocket_cli.events import (
-    ChunkStaged,
     Event,
     JobCancelled,
     JobFailed,
     JobFinished,
-    JobPaused,
     JobStarted,
     TaskFinished,
-    TaskProgress,
 )
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.dispatcher import Dispatcher
+from sprocket_cli.run.intake import StagedInputs
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.publisher import Publisher
+from sprocket_cli.run.steering import Steering
 from sprocket_cli.run.stragglers.base import make_strategy
 from sprocket_cli.run.taskmaker import TaskMaker, partner_task
 from sprocket_cli.scheduling import PlaybackClock, make_policy
-from sprocket_cli.staging import Stager
 from sprocket_cli.storage import Storage
-from sprocket_cli.storage.layout import CANCEL_KEY, STAGED, WORK
+from sprocket_cli.storage.layout import CANCEL_KEY, WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task
 
 
@@ -71,9 +69,8 @@ class _Coordinator:
         self.dispatcher = Dispatcher(run, make_policy(job.policy, order, clock), stragglers)
         self.tasks = TaskMaker(run, stragglers, self.refs)
         self.publisher = Publisher(run, self.delivery, clock)
-        # People steer a job on the wall clock; a simulated one runs too fast to steer.
-        self.control = ControlPoller(job.job_dir) if run.executor.REAL_TIME else None
-        self.stagers: list[Stager] = []
+        self.steering = Steering(run, self.dispatcher)
+        self.staged = StagedInputs(run, self.refs)
 
     def run(self) -> Iterator[Event]:
         run, job = self.run_, self.run_.job
@@ -85,7 +82,7 @@ class _Coordinator:
             for name, chunk_plan in job.chunks.items():
                 source = job.inputs[name].source
                 if name in job.staged_inputs:
-                    self.stagers.append(Stager(name, source, chunk_plan, run.storage, STAGED))
+                    self.staged.stage(name)
                     continue
                 for chunk in chunk_plan.chunks:
                     yield from self.route(name, Item("chunks", ChunkRef.of(chunk), source=source))
@@ -106,8 +103,7 @@ class _Coordinator:
                 # Failed or interrupted: copies still running (on Lambda, say) stop on seeing this
                 # instead of working, and billing, to the end. A resume removes it.
                 run.storage.put_bytes(CANCEL_KEY, b"")
-            for stager in self.stagers:
-                stager.close()
+            self.staged.close()
             self.publisher.close()
 
     def _started(self) -> JobStarted:
@@ -155,86 +151,27 @@ class _Coordinator:
         else:
             yield from self.finished(task, earlier, resumed=True)
 
-    def steer(self) -> Iterator[Event]:
-        """Act on the user's requests: cancel the job, pause or resume dispatching."""
-        if self.control is None:
-            return
-        run, dispatcher = self.run_, self.dispatcher
-        asked = self.control.poll(run.executor.now())
-        if asked.cancel:
-            if not run.storage.exists(CANCEL_KEY):
-                run.storage.put_bytes(CANCEL_KEY, b"")  # running workers stop on seeing it
-            job_id = run.job.job_id
-            raise JobCancelledError(f"{job_id}: cancelled; `sprocket resume {job_id}` picks it up again")
-        if asked.paused != dispatcher.paused:
-            dispatcher.paused = asked.paused
-            yield run.emit(JobPaused(t=run.now(), paused=dispatcher.paused))
-
-    def relay_progress(self) -> Iterator[Event]:
-        """Workers' reports on copies still running, as events."""
-        reports = self.run_.executor.progress()
-        if not reports:
-            return
-        by_copy = {(r.task.task_id, r.task.copy): r for r in self.dispatcher.running.values()}
-        for p in reports:
-            running = by_copy.get((p.task_id, p.copy))
-            if running is None:
-                continue  # it returned already; its result says more
-            task = running.task
-            yield self.run_.emit(
-                TaskProgress(
-                    **self.run_.about(task),
-                    copy=task.copy,
-                    slot=running.slot,
-                    worker=p.worker,
-                    phase=p.phase,
-                    frames=p.frames,
-                )
-            )
-
-    def staging(self) -> bool:
-        return any(s.pending for s in self.stagers)
-
-    def take_staged(self, timeout: float | None) -> Iterator[Event]:
-        """Route the chunks uploaded since the last look (waiting up to ``timeout`` s for one)."""
-        run = self.run_
-        for stager in self.stagers:
-            if not stager.pending:
-                continue
-            for staged in stager.take(timeout):
-                yield run.emit(
-                    ChunkStaged(
-                        t=run.now(),
-                        input=staged.input,
-                        chunk=staged.chunk,
-                        bytes=staged.bytes,
-                        seconds=staged.seconds,
-                    )
-                )
-                ref = self.refs[staged.input][staged.chunk].in_time_base(staged.time_base)
-                yield from self.route(staged.input, Item("chunks", ref, source=staged.url))
-            timeout = None  # waited on one stager already
-
     def loop(self) -> Iterator[Event]:
         executor, dispatcher = self.run_.executor, self.dispatcher
-        while dispatcher.busy or self.staging():
-            yield from self.steer()
-            yield from self.take_staged(None)
+        staged = self.staged
+        while dispatcher.busy or staged.pending:
+            yield from self.steering.poll()
+            yield from staged.take(None, self.route)
             yield from dispatcher.requeue_due()
             yield from dispatcher.dispatch()
             yield from dispatcher.speculate()
             yield from dispatcher.expire()
             timeout = dispatcher.wake_in()
-            if self.control is not None:  # look at requests and progress this often at least
+            if self.steering.active:  # look at requests and progress this often at least
                 timeout = POLL_INTERVAL if timeout is None else min(timeout, POLL_INTERVAL)
             if not dispatcher.running:
-                if self.staging():  # nothing to run until the next chunk is uploaded
-                    yield from self.take_staged(timeout or POLL_INTERVAL)
+                if staged.pending:  # nothing to run until the next chunk is uploaded
+                    yield from staged.take(timeout or POLL_INTERVAL, self.route)
                 elif timeout:
                     executor.sleep(timeout)  # only held or retried tasks: wait for the first
                 continue
             finished = executor.wait(dispatcher.running.keys(), timeout)
-            yield from self.relay_progress()
+            yield from dispatcher.progress()
             for future in finished:
                 running = dispatcher.release(future)
                 if future.cancelled():

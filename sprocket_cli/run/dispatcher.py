@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sprocket_cli.errors import JobFailedError
-from sprocket_cli.events import Event, TaskFailed, TaskQueued, TaskStarted, TaskSuperseded
+from sprocket_cli.events import Event, TaskFailed, TaskProgress, TaskQueued, TaskStarted, TaskSuperseded
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.stragglers.base import Strategy
 from sprocket_cli.scheduling import Policy
@@ -100,6 +100,28 @@ class Dispatcher:
         run.accounts.invocations += 1
         run.accounts.peak_workers = max(run.accounts.peak_workers, len(self.running))
         yield run.emit(TaskStarted(**run.about(task), attempt=task.attempt, copy=task.copy, slot=slot))
+
+    def progress(self) -> Iterator[Event]:
+        """Workers' reports on copies still running, as events."""
+        reports = self.run.executor.progress()
+        if not reports:
+            return
+        by_copy = {(r.task.task_id, r.task.copy): r for r in self.running.values()}
+        for p in reports:
+            running = by_copy.get((p.task_id, p.copy))
+            if running is None:
+                continue  # it returned already; its result says more
+            task = running.task
+            yield self.run.emit(
+                TaskProgress(
+                    **self.run.about(task),
+                    copy=task.copy,
+                    slot=running.slot,
+                    worker=p.worker,
+                    phase=p.phase,
+                    frames=p.frames,
+                )
+            )
 
     def release(self, future: Future[Result]) -> Running:
         """The copy behind ``future`` returned: free its slot."""
