@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
-from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.plan.framenumbers import number_frames
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
@@ -27,12 +26,26 @@ if TYPE_CHECKING:
     from sprocket_cli.tasks import ChunkRef
 
 
+class Timeline(StageConfig):
+    """Where a split chain's frames sit on the output timeline: decided once, when the job is
+    planned (:meth:`Filter.bind`), so that workers need not classify the chain again."""
+
+    grid: str | None = None
+    """The rate an fps filter puts frames on (``"12"``, ``"30000/1001"``); None: no grid."""
+    stretch: int = 1
+    """How many times slower the chain plays (``setpts=2*PTS``: 2)."""
+    ticks: int = 1
+    """How many times finer than the source's the output track's ticks must be."""
+
+
 class FilterConfig(StageConfig):
     vf: str = Field(min_length=1, description="ffmpeg filter chain, as given to ffmpeg -vf")
     fallback: bool = Field(
         default=True,
         description="run a chain that cannot be split on one worker (false: refuse it)",
     )
+    timeline: Timeline = Timeline()
+    """Filled in from the chain when the job is planned."""
 
 
 class WholeVideoRefused(UsageError):
@@ -47,13 +60,23 @@ class Filter(Stage):
     Config: ClassVar[type[StageConfig]] = FilterConfig
 
     def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+        from sprocket_cli.plan.filtermodel import analyze  # the planner's side: workers never classify
+
         assert isinstance(config, FilterConfig)
         chain = analyze(config.vf)
         if chain.split:
-            return Binding(config, roll=(chain.preroll, chain.postroll), drops=chain.drops)
+            timeline = Timeline(
+                grid=None if chain.rate is None else str(chain.rate),
+                stretch=int(chain.scale),
+                ticks=chain.timescale_factor,
+            )
+            bound = config.model_copy(update={"timeline": timeline})
+            return Binding(bound, roll=(chain.preroll, chain.postroll), drops=chain.drops)
         if not config.fallback:
             raise WholeVideoRefused(f"{chain.reason}; it cannot be split into chunks (refused as asked)")
-        return Binding(config, whole=True, notice=f"{chain.reason}; running it on one worker")
+        # One chunk from the first frame: its frames sit where the whole file's do.
+        whole = config.model_copy(update={"timeline": Timeline()})
+        return Binding(whole, whole=True, notice=f"{chain.reason}; running it on one worker")
 
     def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         assert isinstance(config, FilterConfig)
@@ -62,19 +85,19 @@ class Filter(Stage):
         command.add_filter(number_frames(config.vf, chunk.lead_index))
         if command.on_lane:
             return  # one input's frames before a join: the joined chain places the output
-        chain = analyze(config.vf)
-        command.timescale_factor = chain.timescale_factor
-        if chain.rate is not None:
-            place_on_grid(command, chunk, chain.rate)
-        elif chain.scale != 1 or chain.timescale_factor != 1:
+        timeline = config.timeline
+        command.timescale_factor = timeline.ticks
+        if timeline.grid is not None:
+            place_on_grid(command, chunk, Fraction(timeline.grid))
+        elif timeline.stretch != 1 or timeline.ticks != 1:
             # A stretch (setpts=2*PTS) puts the chunk's frames at that multiple of their times.
-            ticks = chunk.timescale * chain.timescale_factor
+            ticks = chunk.timescale * timeline.ticks
             since = (chunk.start_pts - chunk.origin_pts) * chunk.time_base
-            command.start_ticks = round(since * chain.scale * ticks)
+            command.start_ticks = round(since * timeline.stretch * ticks)
         if not chunk.rolled and not chunk.is_last:
             # A rate change (fps=) may emit a frame at the chunk's end time, and tpad's padding
             # follows it: both belong to the next chunk, or to the last one.
-            command.end_seconds = float(chunk.end_pts * chunk.time_base * chain.scale)
+            command.end_seconds = float(chunk.end_pts * chunk.time_base * timeline.stretch)
 
 
 def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction) -> None:
