@@ -32,7 +32,8 @@ from pathlib import Path
 
 from filter_vs_ffmpeg import CACHE_DIR, count_frames, ffmpeg, ffmpeg_version, nproc, print_table, run_checked
 
-from sprocket_cli.media.blendgraph import BlendOptions, VideoShape, chunk_blend, output_end_pts
+from sprocket_cli.media.blendgraph import VideoShape, chunk_blend, output_end_pts
+from sprocket_cli.media.blendoptions import BlendOptions
 from sprocket_cli.media.probe import probe
 from sprocket_cli.media.testclip import make_test_clip
 

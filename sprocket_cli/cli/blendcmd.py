@@ -12,7 +12,7 @@ from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.media.audioplan import CHOICES
-from sprocket_cli.media.blendgraph import BlendOptions
+from sprocket_cli.media.blendoptions import BlendOptions
 
 EXAMPLES = """Examples:
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import model_validator
 
 from sprocket_cli.errors import UsageError
-from sprocket_cli.media.blendgraph import BlendOptions, VideoShape, chunk_blend, output_end_pts
+from sprocket_cli.media.blendgraph import VideoShape, chunk_blend, output_end_pts
+from sprocket_cli.media.blendoptions import BlendOptions
 from sprocket_cli.media.command import JOINED
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 

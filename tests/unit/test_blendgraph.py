@@ -20,15 +20,8 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.errors import UsageError
-from sprocket_cli.media.blendgraph import (
-    BLEND_MODES,
-    DURATIONS,
-    BlendOptions,
-    VideoShape,
-    chunk_blend,
-    output_duration,
-    output_end_pts,
-)
+from sprocket_cli.media.blendgraph import VideoShape, chunk_blend, output_duration, output_end_pts
+from sprocket_cli.media.blendoptions import BLEND_MODES, DURATIONS, BlendOptions
 from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from sprocket_cli.media.probe import MediaInfo, probe
 from tests.framecode import (
