@@ -13,30 +13,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sprocket_cli.aws.documents import (
+    ENCRYPTION,
+    INTERMEDIATE_DAYS,
+    JOBS_PREFIX,
+    LIFECYCLE_RULE,
+    MANAGED_TAG,
+    OWNERSHIP,
+    PUBLIC_ACCESS_BLOCK,
+    ROLE_POLICY,
+    access_policy,
+    lifecycle_rule,
+    parsed_document,
+    tags_managed,
+    trust_policy,
+)
 from sprocket_cli.aws.errors import AwsError
 from sprocket_cli.aws.plan import Call, Response, Step, covers
 
 #: The handler inside the bundle: a thin adapter over sprocket_cli.worker.
 HANDLER = "lambda_bundle.handler.handler"
-#: Intermediates live under this prefix; the role may touch nothing else in the bucket.
-JOBS_PREFIX = "jobs/"
 BUNDLES_PREFIX = "bundles/"
 #: Seconds. A task is one chunk of a few seconds of video through one fused ffmpeg run: seconds
 #: of work even at 4K with a slow preset, plus a cold start (~1-2 s for the bundle). Five minutes
 #: leaves an order of magnitude of slack, while a worker stuck on a bad input is killed (and the
 #: task retried by the coordinator) long before Lambda's 15-minute maximum bills for it.
 TIMEOUT_S = 300
-#: The tag that marks what setup created; setup and teardown refuse to touch a function without it.
-MANAGED_TAG = ("managed-by", "sprocket")
-ROLE_POLICY = "sprocket-worker-access"
-LIFECYCLE_RULE = "sprocket-expire-intermediates"
-#: Days. Intermediates are deleted by the coordinator when a job ends, but a coordinator that
-#: crashed, or a laptop closed mid-job, leaves them behind for ever, billed monthly. A job on
-#: Lambda runs for minutes, so a day is far longer than any job needs its intermediates, and
-#: short enough that orphans cost next to nothing. (A job resumed more than a day later simply
-#: redoes the chunks whose intermediates expired.)
-INTERMEDIATE_DAYS = 1
-
 _STAMP = re.compile(r"code stamp (\S+)")
 
 
@@ -88,78 +90,6 @@ IDENTITY = Call(
     {},
     "read: the account id (ARNs, the default bucket name, the bucket owner check)",
 )
-
-
-# ---------------------------------------------------------------- documents
-
-
-def trust_policy() -> dict[str, Any]:
-    """Only the Lambda service may assume the worker role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-
-
-def access_policy(t: Target) -> dict[str, Any]:
-    """The worker may read and write ``jobs/*`` of its bucket and write its own logs; nothing else."""
-    bucket_arn = f"arn:{t.partition}:s3:::{t.bucket}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "JobObjects",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": f"{bucket_arn}/{JOBS_PREFIX}*",
-            },
-            {
-                "Sid": "ListJobs",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{JOBS_PREFIX}*"]}},
-            },
-            {
-                "Sid": "OwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": (
-                    f"arn:{t.partition}:logs:{t.region}:{t.account}:log-group:/aws/lambda/{t.function}:*"
-                ),
-            },
-        ],
-    }
-
-
-PUBLIC_ACCESS_BLOCK = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
-ENCRYPTION = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
-OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-
-
-def lifecycle_rule() -> dict[str, Any]:
-    return {
-        "ID": LIFECYCLE_RULE,
-        "Filter": {"Prefix": JOBS_PREFIX},
-        "Status": "Enabled",
-        "Expiration": {"Days": INTERMEDIATE_DAYS},
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INTERMEDIATE_DAYS},
-    }
-
-
-def tags_managed(tags: Mapping[str, str] | None) -> bool:
-    return (tags or {}).get(MANAGED_TAG[0]) == MANAGED_TAG[1]
 
 
 # ---------------------------------------------------------------- setup
@@ -342,7 +272,7 @@ def _role_steps(t: Target) -> list[Step]:
                 f"an IAM role {t.role!r} exists that sprocket did not create (no "
                 f"{MANAGED_TAG[0]}={MANAGED_TAG[1]} tag): delete or tag it, sprocket will not take it over"
             )
-        if covers(_document(found.get("AssumeRolePolicyDocument")), trust_policy()):
+        if covers(parsed_document(found.get("AssumeRolePolicyDocument")), trust_policy()):
             return []
         return [
             Call(
@@ -355,7 +285,7 @@ def _role_steps(t: Target) -> list[Step]:
 
     def policy_needed(seen: Response | None) -> list[Call]:
         want = access_policy(t)
-        if seen is not None and covers(_document(seen.get("PolicyDocument")), want):
+        if seen is not None and covers(parsed_document(seen.get("PolicyDocument")), want):
             return []
         return [
             Call(
@@ -384,18 +314,6 @@ def _role_steps(t: Target) -> list[Step]:
             policy_needed,
         ),
     ]
-
-
-def _document(value: Any) -> Any:
-    """IAM policy documents come back parsed by boto3, or as URL-encoded JSON from some clients."""
-    if isinstance(value, str):
-        from urllib.parse import unquote
-
-        try:
-            return json.loads(unquote(value))
-        except ValueError:
-            return None
-    return value
 
 
 def _function_config(t: Target) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sprocket_cli import stamp
-from sprocket_cli.aws.deploy import JOBS_PREFIX, stamp_of
+from sprocket_cli.aws.deploy import stamp_of
+from sprocket_cli.aws.documents import JOBS_PREFIX
 from sprocket_cli.aws.errors import AwsError, aws_errors
 from sprocket_cli.aws.session import Clients, Identity, check_region, default_region, whoami
 from sprocket_cli.aws.settings import AwsSettings, settings_path

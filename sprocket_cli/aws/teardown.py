@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sprocket_cli.aws.deploy import MANAGED_TAG, ROLE_POLICY, tags_managed
+from sprocket_cli.aws.documents import MANAGED_TAG, ROLE_POLICY, tags_managed
 from sprocket_cli.aws.errors import AwsError, one_line
 from sprocket_cli.aws.plan import Call, Response, Step
 

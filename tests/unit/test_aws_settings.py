@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from sprocket_cli.aws.deploy import Target, access_policy, setup_steps, stamp_of
+from sprocket_cli.aws.deploy import Target, setup_steps, stamp_of
+from sprocket_cli.aws.documents import access_policy
 from sprocket_cli.aws.errors import AwsError, AwsSettingsError
 from sprocket_cli.aws.plan import ROLE_RETRY_DELAYS, Call, Runner, covers, dry_run
 from sprocket_cli.aws.settings import AwsSettings, settings_path
