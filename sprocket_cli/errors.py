@@ -19,6 +19,16 @@ class UsageError(SprocketError):
     exit_code = 2
 
 
+class OptionError(UsageError):
+    """A job option with a value that cannot work, named as the core names it (``workers``,
+    ``chunk_seconds``): the CLI's boundary words it with the flag the user typed."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option} {problem}")
+
+
 class BadFilterError(UsageError):
     """An ffmpeg filter string that ffmpeg rejects on a test frame."""
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from sprocket_cli.backends import open_backend
 from sprocket_cli.events import JobFinished, TaskFinished
-from sprocket_cli.executors.simulated import CloudModel, SimulatedExecutor
+from sprocket_cli.executors.simulated import CloudModel
 from sprocket_cli.jobs import new_job_id
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo
@@ -17,7 +18,6 @@ from sprocket_cli.pipespec import Pipespec
 from sprocket_cli.planner import plan
 from sprocket_cli.pricing import Cost, lambda_cost
 from sprocket_cli.run import Job, run_job
-from sprocket_cli.storage.memory import MemoryStorage
 
 
 def synthetic_media(seconds: float, fps: int = 25, keyframe_seconds: float = 1.0) -> MediaInfo:
@@ -87,7 +87,8 @@ def simulate(
         )
         finished: list[float] = []
         last: JobFinished | None = None
-        for event in run_job(job, SimulatedExecutor(workers, model), MemoryStorage()):
+        simulated = open_backend("simulated", {"model": model})
+        for event in run_job(job, simulated.executor(workers), simulated.storage(job_dir, job.job_id)):
             if isinstance(event, TaskFinished):
                 finished.append(event.t)
             elif isinstance(event, JobFinished):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from sprocket_cli.errors import OutputError, UsageError
+from sprocket_cli.errors import OptionError, OutputError, UsageError
 from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
@@ -90,6 +90,19 @@ class JobOptions:
     stage_local_inputs: bool = False
     """Upload local files as chunks even for local workers (tests of staging)."""
 
+    def __post_init__(self) -> None:
+        # Checked once, here, whoever builds the options: the CLI, the TUI, a test, a script.
+        if self.workers < 1:
+            raise OptionError("workers", f"must be at least 1, not {self.workers}")
+        if self.retries < 0:
+            raise OptionError("retries", f"must be 0 or more, not {self.retries}")
+        if not self.chunk_seconds > 0:
+            raise OptionError("chunk_seconds", f"must be positive, not {self.chunk_seconds}")
+        if self.first_chunk_seconds is not None and not self.first_chunk_seconds > 0:
+            raise OptionError("first_chunk_seconds", f"must be positive, not {self.first_chunk_seconds}")
+        if self.task_timeout is not None and not self.task_timeout > 0:
+            raise OptionError("task_timeout", f"must be positive, not {self.task_timeout}")
+
 
 #: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
 RECORDED_OPTIONS = (
@@ -141,8 +154,6 @@ def prepare_job(
     With ``options.resume``, an interrupted job asking for the same work is picked up instead;
     ``storage_for(job folder, job id)`` is where its finished outputs are (default: the folder).
     """
-    if options.workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {options.workers}")
     _check_bindings("input", spec.inputs, inputs)
     _check_bindings("output", spec.outputs, outputs)
     dests = {name: Path(p).expanduser().absolute() for name, p in outputs.items()}

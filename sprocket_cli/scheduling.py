@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.tasks import Task
 
 Priority = tuple[float, ...]
@@ -139,6 +139,6 @@ def make_policy(name: str, group_order: dict[str, int], clock: PlaybackClock | N
         return FirstFrame(group_order)
     if name == Streaming.NAME:
         if clock is None:
-            raise UsageError("the streaming policy needs a playback deadline (--deadline-start)")
+            raise OptionError("deadline_start", "is needed by the streaming policy")
         return Streaming(group_order, clock)
     raise UsageError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sprocket_cli import stamp
 from sprocket_cli.aws.errors import AwsError
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 
 #: The interpreter a prebuilt bundle of this code targets.
 RUNTIME = "python3.12"
@@ -33,9 +33,9 @@ class BundleInfo:
 def prebuilt(path: Path) -> BundleInfo:
     """A zip the user built from this code: stamped with this code's stamp, runtime python3.12."""
     if not path.is_file():
-        raise UsageError(f"--bundle {path}: no such file")
+        raise OptionError("bundle", f"{path}: no such file")
     if not zipfile.is_zipfile(path):
-        raise UsageError(f"--bundle {path}: not a zip file")
+        raise OptionError("bundle", f"{path}: not a zip file")
     with zipfile.ZipFile(path) as z:
         size = sum(info.file_size for info in z.infolist())
     return _checked(BundleInfo(path, RUNTIME, stamp.code_stamp(), size))

@@ -11,7 +11,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from sprocket_cli.errors import PipespecError, SprocketError
+from sprocket_cli.errors import OptionError, PipespecError, SprocketError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,6 +25,20 @@ DEBUG = {"on": False}
 INTERRUPTED = 130
 #: Exit code when the operating system refuses a file operation (disk full, read-only).
 OS_ERROR = 9
+
+
+#: Core option names whose flag is not ``--`` plus the name with dashes.
+FLAGS = {"audio_filters": "--af", "job_parent": "--job-dir"}
+
+
+def flag(option: str) -> str:
+    """The flag a user types for the core's ``option``: the core knows no flag names."""
+    return FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def message(exc: SprocketError) -> str:
+    """``exc`` in the user's words."""
+    return f"{flag(exc.option)} {exc.problem}" if isinstance(exc, OptionError) else str(exc)
 
 
 def boundary(fn: Callable[P, R]) -> Callable[P, R]:
@@ -41,7 +55,7 @@ def boundary(fn: Callable[P, R]) -> Callable[P, R]:
                     err_console.print(f"  - {problem}", markup=False)
             else:
                 err_console.print("[red]error:[/] ", end="")
-                err_console.print(str(exc), markup=False)
+                err_console.print(message(exc), markup=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the disk, not our logic: full, read-only, gone
             if DEBUG["on"]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +13,8 @@ from urllib.parse import urlparse
 import typer
 
 import builtin_pipelines
+from sprocket_cli.backends import backend_class
 from sprocket_cli.cli import options as opt
-from sprocket_cli.cli.backends import input_client, open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import Playback, check_player
@@ -23,12 +22,12 @@ from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, resolve_input, serves_ranges
 from sprocket_cli.jobs import find_job, jobs_root
-from sprocket_cli.launch import JobOptions, execute, prepare_job
+from sprocket_cli.launch import JobOptions
 from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
-from sprocket_cli.media.probe import probe
 from sprocket_cli.pipespec import Pipespec, load_file
 from sprocket_cli.plan.speed import with_speed
 from sprocket_cli.scheduling import POLICIES
+from sprocket_cli.session import JobRequest, start
 from sprocket_cli.storage.layout import MASTER
 from sprocket_cli.tasks import Fault
 
@@ -47,10 +46,11 @@ def _local_input(text: str, job: dict[str, Any]) -> str:
     ``s3://`` object (read in place with range requests), or an http(s) URL: read in place by
     remote workers when its server serves byte ranges, else downloaded once and reused."""
     if text.startswith("s3://"):
+        from sprocket_cli.backends.aws_lambda import input_client
         from sprocket_cli.storage.s3 import s3_input_url
 
         return s3_input_url(text, input_client())
-    if is_url(text) and job["backend"] != "local" and serves_ranges(text):
+    if is_url(text) and backend_class(job["backend"]).REMOTE and serves_ranges(text):
         return text
     if not is_url(text):
         return resolve_input(text, Path("."))
@@ -83,43 +83,24 @@ def _follow(
     audio: str = "a",
     audio_filters: str | None = None,
 ) -> Path:
-    """Probe, run ``check``, plan and run the job, rendering its events (or in the TUI); return
-    the job folder.
-
-    The worker processes start first, and ``check`` (a subprocess) runs beside the probe, so
-    the time before the first task is the slowest of them rather than their sum.
-    """
+    """Start the job through the session API (``check`` runs beside the probe) and follow it,
+    rendering its events (or in the TUI); return the job folder."""
     as_json = job["as_json"]
     tui = _tui(job["tui"], as_json)
     playback = _playback(job["open_stream"], job["player"], job["serve_for"])
     options = replace(_job_options(job, audio), audio_filters=audio_filters)
-    local_only = sorted({node.stage.NAME for node in spec.nodes if not node.stage.REMOTE})
-    if job["backend"] != "local" and local_only:
-        raise UsageError(
-            f"{', '.join(local_only)} runs on the local backend only: the Lambda bundle lacks it"
-        )
-    backend = open_backend(job["backend"], options.workers)
-    # The executor may run fewer workers than asked (the account's concurrency limit).
-    options = replace(options, workers=backend.executor.workers)
-    with backend.executor as executor, ThreadPoolExecutor(1) as side:
-        checked = side.submit(check) if check is not None else None
-        probed = {name: probe(src) for name, src in inputs.items()}
-        if checked is not None:
-            checked.result()
-        prepared = prepare_job(spec, inputs, outputs, options, probed, backend.storage)
-        storage = backend.storage(prepared.job_dir, prepared.job_id)
-        remote = storage if backend.remote else None  # the local server proxies its stream
-        if playback is not None:
-            playback.storage = remote
-        events = execute(prepared, executor, storage)
-        if tui:
-            player = playback.player if playback is not None else None
-            run_tui(events, open_stream=playback is not None, player=player, storage=remote)
-            return prepared.job_dir
-        render(playback.watch(events) if playback is not None else events, as_json)
+    handle = start(JobRequest(spec, inputs, outputs, options), check=check)
+    remote = handle.storage if handle.remote else None  # the local server proxies its stream
+    if playback is not None:
+        playback.storage = remote
+    if tui:
+        player = playback.player if playback is not None else None
+        run_tui(handle.events(), open_stream=playback is not None, player=player, storage=remote)
+        return handle.job_dir
+    render(playback.watch(handle.events()) if playback is not None else handle.events(), as_json)
     if playback is not None:
         playback.linger()
-    return prepared.job_dir
+    return handle.job_dir
 
 
 @boundary

@@ -9,11 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from sprocket_cli.cli import options as opt
-from sprocket_cli.cli.backends import open_backend
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.render import render
-from sprocket_cli.jobs import all_jobs, clean, find_job, read_record
-from sprocket_cli.launch import execute, resume_job
+from sprocket_cli.jobs import all_jobs, clean, find_job
+from sprocket_cli.session import resume
 
 out = Console(highlight=False)
 STATE_STYLE = {
@@ -55,12 +54,7 @@ def resume_cmd(
     as_json: opt.Json = False,
 ) -> None:
     """Finish an interrupted or cancelled job without redoing the chunks it had finished."""
-    folder = find_job(job, job_dir)
-    record = read_record(folder)
-    backend = open_backend(record.backend, int(record.options.get("workers", 1)))
-    storage = backend.storage(folder, record.job_id)
-    with backend.executor as executor:
-        render(execute(resume_job(folder, storage=storage), executor, storage), as_json)
+    render(resume(find_job(job, job_dir)).events(), as_json)
 
 
 @boundary

@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 
 from sprocket_cli.cli import options as opt
-from sprocket_cli.cli.backends import remote_storage
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.playback import check_player, open_player
 from sprocket_cli.cli.render import print_summary
 from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event
-from sprocket_cli.jobs import all_jobs, find_job, read_record, status
+from sprocket_cli.jobs import all_jobs, find_job, status
 from sprocket_cli.output.server import StreamServer
+from sprocket_cli.session import recorded_storage
 from sprocket_cli.storage import Storage
 
 #: Recent jobs offered by ``sprocket monitor`` when none is running.
@@ -36,7 +36,7 @@ class TuiPlayback:
 
     def __call__(self, job_dir: Path) -> str:
         if self.server is None:
-            storage = self.storage or remote_storage(read_record(job_dir))
+            storage = self.storage or recorded_storage(job_dir)
             self.server = StreamServer(job_dir, storage=storage).start()
         open_player(self.server.url, self.player)
         return self.server.url

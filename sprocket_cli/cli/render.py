@@ -51,6 +51,9 @@ def render_json(events: Iterable[Event]) -> JobFinished | None:
     for event in events:
         sys.stdout.write(event.to_json() + "\n")
         sys.stdout.flush()
+        if isinstance(event, JobStarted):  # for the person at the terminal, as with progress
+            for notice in event.notices:
+                console.print(f"[yellow]note:[/] {notice}", highlight=False)
         if isinstance(event, JobFinished):
             last = event
     return last

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError
 from sprocket_cli.media.probe import MediaInfo
 
 #: ``--audio`` choices: the first input's (a), the second's (b), both mixed, or none.
@@ -50,16 +50,16 @@ class AudioPlan:
         """The plan for ``--audio choice`` over ``inputs`` (the second one ``offset`` s late),
         with the audio filter chain ``filters``."""
         if choice not in CHOICES:
-            raise UsageError(f"--audio must be one of {', '.join(CHOICES)}, not {choice!r}")
+            raise OptionError("audio", f"must be one of {', '.join(CHOICES)}, not {choice!r}")
         parts = [AudioPart(inputs[0])]
         if len(inputs) > 1:
             parts.append(AudioPart(inputs[1], offset))
         elif choice in ("b", "mix"):
-            raise UsageError(f"--audio {choice} needs a second input")
+            raise OptionError("audio", f"{choice} needs a second input")
         chosen = {"a": parts[:1], "b": parts[1:], "mix": parts, "none": []}[choice]
         with_audio = tuple(p for p in chosen if p.source.audio)
         if filters and not with_audio:
-            raise UsageError(f"--af {filters!r}: {inputs[0].source} has no audio to filter")
+            raise OptionError("audio_filters", f"{filters!r}: {inputs[0].source} has no audio to filter")
         return cls(with_audio, end, filters=filters)
 
     @property

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.media.blendoptions import CHROMA, DURATIONS, BlendOptions
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def output_duration(a_duration: float, b_duration: float, offset: float, rule: s
       before a: a negative offset skips into b instead.
     """
     if rule not in DURATIONS:
-        raise UsageError(f"unknown --duration {rule!r}; valid: {', '.join(DURATIONS)}")
+        raise OptionError("duration", f"{rule!r} is unknown; valid: {', '.join(DURATIONS)}")
     b_end = offset + b_duration
     if rule == "first":
         return a_duration
@@ -151,7 +151,7 @@ def output_duration(a_duration: float, b_duration: float, offset: float, rule: s
 
 
 def _nothing_left(b_end: float) -> UsageError:
-    return UsageError(f"--duration shortest: b ends {-b_end:g} s before a starts; nothing to blend")
+    return OptionError("duration", f"shortest: b ends {-b_end:g} s before a starts; nothing to blend")
 
 
 def output_end_pts(a: VideoShape, b: VideoShape, options: BlendOptions) -> int:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 
 #: ffmpeg ``blend`` filter modes (``ffmpeg -h filter=blend``), the aliases included.
 BLEND_MODES: tuple[str, ...] = (
@@ -53,17 +53,17 @@ class BlendOptions:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise UsageError(f"unknown blend mode {self.mode!r}; valid modes: {', '.join(MODES)}")
-        _check_range("--opacity", self.opacity, 0.0, 1.0)
-        _check_range("--similarity", self.similarity, 0.0, 1.0, low_open=True)
-        _check_range("--blend-edge", self.blend_edge, 0.0, 1.0)
+        _check_range("opacity", self.opacity, 0.0, 1.0)
+        _check_range("similarity", self.similarity, 0.0, 1.0, low_open=True)
+        _check_range("blend_edge", self.blend_edge, 0.0, 1.0)
         if not _HEX_COLOR.fullmatch(self.key_color):
-            raise UsageError(f"--key-color must look like 0x00FF00 or #00FF00, not {self.key_color!r}")
+            raise OptionError("key_color", f"must look like 0x00FF00 or #00FF00, not {self.key_color!r}")
         if self.fit not in FITS:
-            raise UsageError(f"unknown --fit {self.fit!r}; valid: {', '.join(FITS)}")
+            raise OptionError("fit", f"{self.fit!r} is unknown; valid: {', '.join(FITS)}")
         if self.duration not in DURATIONS:
-            raise UsageError(f"unknown --duration {self.duration!r}; valid: {', '.join(DURATIONS)}")
+            raise OptionError("duration", f"{self.duration!r} is unknown; valid: {', '.join(DURATIONS)}")
         if not math.isfinite(self.offset):
-            raise UsageError(f"--offset must be a number of seconds, not {self.offset}")
+            raise OptionError("offset", f"must be a number of seconds, not {self.offset}")
 
     @property
     def offset_exact(self) -> Fraction:
@@ -77,8 +77,8 @@ class BlendOptions:
         return "0x" + match.group(1).upper()
 
 
-def _check_range(flag: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
+def _check_range(option: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
     below = value <= low if low_open else value < low
     if not math.isfinite(value) or below or value > high:
         bracket = "(" if low_open else "["
-        raise UsageError(f"{flag} must be in {bracket}{low:g}, {high:g}], not {value}")
+        raise OptionError(option, f"must be in {bracket}{low:g}, {high:g}], not {value}")

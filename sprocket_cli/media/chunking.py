@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.media.probe import MediaInfo
 
 
@@ -102,9 +102,9 @@ def plan_chunks(
     for a stage that makes frames past the end, such as blend holding the last frame).
     """
     if not target_seconds > 0:
-        raise UsageError(f"--chunk-seconds must be positive, not {target_seconds}")
+        raise OptionError("chunk_seconds", f"must be positive, not {target_seconds}")
     if first_seconds is not None and not first_seconds > 0:
-        raise UsageError(f"--first-chunk-seconds must be positive, not {first_seconds}")
+        raise OptionError("first_chunk_seconds", f"must be positive, not {first_seconds}")
     full = max(1, round(Fraction(target_seconds) / info.time_base))
     length = (
         full if first_seconds is None else min(full, max(1, round(Fraction(first_seconds) / info.time_base)))

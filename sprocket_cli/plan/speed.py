@@ -7,7 +7,7 @@ frame rate); the sound is an ``atempo`` chain, which keeps the pitch. ffmpeg's a
 
 from __future__ import annotations
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError, UsageError
 
 #: The range an editor's speed change takes (a quarter to four times).
 SLOWEST, FASTEST = 0.25, 4.0
@@ -30,6 +30,6 @@ def with_speed(vf: str | None, af: str | None, speed: float | None) -> tuple[str
             raise UsageError("give a --vf chain, an --af chain or a --speed")
         return vf or "null", af
     if not SLOWEST <= speed <= FASTEST:
-        raise UsageError(f"--speed must be from {SLOWEST} to {FASTEST}, not {speed}")
+        raise OptionError("speed", f"must be from {SLOWEST} to {FASTEST}, not {speed}")
     video = f"setpts=PTS/{speed!r}"
     return (f"{vf},{video}" if vf else video), (f"{af},{atempo_chain(speed)}" if af else atempo_chain(speed))

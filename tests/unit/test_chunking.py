@@ -201,7 +201,7 @@ def test_first_frame_not_at_zero() -> None:
 @pytest.mark.parametrize("target", [0, -1, -0.5, float("nan")])
 def test_non_positive_target_is_a_usage_error(target: float) -> None:
     info = media(4, every(2, 4))
-    with pytest.raises(UsageError, match="--chunk-seconds must be positive"):
+    with pytest.raises(UsageError, match="chunk_seconds must be positive"):
         plan_chunks(info, target)
 
 

@@ -27,7 +27,7 @@ def test_every_strategy_registers_like_a_plugin() -> None:
 def test_an_unknown_strategy_names_those_installed() -> None:
     with pytest.raises(UnknownPluginError, match=r"unknown straggler strategy .clones.*did you mean .clone."):
         make_strategy("clones")
-    with pytest.raises(UsageError, match="--speculate-after must be positive"):
+    with pytest.raises(UsageError, match="speculate_after must be positive"):
         make_strategy("speculative", 0)
 
 

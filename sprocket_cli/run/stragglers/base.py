@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar, cast
 
-from sprocket_cli.errors import UsageError
+from sprocket_cli.errors import OptionError
 from sprocket_cli.tasks import ChunkRef, Task
 
 STRAGGLERS_GROUP = "sprocket.stragglers"
@@ -20,7 +20,7 @@ class Strategy:
 
     def __init__(self, speculate_after: float = 2.0) -> None:
         if not speculate_after > 0:
-            raise UsageError(f"--speculate-after must be positive, not {speculate_after}")
+            raise OptionError("speculate_after", f"must be positive, not {speculate_after}")
         self.speculate_after = speculate_after
         """A backup starts after this many times the stage's median duration (speculative)."""
 

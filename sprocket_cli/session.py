@@ -1,0 +1,152 @@
+"""The core's front door: ``start(JobRequest) -> JobHandle``.
+
+The CLI, the TUI, the tests and a Python user all start jobs here, with no CLI import::
+
+    handle = start(JobRequest(spec, {"input_0": "in.mp4"}, {"output_0": Path("out.mp4")}))
+    for event in handle.events():
+        ...
+    outputs = handle.result()
+
+:func:`start` opens the request's backend, checks and plans the job, and creates its folder;
+the work runs as :meth:`JobHandle.events` is read (or :meth:`JobHandle.result` reads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sprocket_cli.backends import Backend, open_backend
+from sprocket_cli.control import request_cancel
+from sprocket_cli.errors import OptionError, UsageError
+from sprocket_cli.events import Event
+from sprocket_cli.executors.base import Executor
+from sprocket_cli.jobs import read_record
+from sprocket_cli.launch import JobOptions, execute, prepare_job, resume_job
+from sprocket_cli.media.probe import MediaInfo, probe
+from sprocket_cli.pipespec import Pipespec
+from sprocket_cli.run import Job
+from sprocket_cli.storage import Storage
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything a job needs to start: what to run, on what, into what, and how."""
+
+    spec: Pipespec
+    inputs: Mapping[str, str]
+    """Input endpoint -> a path or URL ffmpeg can read."""
+    outputs: Mapping[str, Path]
+    """Output endpoint -> the file to write."""
+    options: JobOptions = field(default_factory=JobOptions)
+    backend_options: Mapping[str, object] = field(default_factory=dict)
+    """The backend's own settings (see its ``OPTIONS``)."""
+
+
+class JobHandle:
+    """A started job: read its events to run it, cancel it, or wait for its outputs."""
+
+    def __init__(self, job: Job, executor: Executor, storage: Storage, backend: Backend) -> None:
+        self.job = job
+        self.storage = storage
+        """Where the job's items and stream live."""
+        self.remote = backend.REMOTE
+        """Whether the stream is elsewhere than the job folder (served by proxy)."""
+        self._executor = executor
+        self._events: Iterator[Event] | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+    @property
+    def job_dir(self) -> Path:
+        return self.job.job_dir
+
+    def events(self) -> Iterator[Event]:
+        """The job's events as it runs, once; the workers are released when it ends, however
+        it ends (an error is raised after its ``JobFailed`` or ``JobCancelled`` event)."""
+        if self._events is not None:
+            raise RuntimeError(f"{self.job_id}: the events of a job can be read only once")
+        self._events = self._run()
+        return self._events
+
+    def _run(self) -> Iterator[Event]:
+        with self._executor:
+            yield from execute(self.job, self._executor, self.storage)
+
+    def cancel(self) -> None:
+        """Ask the job to stop, from any thread or process: running tasks stop too, and the
+        events end with ``JobCancelled``."""
+        request_cancel(self.job_dir)
+
+    def result(self) -> dict[str, Path | None]:
+        """Run the job to its end if nobody reads its events; its outputs (or its error)."""
+        for _ in self._events if self._events is not None else self.events():
+            pass
+        return dict(self.job.outputs)
+
+    def close(self) -> None:
+        """Release the workers of a job whose events were never read."""
+        if self._events is None:
+            self._executor.close()
+
+
+def start(
+    request: JobRequest,
+    *,
+    check: Callable[[], None] | None = None,
+    probed: Mapping[str, MediaInfo] | None = None,
+) -> JobHandle:
+    """Open the backend, probe the inputs, check and plan the job, and create its folder.
+
+    ``check`` (a first-frame test of the user's filter, say) runs beside the probe while the
+    workers start, so the time before the first task is the slowest of them, not their sum.
+    Raises the problem, before any work, when something cannot work.
+    """
+    options = request.options
+    backend = open_backend(options.backend, request.backend_options)
+    if not backend.FOR_USERS:
+        raise OptionError("backend", f"{backend.NAME} does no real work; use `sprocket plan` for estimates")
+    local_only = sorted({node.stage.NAME for node in request.spec.nodes if not node.stage.REMOTE})
+    if backend.REMOTE and local_only:
+        where = f"the {backend.NAME} workers lack it"
+        raise UsageError(f"{', '.join(local_only)} runs on the local backend only: {where}")
+    executor = backend.executor(options.workers)
+    try:
+        # The executor may run fewer workers than asked (cores, memory, an account's limit).
+        options = replace(options, workers=executor.workers)
+        with ThreadPoolExecutor(1) as side:
+            checked = side.submit(check) if check is not None else None
+            media = {name: (probed or {}).get(name) or probe(src) for name, src in request.inputs.items()}
+            if checked is not None:
+                checked.result()
+        job = prepare_job(request.spec, request.inputs, request.outputs, options, media, backend.storage)
+        job = replace(job, notices=(*backend.notices, *job.notices))
+        return JobHandle(job, executor, backend.storage(job.job_dir, job.job_id), backend)
+    except BaseException:
+        executor.close()
+        raise
+
+
+def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
+    """Pick up the interrupted or cancelled job in ``job_dir`` on the backend it ran on,
+    without redoing the tasks it had finished."""
+    record = read_record(job_dir)
+    backend = open_backend(record.backend)
+    storage = backend.storage(job_dir, record.job_id)
+    executor = backend.executor(int(record.options.get("workers", 1)))
+    try:
+        job = resume_job(job_dir, options, storage=storage)
+        return JobHandle(job, executor, storage, backend)
+    except BaseException:
+        executor.close()
+        raise
+
+
+def recorded_storage(job_dir: Path) -> Storage | None:
+    """Where a recorded job's items and stream are when not in its folder (a Lambda job's S3)."""
+    record = read_record(job_dir)
+    return open_backend(record.backend).recorded_storage(job_dir, record.job_id)
