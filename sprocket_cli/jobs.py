@@ -103,6 +103,11 @@ class JobRecord:
     def backend(self) -> str:
         return str(self.options.get("backend", "local"))
 
+    @property
+    def backend_options(self) -> tuple[tuple[str, str], ...]:
+        """The backend's own settings (JSON keeps the pairs as lists)."""
+        return tuple((str(k), str(v)) for k, v in self.options.get("backend_options", ()))
+
 
 def _write_private(path: Path, text: str, flags: int = os.O_TRUNC) -> None:
     """Write ``text`` to ``path`` with mode 0600 from its creation on (never readable by others,

@@ -87,6 +87,8 @@ class JobOptions:
     backend: str = "local"
     """Where tasks run: ``local`` processes, or ``lambda``; remote workers get local files cut
     and uploaded for them."""
+    backend_options: tuple[tuple[str, str], ...] = ()
+    """The backend's own settings as (name, value) pairs (a cluster's address, say)."""
     stage_local_inputs: bool = False
     """Upload local files as chunks even for local workers (tests of staging)."""
 
@@ -116,6 +118,7 @@ RECORDED_OPTIONS = (
     "audio",
     "audio_filters",
     "backend",
+    "backend_options",
 )
 
 
@@ -124,11 +127,13 @@ def check_output(dest: Path, sources: list[str], *, overwrite: bool, report: boo
 
     ``report``: the output is facts (a JSON report), not video.
     """
+    from sprocket_cli.media.containers import container_for
+
     dest = dest.expanduser().absolute()
     if report and dest.suffix.lower() != ".json":
         raise OutputError(f"{dest}: a report is written as JSON: name it .json")
-    if not report and dest.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-        raise OutputError(f"{dest}: the output must be an .mp4, .m4v or .mov file")
+    if not report:
+        container_for(dest)  # a suffix that names a container sprocket writes
     for src in sources:
         if "://" not in src and Path(src).exists() and dest.exists() and dest.samefile(src):
             raise OutputError(f"{dest}: the output is the input; choose another -o")
@@ -251,8 +256,9 @@ def resume_job(
             remove_stale_parts(dest)  # a kill during assembly left it; the lock makes it ours
         private_journal(job_dir)  # a job from before journals were private
         write_record(job_dir, replace(record, pid=os.getpid()))
+        recorded = {**record.options, "backend_options": record.backend_options}
         merged = JobOptions(
-            **{**record.options, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
+            **{**recorded, "job_parent": job_dir.parent, "faults": (options or JobOptions()).faults}
         )
         return _build(record, job_dir, bind(spec, [media[n] for n in spec.inputs]), media, merged, completed)
     except BaseException:

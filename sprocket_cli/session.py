@@ -41,8 +41,6 @@ class JobRequest:
     outputs: Mapping[str, Path]
     """Output endpoint -> the file to write."""
     options: JobOptions = field(default_factory=JobOptions)
-    backend_options: Mapping[str, object] = field(default_factory=dict)
-    """The backend's own settings (see its ``OPTIONS``)."""
 
 
 class JobHandle:
@@ -107,7 +105,7 @@ def start(
     Raises the problem, before any work, when something cannot work.
     """
     options = request.options
-    backend = open_backend(options.backend, request.backend_options)
+    backend = open_backend(options.backend, dict(options.backend_options))
     if not backend.FOR_USERS:
         raise OptionError("backend", f"{backend.NAME} does no real work; use `sprocket plan` for estimates")
     local_only = sorted({node.stage.NAME for node in request.spec.nodes if not node.stage.REMOTE})
@@ -135,7 +133,7 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
     """Pick up the interrupted or cancelled job in ``job_dir`` on the backend it ran on,
     without redoing the tasks it had finished."""
     record = read_record(job_dir)
-    backend = open_backend(record.backend)
+    backend = open_backend(record.backend, dict(record.backend_options))
     storage = backend.storage(job_dir, record.job_id)
     executor = backend.executor(int(record.options.get("workers", 1)))
     try:
@@ -149,4 +147,4 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
 def recorded_storage(job_dir: Path) -> Storage | None:
     """Where a recorded job's items and stream are when not in its folder (a Lambda job's S3)."""
     record = read_record(job_dir)
-    return open_backend(record.backend).recorded_storage(job_dir, record.job_id)
+    return open_backend(record.backend, dict(record.backend_options)).recorded_storage(job_dir, record.job_id)
