@@ -13,8 +13,7 @@ import base64
 import math
 import os
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
@@ -218,28 +217,6 @@ class FaceProvider(ABC):
             f"the {self.NAME!r} face provider recognises people from photos, not names: give "
             f"--person an image file or URL (or use a provider that knows celebrities' names)"
         )
-
-    def explain_no_match(self, ref: PersonRef, matches: Iterable[Match]) -> str:
-        """Why a search found no match for ``ref``, from every face it compared."""
-        seen = list(matches)
-        head = f"{ref.name!r} was not found"
-        if not seen:
-            return f"{head}: no face was detected in any frame searched"
-        faces = f"{len(seen)} face{'s' if len(seen) != 1 else ''} compared"
-        closest = (
-            f"the closest was at distance {min(m.distance for m in seen):.2f}, "
-            f"a match needs at most {self.threshold:.2f}"
-        )
-        if not ref.celebrity:
-            return f"{head}: {faces}; {closest}"
-        wanted = ref.name.casefold()
-        if any(m.seen_as and m.seen_as.casefold() == wanted for m in seen):
-            return f"{head}: {faces}; recognised as {ref.name} only with too little confidence: {closest}"
-        names = Counter(m.seen_as for m in seen if m.seen_as)
-        if not names:
-            return f"{head}: {faces}, none recognised as a celebrity"
-        listed = ", ".join(f"{name} ({count}x)" for name, count in names.most_common(10))
-        return f"{head}: {faces}; recognised instead: {listed}"
 
     def close(self) -> None:  # noqa: B027 (a safe default: most providers hold nothing to release)
         """Release models or clients; the provider is not used afterwards."""

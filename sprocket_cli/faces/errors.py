@@ -33,7 +33,3 @@ class FaceServiceError(SprocketError):
     """A face service (Rekognition) refused the request or kept failing after retries."""
 
     exit_code = 11
-
-
-class PersonNotFoundError(InputError):
-    """No frame matched the person; the message says what was seen instead."""
