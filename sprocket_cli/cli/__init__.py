@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "resume": ("jobscmds", "resume_cmd", "Finish an interrupted or cancelled job"),
     "clean": ("jobscmds", "clean_cmd", "Free disk space"),
     "pipelines": ("speccmds", "pipelines_cmd", "List the built-in pipelines"),
+    "backends": ("speccmds", "backends_cmd", "List the installed backends and their settings"),
     "validate": ("speccmds", "validate_cmd", "Check a pipespec and report every problem with its location"),
     "filters": ("filterscmd", "filters_cmd", "How ffmpeg filters run in chunks"),
     "setup": ("awscmds", "setup_cmd", "Deploy the Lambda worker"),

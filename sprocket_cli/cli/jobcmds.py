@@ -193,6 +193,7 @@ def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
         faults=_faults(cli["inject"] or []),
         resume=cli["resume"],
         backend=cli["backend"],
+        backend_options=tuple(_bindings(cli["backend_opt"] or [], "--backend-opt").items()),
         stragglers=cli["stragglers"],
         speculate_after=cli["speculate_after"],
         task_timeout=cli["task_timeout"],

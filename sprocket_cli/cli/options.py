@@ -137,6 +137,15 @@ Backend = Annotated[
     ),
 ]
 
+BackendOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--backend-opt",
+        help="A setting of the backend: KEY=VALUE (repeatable); `sprocket backends` lists each "
+        "backend's settings.",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {
     "chunk_seconds": DEFAULT_CHUNK_SECONDS,
@@ -149,6 +158,7 @@ DEFAULTS = {
 JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("workers", Workers, DEFAULT_WORKERS),
     ("backend", Backend, "local"),
+    ("backend_opt", BackendOpt, None),
     ("chunk_seconds", ChunkSeconds, DEFAULT_CHUNK_SECONDS),
     ("first_chunk_seconds", FirstChunkSeconds, DEFAULT_FIRST_CHUNK_SECONDS),
     ("retries", Retries, 3),

@@ -1,4 +1,4 @@
-"""``sprocket pipelines`` and ``sprocket validate``: what ships, and whether a spec is sound."""
+"""``sprocket pipelines``, ``backends`` and ``validate``: what is installed, and whether a spec is sound."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ def pipelines_cmd() -> None:
     table.add_column("file", style="dim")
     for name in builtin_pipelines.names():
         table.add_row(name, builtin_pipelines.description(name), str(builtin_pipelines.path(name)))
+    out.print(table)
+
+
+@boundary
+def backends_cmd() -> None:
+    """List the installed backends (where tasks run), with the settings each takes."""
+    from sprocket_cli.backends import backend_class, backend_names
+
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("backend")
+    table.add_column("description")
+    table.add_column("--backend-opt KEY=VALUE", style="dim")
+    for name in backend_names():
+        backend = backend_class(name)
+        settings = "; ".join(f"{key}: {what}" for key, what in backend.OPTIONS.items()) or "-"
+        table.add_row(name, backend.DESCRIPTION, settings)
     out.print(table)
 
 
