@@ -92,6 +92,13 @@ def parse_graph(graph: str) -> list[FilterUse]:
     return uses
 
 
+def arguments(text: str) -> list[str]:
+    """A filter's written options (``fade=in:0:30:c='red'`` -> ``in``, ``0``, ``30``,
+    ``c='red'``), each as written, quotes kept: for rewriting some and keeping the others."""
+    args = text.partition("=")[2]
+    return _split(args, ":") if args else []
+
+
 def _use(name: str, args: str, text: str) -> FilterUse:
     positional: list[str] = []
     named: list[tuple[str, str]] = []

@@ -24,6 +24,7 @@ from sprocket_cli.plan.filtertable import (
     WINDOWED,
     FilterClass,
 )
+from sprocket_cli.plan.framefades import LONGEST, frame_fade
 from sprocket_cli.plan.framenumbers import renumberable
 
 #: Expression variables that count frames (``n`` in select, geq, eq, hue, overlay, enable=;
@@ -139,8 +140,11 @@ def classify(use: FilterUse) -> Finding:
         return Finding(use.text, FilterClass.PAD)
     if name in TIMING:
         return Finding(use.text, FilterClass.TIMING, why="it changes which frames exist or when")
-    if name == "fade" and float(values.get("duration", "0") or 0) == 0:
-        return Finding(use.text, FilterClass.FRAME_NUMBER, why="it fades by frame count (give st= and d=)")
+    if (placed := frame_fade(use)) is not None:
+        if renumberable(use):  # each chunk decodes the fade's length before it (framefades)
+            return Finding(use.text, FilterClass.FRAME_NUMBER, before=placed[2] + 1, renumber=True)
+        why = f"it fades by frame count over more than {LONGEST} frames (give st= and d=)"
+        return Finding(use.text, FilterClass.FRAME_NUMBER, why=why)
     if name in RANDOM_STATE:
         if _random_stream(name, use, values):
             return Finding(use.text, FilterClass.STATE, why=RANDOM_STATE[name])

@@ -48,7 +48,11 @@ HANDLING: Mapping[FilterClass, tuple[str, str]] = {
     FilterClass.RETIME: ("slows time down by a constant (setpts=k*PTS, k >= 1)", "split"),
     FilterClass.PAD: ("adds frames after the last (tpad's stop)", "split"),
     FilterClass.TIMING: ("decides which frames exist or when, from earlier ones", "one worker"),
-    FilterClass.FRAME_NUMBER: ("counts frames (n, %{n}, frame-numbered fades)", "one worker"),
+    FilterClass.FRAME_NUMBER: (
+        "counts frames (n, %{n}, frame-numbered fades)",
+        "split where each chunk can count from its first frame (fades: with their length as "
+        "pre-roll); else one worker",
+    ),
     FilterClass.STATE: ("carries state from every earlier frame", "one worker"),
     FilterClass.WHOLE: ("needs the whole stream, or reorders it", "one worker"),
     FilterClass.UNKNOWN: ("not reviewed yet", "one worker"),

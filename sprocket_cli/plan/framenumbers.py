@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
+from sprocket_cli.plan.framefades import LONGEST, frame_fade, shift
 
 _NUMBER = re.compile(r"(?<![\w.%{])(n|N)(?![\w(])")
 #: Text options of drawtext: ``n`` there is a letter, not a frame number.
@@ -26,7 +27,10 @@ def renumberable(use: FilterUse) -> bool:
         return not any(_NUMBER.search(v) for k, v in use.named if k not in _TEXT_OPTIONS) and not any(
             _NUMBER.search(v) for v in use.positional
         )
-    return use.name != "fade"  # a frame-numbered fade has no negative start frame
+    if use.name == "fade":  # by its start frame, with a pre-roll (see framefades)
+        placed = frame_fade(use)
+        return placed is not None and placed[2] < LONGEST
+    return True
 
 
 def number_frames(vf: str, offset: int) -> str:
@@ -35,6 +39,9 @@ def number_frames(vf: str, offset: int) -> str:
         return vf
     out = vf
     for use in parse_graph(vf):
+        if (shifted := shift(use, offset)) is not None:
+            out = out.replace(use.text, shifted, 1)
+            continue
         if use.name == "drawtext":
             if "%{n}" in use.text or "%{frame_num}" in use.text:
                 start = int(dict(use.named).get("start_number", "0"))

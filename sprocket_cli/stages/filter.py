@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
+from sprocket_cli.plan.framefades import name_options
 from sprocket_cli.plan.framenumbers import number_frames
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
@@ -70,7 +71,8 @@ class Filter(Stage):
                 stretch=int(chain.scale),
                 ticks=chain.timescale_factor,
             )
-            bound = config.model_copy(update={"timeline": timeline})
+            # Frame-numbered fades with their options named, for workers to shift (framefades).
+            bound = config.model_copy(update={"timeline": timeline, "vf": name_options(config.vf)})
             return Binding(bound, roll=(chain.preroll, chain.postroll), drops=chain.drops)
         if not config.fallback:
             raise WholeVideoRefused(f"{chain.reason}; it cannot be split into chunks (refused as asked)")

@@ -117,12 +117,27 @@ def test_windowed_filters_split_with_pre_and_post_roll(ntsc: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
+    "vf",
+    [
+        "fade=in:0:30",
+        "fade=t=in:s=100:n=30",  # black until frame 100, across a chunk boundary
+        "fade=t=out:s=70:n=40:c=red,hue=h=n*5",  # across a boundary; later chunks all red
+        "tmix=frames=3,fade=out:90:20",  # windows and a fade's pre-roll add up
+    ],
+)
+def test_fades_by_frame_count_split_with_a_fade_long_pre_roll(ntsc: Path, tmp_path: Path, vf: str) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] >= 3
+    assert started["notices"] == []
+
+
+@pytest.mark.parametrize(
     ("vf", "named"),
     [
         ("setpts=0.5*PTS", "setpts=0.5*PTS"),
         ("select='not(mod(n,3))',setpts=N/FRAME_RATE/TB,tmix=frames=5", "select="),
         ("trim=start=1:end=3,setpts=PTS-STARTPTS", "trim=start=1:end=3"),
-        ("fade=in:0:30", "fade=in:0:30"),
+        ("fade=in:0:300", "fade=in:0:300"),  # a fade longer than a chunk is worth decoding twice
         ("reverse", "reverse"),
     ],
 )

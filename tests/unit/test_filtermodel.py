@@ -12,6 +12,7 @@ from sprocket_cli.errors import BadFilterError
 from sprocket_cli.plan.filtergraph import parse_graph
 from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.plan.filtertable import FilterClass
+from sprocket_cli.plan.framefades import name_options
 from sprocket_cli.plan.framenumbers import number_frames
 
 DOCS = Path(__file__).parents[2] / "docs" / "filters.md"
@@ -106,7 +107,9 @@ def test_the_docs_page_is_generated_from_the_table() -> None:
         ("hue=h=n*10", True),  # each chunk counts from its first frame's number
         ("tmix=frames=3,drawtext=text='%{n}'", True),
         ("drawtext=text='n=%{n}':x=n", False),  # n in a position: not shifted by start_number
-        ("fade=in:0:30", False),  # no negative start frame
+        ("fade=in:0:30", True),  # with 31 frames of pre-roll, chunks start before or after it
+        ("fade=in:0:300", False),  # longer than a pre-roll is worth
+        ("fps=12,fade=in:0:30", False),  # counts the new rate's frames
         ("tblend,hue=h=n", False),  # tblend drops the first frame: counts shift
         ("fps=12,hue=h=n", False),  # n counts the new rate's frames
     ],
@@ -141,3 +144,13 @@ def test_an_fps_grid_is_read_from_its_options(vf: str, rate: Fraction | None) ->
 def test_a_frame_per_field_asks_for_finer_ticks() -> None:
     assert analyze("yadif=mode=send_field").timescale_factor == 2
     assert analyze("yadif").timescale_factor == 1
+
+
+def test_frame_fades_are_named_at_planning_and_shifted_by_workers() -> None:
+    named = name_options("fade=out:70:40:c='red',hue=s=0")
+    assert named == "fade=type=out:start_frame=70:nb_frames=40:c='red',hue=s=0"
+    assert number_frames(named, 30) == "fade=type=out:start_frame=40:nb_frames=40:c='red',hue=s=0"
+    # A chunk that decodes from past the start begins after the fade (the pre-roll sees to it).
+    assert number_frames(named, 71) == "fade=type=out:start_frame=0:nb_frames=1:c='red',hue=s=0"
+    assert number_frames(name_options("fade=in:0:30"), 5) == "null"
+    assert name_options("fade=t=in:st=1:d=2") == "fade=t=in:st=1:d=2"  # by time: as it is
