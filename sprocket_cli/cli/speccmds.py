@@ -31,7 +31,7 @@ def pipelines_cmd() -> None:
 
 @boundary
 def backends_cmd() -> None:
-    """List the installed backends (where tasks run), with the settings each takes."""
+    """List the installed backends and their settings: where tasks run, and what each takes."""
     from sprocket_cli.backends import backend_class, backend_names
 
     table = Table(box=None, show_header=True, header_style="bold")
