@@ -279,8 +279,16 @@ def _build(
     if bound.whole:
         first_plan = plan_chunks(media[first], whole_seconds(media[first], end_pts), None, end_pts)
     else:
+        # A cut keeps part of the video (its audio stays whole, as with plain ffmpeg's -vf).
+        start_pts, video_end = bound.span or (None, end_pts)
         first_plan = plan_chunks(
-            media[first], options.chunk_seconds, options.first_chunk_seconds, end_pts, bound.roll, bound.drops
+            media[first],
+            options.chunk_seconds,
+            options.first_chunk_seconds,
+            video_end,
+            bound.roll,
+            bound.drops,
+            start_pts,
         )
     return Job(
         job_id=record.job_id,
@@ -341,6 +349,8 @@ class Bound:
     """Frames before and after its own that each chunk decodes (windowed filters)."""
     drops: int = 0
     """Frames at the start that give no output: the output's timeline starts after them."""
+    span: tuple[int, int] | None = None
+    """(first, end) pts of the first input's frames a cut keeps; None: all of them."""
     whole: bool = False
     """One chunk over the whole video: a node gives plain ffmpeg's result only that way."""
     notices: tuple[str, ...] = ()
@@ -362,6 +372,7 @@ def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> Bound:
             end_pts=binding.end_pts if binding.end_pts is not None else bound.end_pts,
             roll=(bound.roll[0] + binding.roll[0], bound.roll[1] + binding.roll[1]),
             drops=bound.drops + binding.drops,
+            span=binding.span or bound.span,
             whole=bound.whole or binding.whole,
             notices=(*bound.notices, f"{node.name}: {binding.notice}") if binding.notice else bound.notices,
         )

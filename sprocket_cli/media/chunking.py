@@ -89,6 +89,7 @@ def plan_chunks(
     end_pts: int | None = None,
     roll: tuple[int, int] = (0, 0),
     drops: int = 0,
+    start_pts: int | None = None,
 ) -> ChunkPlan:
     """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible.
 
@@ -100,6 +101,8 @@ def plan_chunks(
     on 2 workers. ``end_pts`` ends the output elsewhere than the video's end:
     earlier (the frames from there on are left out), or later (the last chunk runs on to it,
     for a stage that makes frames past the end, such as blend holding the last frame).
+    ``start_pts`` starts it later (a cut): the output's timeline starts there, and no chunk
+    decodes a frame before it.
     """
     if not target_seconds > 0:
         raise OptionError("chunk_seconds", f"must be positive, not {target_seconds}")
@@ -126,7 +129,10 @@ def plan_chunks(
     shortest = length
     # Frames the chain gives no output for are the first chunk's pre-roll: its own frames, and
     # so the output, start after them, as plain ffmpeg's (and its audio does not move).
-    cuts = [frames[min(drops, len(frames) - 1)]]
+    opening = 0 if start_pts is None else bisect.bisect_left(frames, start_pts)
+    if opening >= len(frames):
+        raise UsageError(f"{info.source}: no frame in the part of the video the output keeps")
+    cuts = [frames[min(opening + drops, len(frames) - 1)]]
     while True:
         start = cuts[-1]
         target = length if first_seconds is None else min(length, max(shortest, (end_pts - start) // 2))
@@ -145,8 +151,11 @@ def plan_chunks(
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
         first, stop = bisect.bisect_left(frames, start), bisect.bisect_left(frames, end)
         back = max(before, drops) if i == 0 else before
-        lead = frames[max(0, first - back)]
+        lead_index = max(opening, first - back)
+        lead = frames[lead_index]
         tail = frames[stop + after] if stop + after < len(frames) else end_pts
+        # A cut's last chunk stops decoding where the cut ends, not at the video's end.
+        cut_short = start_pts is not None and i == len(bounds) - 2 and end_pts < info.end_pts
         seek = keys[max(0, bisect.bisect_right(keys, lead) - 1)]
         count = stop - first
         chunks.append(
@@ -158,10 +167,10 @@ def plan_chunks(
                 frame_count=count,
                 time_base=info.time_base,
                 is_last=i == len(bounds) - 2,
-                origin_pts=frames[0],
+                origin_pts=frames[opening],
                 lead_pts=lead if lead != start else None,
-                lead_index=max(0, first - back),
-                tail_pts=tail if tail != end and i < len(bounds) - 2 else None,
+                lead_index=lead_index,
+                tail_pts=end_pts if cut_short else tail if tail != end and i < len(bounds) - 2 else None,
             )
         )
     return ChunkPlan(chunks=tuple(chunks), target_seconds=target_seconds)

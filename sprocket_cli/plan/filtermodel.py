@@ -9,9 +9,12 @@ worker, with one line naming the filter and why. Never a silent difference.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from sprocket_cli.errors import BadFilterError
+from sprocket_cli.media.probe import MediaInfo
+from sprocket_cli.plan.cuts import Cut, restarts
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
 from sprocket_cli.plan.filteroptions import filter_help
 from sprocket_cli.plan.filtertable import (
@@ -77,6 +80,10 @@ class ChainPlan:
     starts at the first frame it does give, as plain ffmpeg's does."""
     whole: Finding | None = None
     """The first filter that keeps the chain from being split; None: it splits."""
+    cut: Cut | None = None
+    """A trim restarting the kept frames' times, which the chunk plan does instead."""
+    rest: str = ""
+    """The chain each chunk runs: the chain without its cut's trim."""
 
     @property
     def rate(self) -> Fraction | None:
@@ -216,17 +223,43 @@ def _random_stream(name: str, use: FilterUse, values: dict[str, str]) -> bool:
 def analyze(vf: str) -> ChainPlan:
     """How ``vf`` runs in chunks: every filter classified, the rolls summed, or the first
     filter that needs the whole video."""
-    findings = tuple(classify(use) for use in parse_graph(vf))
-    preroll = sum(f.before for f in findings)
-    postroll = sum(f.after for f in findings)
-    for i, f in enumerate(findings):
+    uses = parse_graph(vf)
+    findings = tuple(classify(use) for use in uses)
+    cut_at = _cut(vf, uses, findings)
+    if cut_at is None:
+        return _plan(findings, findings, vf)
+    trim = uses[cut_at[0]]
+    cut = Cut(trim.text, tuple(filter_help("trim").resolve(trim.positional, trim.named).items()))
+    # Each chunk keeps the restart, made to count from the cut's first frame (cuts.restart_at).
+    rest = ",".join(u.text for k, u in enumerate(uses) if k != cut_at[0])
+    kept = tuple(f for k, f in enumerate(findings) if k not in cut_at)
+    return replace(_plan(findings, kept, rest), cut=cut)
+
+
+def _cut(vf: str, uses: list[FilterUse], findings: tuple[Finding, ...]) -> tuple[int, int] | None:
+    """Where a chain of one line opens with ``trim`` (after per-frame filters only) and restarts
+    the times right after it (``setpts=PTS-STARTPTS``, per-frame filters between)."""
+    if ";" in vf or "[" in vf:
+        return None  # a graph with branches: not this shape
+    moving = [k for k, f in enumerate(findings) if f.kind is not FilterClass.FRAME]
+    if len(moving) < 2 or uses[moving[0]].name != "trim" or not restarts(uses[moving[1]]):
+        return None
+    return moving[0], moving[1]
+
+
+def _plan(findings: tuple[Finding, ...], kept: tuple[Finding, ...], rest: str) -> ChainPlan:
+    """The plan of a chain whose ``kept`` findings run in every chunk (all of them, or all but
+    a cut)."""
+    preroll = sum(f.before for f in kept)
+    postroll = sum(f.after for f in kept)
+    for i, f in enumerate(kept):
         if f.kind in (FilterClass.FRAME, FilterClass.WINDOW):
             continue
-        if f.renumber and all(_one_to_one(before) for before in findings[:i]):
+        if f.renumber and len(kept) == len(findings) and all(_one_to_one(b) for b in kept[:i]):
             continue  # each chunk counts from its own first frame's number
         if f.kind is FilterClass.PAD:
             continue  # chunks drop what falls past their end; the last keeps the padding
-        timing = [g for g in findings if g.kind in (FilterClass.RATE, FilterClass.RETIME)]
+        timing = [g for g in kept if g.kind in (FilterClass.RATE, FilterClass.RETIME)]
         if (
             f.kind in (FilterClass.RATE, FilterClass.RETIME)
             and not (preroll or postroll)
@@ -237,4 +270,20 @@ def analyze(vf: str) -> ChainPlan:
             why = f"a {f.kind.value} beside a windowed filter or another rate change is not split yet"
             f = Finding(f.text, f.kind, why=why)
         return ChainPlan(findings, whole=f)
-    return ChainPlan(findings, preroll, postroll, sum(f.drops for f in findings))
+    return ChainPlan(findings, preroll, postroll, sum(f.drops for f in kept), rest=rest)
+
+
+def place_cut(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, tuple[int, int] | None]:
+    """``chain`` over ``info``, and the (first, end) pts of the frames its cut keeps (None: no
+    cut). A cut over a video that does not start at zero runs on one worker: ffmpeg times
+    trim from the file's start, which sprocket's chunks do not see."""
+    if chain.cut is None:
+        return chain, None
+    if not info.frame_pts or info.frame_pts[0] != 0:
+        why = "the video's first frame is not at time 0, where trim's times count from"
+        return replace(chain, whole=Finding(chain.cut.text, FilterClass.TIMING, why=why)), None
+    first, stop = chain.cut.keeps(info.frame_pts, info.time_base)
+    if first >= stop:
+        raise BadFilterError(f"{chain.cut.text!r} keeps no frame of {info.source}")
+    end = info.frame_pts[stop] if stop < len(info.frame_pts) else info.end_pts
+    return chain, (info.frame_pts[first], end)

@@ -47,7 +47,11 @@ HANDLING: Mapping[FilterClass, tuple[str, str]] = {
     FilterClass.RATE: ("resamples the rate on a fixed time grid", "split"),
     FilterClass.RETIME: ("slows time down by a constant (setpts=k*PTS, k >= 1)", "split"),
     FilterClass.PAD: ("adds frames after the last (tpad's stop)", "split"),
-    FilterClass.TIMING: ("decides which frames exist or when, from earlier ones", "one worker"),
+    FilterClass.TIMING: (
+        "decides which frames exist or when, from earlier ones",
+        "one worker; a trim opening the chain with setpts=PTS-STARTPTS after it splits over "
+        "the frames it keeps",
+    ),
     FilterClass.FRAME_NUMBER: (
         "counts frames (n, %{n}, frame-numbered fades)",
         "split where each chunk can count from its first frame (fades: with their length as "

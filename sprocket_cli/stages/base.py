@@ -43,6 +43,9 @@ class Binding:
     """Frames before and after its own that each chunk must decode (windowed filters)."""
     drops: int = 0
     """Frames at the start of the video that give no output (the output starts after them)."""
+    span: tuple[int, int] | None = None
+    """(first, end) pts of the first input's frames the output keeps (a cut); the output's
+    timeline starts at ``first``; None: every frame."""
     whole: bool = False
     """The node gives plain ffmpeg's result only over the whole video: one chunk, one worker."""
     notice: str = ""

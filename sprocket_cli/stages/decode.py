@@ -24,7 +24,8 @@ class Decode(Stage):
         # them again after every filter ran.
         start = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
         end_pts = chunk.end_pts if chunk.tail_pts is None else chunk.tail_pts
-        end = "" if chunk.is_last else f":end_pts={end_pts}"
+        # The last chunk reads to the video's end, unless a cut ends it earlier (its tail).
+        end = "" if chunk.is_last and chunk.tail_pts is None else f":end_pts={end_pts}"
         command.add_filter(f"trim=start_pts={start}{end}")
         if chunk.rolled:
             command.keep = (chunk.start_seconds, None if chunk.is_last else chunk.end_seconds)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
+from sprocket_cli.plan.cuts import restart_at
 from sprocket_cli.plan.framefades import name_options
 from sprocket_cli.plan.framenumbers import number_frames
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
@@ -37,6 +38,8 @@ class Timeline(StageConfig):
     """How many times slower the chain plays (``setpts=2*PTS``: 2)."""
     ticks: int = 1
     """How many times finer than the source's the output track's ticks must be."""
+    restart: bool = False
+    """The chain opened with a cut the chunk plan made: times count from its first frame."""
 
 
 class FilterConfig(StageConfig):
@@ -61,19 +64,22 @@ class Filter(Stage):
     Config: ClassVar[type[StageConfig]] = FilterConfig
 
     def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
-        from sprocket_cli.plan.filtermodel import analyze  # the planner's side: workers never classify
+        # The planner's side: workers never classify.
+        from sprocket_cli.plan.filtermodel import analyze, place_cut
 
         assert isinstance(config, FilterConfig)
-        chain = analyze(config.vf)
+        chain, span = place_cut(analyze(config.vf), inputs[0])
         if chain.split:
             timeline = Timeline(
                 grid=None if chain.rate is None else str(chain.rate),
                 stretch=int(chain.scale),
                 ticks=chain.timescale_factor,
+                restart=chain.cut is not None,
             )
-            # Frame-numbered fades with their options named, for workers to shift (framefades).
-            bound = config.model_copy(update={"timeline": timeline, "vf": name_options(config.vf)})
-            return Binding(bound, roll=(chain.preroll, chain.postroll), drops=chain.drops)
+            # Frame-numbered fades with their options named, for workers to shift (framefades);
+            # a cut left to the chunk plan.
+            bound = config.model_copy(update={"timeline": timeline, "vf": name_options(chain.rest)})
+            return Binding(bound, roll=(chain.preroll, chain.postroll), drops=chain.drops, span=span)
         if not config.fallback:
             raise WholeVideoRefused(f"{chain.reason}; it cannot be split into chunks (refused as asked)")
         # One chunk from the first frame: its frames sit where the whole file's do.
@@ -84,13 +90,22 @@ class Filter(Stage):
         assert isinstance(config, FilterConfig)
         # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
         # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
-        command.add_filter(number_frames(config.vf, chunk.lead_index))
+        vf = number_frames(config.vf, chunk.lead_index)
+        timeline = config.timeline
+        # Where the chain's times count from: the source's zero, or the first frame of a cut.
+        base = chunk.origin_pts if timeline.restart else 0
+        if timeline.restart:
+            vf = restart_at(vf, chunk.origin_pts)
+            if command.keep is not None:  # the pre-roll's trim, on the restarted clock
+                start, end = command.keep
+                shift = float(base * chunk.time_base)
+                command.keep = (start - shift, None if end is None else end - shift)
+        command.add_filter(vf)
         if command.on_lane:
             return  # one input's frames before a join: the joined chain places the output
-        timeline = config.timeline
         command.timescale_factor = timeline.ticks
         if timeline.grid is not None:
-            place_on_grid(command, chunk, Fraction(timeline.grid))
+            place_on_grid(command, chunk, Fraction(timeline.grid), base)
         elif timeline.stretch != 1 or timeline.ticks != 1:
             # A stretch (setpts=2*PTS) puts the chunk's frames at that multiple of their times.
             ticks = chunk.timescale * timeline.ticks
@@ -99,10 +114,10 @@ class Filter(Stage):
         if not chunk.rolled and not chunk.is_last:
             # A rate change (fps=) may emit a frame at the chunk's end time, and tpad's padding
             # follows it: both belong to the next chunk, or to the last one.
-            command.end_seconds = float(chunk.end_pts * chunk.time_base * timeline.stretch)
+            command.end_seconds = float((chunk.end_pts - base) * chunk.time_base * timeline.stretch)
 
 
-def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction) -> None:
+def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction, base: int = 0) -> None:
     """Put the segment where its first frame sits on fps's grid, not where the chunk starts.
 
     fps gives the slot nearest each input frame (k/rate seconds from 0), so the chunk's first
@@ -110,5 +125,5 @@ def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction) -> Non
     """
     ticks = math.lcm(chunk.timescale, rate.numerator)
     command.timescale_factor = ticks // chunk.timescale
-    slot = math.floor(chunk.start_pts * chunk.time_base * rate + Fraction(1, 2))
-    command.start_ticks = round((slot / rate - chunk.origin_pts * chunk.time_base) * ticks)
+    slot = math.floor((chunk.start_pts - base) * chunk.time_base * rate + Fraction(1, 2))
+    command.start_ticks = round((slot / rate - (chunk.origin_pts - base) * chunk.time_base) * ticks)

@@ -132,11 +132,28 @@ def test_fades_by_frame_count_split_with_a_fade_long_pre_roll(ntsc: Path, tmp_pa
 
 
 @pytest.mark.parametrize(
+    "vf",
+    [
+        "trim=start=1.2:end=6.5,setpts=PTS-STARTPTS",
+        # Time expressions count from the cut; windows do not read across it.
+        "hue=s=0,trim=start_frame=40:end_frame=170,setpts=PTS-STARTPTS,tmix=frames=3,fade=t=in:st=0:d=1",
+        "trim=start=1:duration=4.5,setpts=PTS-STARTPTS,fps=12",  # fps's grid from the cut
+    ],
+)
+def test_a_cut_that_restarts_time_splits_over_the_frames_it_keeps(
+    ntsc: Path, tmp_path: Path, vf: str
+) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] >= 2
+    assert started["notices"] == []
+
+
+@pytest.mark.parametrize(
     ("vf", "named"),
     [
         ("setpts=0.5*PTS", "setpts=0.5*PTS"),
         ("select='not(mod(n,3))',setpts=N/FRAME_RATE/TB,tmix=frames=5", "select="),
-        ("trim=start=1:end=3,setpts=PTS-STARTPTS", "trim=start=1:end=3"),
+        ("trim=start=1:end=3", "trim=start=1:end=3"),  # no restart: ffmpeg keeps the source's times
         ("fade=in:0:300", "fade=in:0:300"),  # a fade longer than a chunk is worth decoding twice
         ("reverse", "reverse"),
     ],

@@ -9,6 +9,7 @@ import pytest
 
 from sprocket_cli.cli.filterscmd import markdown
 from sprocket_cli.errors import BadFilterError
+from sprocket_cli.plan.cuts import restart_at
 from sprocket_cli.plan.filtergraph import parse_graph
 from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.plan.filtertable import FilterClass
@@ -154,3 +155,35 @@ def test_frame_fades_are_named_at_planning_and_shifted_by_workers() -> None:
     assert number_frames(named, 71) == "fade=type=out:start_frame=0:nb_frames=1:c='red',hue=s=0"
     assert number_frames(name_options("fade=in:0:30"), 5) == "null"
     assert name_options("fade=t=in:st=1:d=2") == "fade=t=in:st=1:d=2"  # by time: as it is
+
+
+@pytest.mark.parametrize(
+    ("vf", "split"),
+    [
+        ("trim=start=1:end=3,setpts=PTS-STARTPTS", True),
+        ("hue=s=0,trim=10:20,hue=h=30,setpts=PTS-STARTPTS,tmix=frames=3", True),
+        ("trim=start=1:end=3", False),  # no restart: ffmpeg keeps the source's times
+        ("tmix=frames=3,trim=start=1,setpts=PTS-STARTPTS", False),  # a window before the cut
+        ("trim=start=1,setpts=PTS-STARTPTS,hue=h=n", False),  # n counts the kept frames
+    ],
+)
+def test_a_cut_splits_only_when_it_opens_the_chain_and_restarts_time(vf: str, split: bool) -> None:
+    assert analyze(vf).split is split
+
+
+def test_a_cut_keeps_the_frames_trim_keeps() -> None:
+    pts = tuple(range(0, 3000, 100))  # 30 frames, time base 1/1000: 0.1 s apart
+    tb = Fraction(1, 1000)
+
+    def keeps(vf: str) -> tuple[int, int]:
+        cut = analyze(f"{vf},setpts=PTS-STARTPTS").cut
+        assert cut is not None
+        return cut.keeps(pts, tb)
+
+    assert keeps("trim=start=1:end=2") == (10, 20)
+    assert keeps("trim=start=0.95:end=2.05") == (10, 21)
+    assert keeps("trim=start_frame=5:end_frame=7") == (5, 7)
+    assert keeps("trim=start=1.5:duration=0.3") == (15, 18)
+    assert keeps("trim=start=1:end_frame=12:end=1.5") == (10, 15)  # either end holds: the later
+    assert keeps("trim=start=2500ms") == (25, 30)
+    assert restart_at("hue=s=0,setpts=PTS-STARTPTS", 36036) == "hue=s=0,setpts=PTS-36036"
