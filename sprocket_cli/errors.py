@@ -33,6 +33,10 @@ class BadFilterError(UsageError):
     """An ffmpeg filter string that ffmpeg rejects on a test frame."""
 
 
+class BadEncoderError(UsageError):
+    """An encoder with options that ffmpeg rejects on a test frame."""
+
+
 class PipespecError(SprocketError):
     """A pipespec with one or more problems; ``problems`` lists each with its location."""
 
@@ -73,6 +77,8 @@ class FfmpegError(SprocketError):
     """ffmpeg exited non-zero; the message carries its last error lines."""
 
     exit_code = 7
+    stderr: str = ""
+    """All that ffmpeg wrote to stderr, for a caller that finds the cause in its first lines."""
 
 
 class NoFramesError(SprocketError):

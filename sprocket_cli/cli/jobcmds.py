@@ -37,6 +37,10 @@ FILTER_EPILOG = """Examples:
 
   sprocket filter in.mp4 --vf 'scale=640:-2,fps=15' -w 4 --chunk-seconds 4
 
+  sprocket filter in.mov --vf hue=s=0 --codec prores -o graded.mov
+
+  sprocket filter in.mp4 --vf null --codec x265 --crf 20 -o out.mkv -y
+
   sprocket filter https://example.com/clip.mp4 --vf 'eq=contrast=1.3'
 """
 
@@ -114,8 +118,11 @@ def filter_cmd(
         typer.Option("--vf", help="ffmpeg video filter chain, as for ffmpeg -vf."),
     ] = None,
     output: opt.Output = None,
-    preset: opt.Preset = "veryfast",
-    crf: opt.Crf = 23,
+    codec: opt.Codec = "x264",
+    preset: opt.Preset = None,
+    crf: opt.Crf = None,
+    pix_fmt: opt.PixFmt = None,
+    encoder_args: opt.EncoderArgs = "",
     af: Annotated[
         str | None,
         typer.Option(
@@ -153,23 +160,32 @@ def filter_cmd(
     `--af` runs an audio chain over the whole track in one pass, beside the video chunks, so
     whole-track filters such as loudnorm give ffmpeg's result; `--vf` alone leaves the audio
     as it is, as ffmpeg does.
-    The filter is tried on the first frame before any work starts, so a typo fails at once
-    with ffmpeg's own message (exit 2). Progress shows chunks done, frames/s and how far the
-    stream (HLS/DASH in the job folder) is playable; the final MP4 is assembled by stream copy.
+    `--codec` picks the encoder (`--crf`, `--preset`, `--pix-fmt`, `--encoder-args` mean the
+    same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. The audio is
+    copied when the container takes it, else transcoded (Opus in WebM, PCM beside ProRes and
+    DNxHR in MOV, AAC elsewhere).
+    The filter and the encoder are tried on the first frame before any work starts, so a typo
+    fails at once with ffmpeg's own message (exit 2), as does an encoder the container cannot
+    hold. Progress shows chunks done, frames/s and how far the stream (HLS/DASH in the job
+    folder) is playable; the final file is assembled by stream copy.
     """
+    from sprocket_cli.media.codecs import encoder_options, resolve
+    from sprocket_cli.media.containers import container_for
+
     video, af = with_speed(vf, af, speed)
+    encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
+    encode = {"codec": codec, "crf": crf, "preset": preset, "pix_fmt": pix_fmt, "encoder_args": encoder_args}
+    segment_format = resolve(codec).segment_format
+    # ProRes and DNxHR go in MOV: the default name follows.
+    dest = output or _default_output(source, "filtered").with_suffix(f".{segment_format}")
+    container = container_for(dest)
     spec = builtin_pipelines.load(
-        "filter",
-        {
-            "filter": {"vf": video, "fallback": not no_split_fallback},
-            "encode": {"preset": preset, "crf": crf},
-        },
+        "filter", {"filter": {"vf": video, "fallback": not no_split_fallback}, "encode": encode}
     )
-    dest = output or _default_output(source, "filtered")
     local = _local_input(source, job)
 
     def check() -> None:  # runs beside the probe
-        check_filter(local, video)
+        check_filter(local, video, encoder, segment_format, container)
         if af is not None:
             check_audio_filter(local, af)
 

@@ -15,7 +15,11 @@ from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECON
 
 Output = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Final MP4 to write (never overwritten without --overwrite)."),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Final file to write: .mp4 .m4v .mov .mkv or .webm (never overwritten without --overwrite).",
+    ),
 ]
 Workers = Annotated[
     int,
@@ -37,7 +41,7 @@ FirstChunkSeconds = Annotated[
         help="Length of the first chunk; later chunks double up to --chunk-seconds (first segment sooner).",
     ),
 ]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")]
 KeepIntermediate = Annotated[
     bool,
     typer.Option("--keep-intermediate", help="Keep intermediate items in the job folder."),
@@ -52,8 +56,44 @@ JobDir = Annotated[
 Json = Annotated[
     bool, typer.Option("--json", help="Print the event stream as JSON lines instead of progress.")
 ]
-Preset = Annotated[str, typer.Option("--preset", help="x264 preset: ultrafast ... veryslow.")]
-Crf = Annotated[int, typer.Option("--crf", min=0, max=51, help="x264 quality: lower is better and larger.")]
+Codec = Annotated[
+    str,
+    typer.Option(
+        "--codec",
+        help="Video encoder: any ffmpeg encoder, or x264, x265, av1 (libsvtav1), vp9 (libvpx-vp9), "
+        "prores (prores_ks, 422 HQ 10-bit) or dnxhr (dnxhd, DNxHR HQ). The container follows -o.",
+    ),
+]
+Preset = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="Speed: ultrafast ... veryslow (default veryfast), mapped to each encoder's own; "
+        "SVT-AV1 and VP9 also take their numbers.",
+    ),
+]
+Crf = Annotated[
+    int | None,
+    typer.Option(
+        "--crf",
+        help="Quality, lower is better and larger, on the encoder's scale: x264 and x265 0-51 "
+        "(default 23, 28), AV1 and VP9 0-63 (35, 31). ProRes and DNxHR have none.",
+    ),
+]
+PixFmt = Annotated[
+    str | None,
+    typer.Option(
+        "--pix-fmt",
+        help="Encoded pixel format (yuv420p10le, ...); default: the codec profile's or the source's.",
+    ),
+]
+EncoderArgs = Annotated[
+    str,
+    typer.Option(
+        "--encoder-args",
+        help="More encoder options as ffmpeg takes them, e.g. '-tune grain -x265-params aq-mode=3'.",
+    ),
+]
 
 Open = Annotated[
     bool,

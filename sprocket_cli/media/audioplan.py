@@ -10,13 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sprocket_cli.errors import OptionError
+from sprocket_cli.media.containers import AudioTarget
 from sprocket_cli.media.probe import MediaInfo
 
 #: ``--audio`` choices: the first input's (a), the second's (b), both mixed, or none.
 CHOICES = ("a", "b", "mix", "none")
-#: Audio codecs the MP4 muxer accepts as they are.
-MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"})
-AAC = ["aac", "-b:a", "192k"]
 
 
 @dataclass(frozen=True)
@@ -77,15 +75,23 @@ class AudioPlan:
         """``-i src`` for each source; they go with the command's other inputs, before outputs."""
         return [arg for part in self.parts for arg in ("-i", part.source.source)]
 
-    def output_args(self, first_index: int, *, mp4_codecs: frozenset[str] = MP4_AUDIO_CODECS) -> list[str]:
-        """Mapping (or the mixing graph) and codec: ``-map ... -c:a ...``.
+    @property
+    def source_codec(self) -> str:
+        """The first source's audio codec (the one a plain plan can copy)."""
+        return self.parts[0].source.audio[0].codec
 
-        ``first_index`` is the ffmpeg input number of the first audio source. ``mp4_codecs``
-        are the codecs that may be copied as they are.
+    def copies(self, target: AudioTarget) -> bool:
+        """Whether the audio goes to ``target`` as it is, by stream copy."""
+        return self.plain and self.source_codec in target.copies
+
+    def output_args(self, first_index: int, target: AudioTarget) -> list[str]:
+        """Mapping (or the mixing graph) and codec for ``target``: ``-map ... -c:a ...``.
+
+        ``first_index`` is the ffmpeg input number of the first audio source.
         """
         if self.plain:
-            copyable = self.parts[0].source.audio[0].codec in mp4_codecs
-            return ["-map", f"{first_index}:a:0", "-c:a", *(["copy"] if copyable else AAC)]
+            codec = ["copy"] if self.copies(target) else target.transcode
+            return ["-map", f"{first_index}:a:0", "-c:a", *codec]
         chains = []
         for i, part in enumerate(self.parts):
             shift = (
@@ -106,7 +112,7 @@ class AudioPlan:
             graph = ";".join([*chains, f"{mixed}{tail}[aout]"])
         else:
             graph = ";".join([*chains, f"{mixed}{tail}[amain]", *_cut(self.keep, "amain", "aout")])
-        return ["-filter_complex", graph, "-map", "[aout]", "-c:a", *AAC]
+        return ["-filter_complex", graph, "-map", "[aout]", "-c:a", *target.transcode]
 
 
 #: Seconds of fade at each side of a join: a hard cut in a waveform clicks; 5 ms does not, and

@@ -22,6 +22,8 @@ import ffmpeg
 #: the format nearest the chain's output (4:2:0 from 4:2:0 sources, 4:4:4 after filters that
 #: work in RGB, such as curves or colorbalance), so the frames are ffmpeg's.
 ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2"
+#: Fragmented, a fragment per keyframe, decode times from each fragment: a CMAF segment.
+SEGMENT_MOVFLAGS = "+cmaf+frag_keyframe+empty_moov+default_base_moof"
 
 
 @dataclass
@@ -55,6 +57,8 @@ class ChunkCommand:
     filters: list[str] = field(default_factory=list)
     """The chain after the join (the only chain of a single-input task)."""
     encoder: dict[str, str | int] | None = None
+    segment_format: str = "mp4"
+    """The encoder's output: fragmented MP4, or MOV for the codecs MP4 has no tag for (ProRes)."""
     timescale: int = 90000
     """Ticks per second of the output track (the source's time base, so times stay exact)."""
     timescale_factor: int = 1
@@ -168,8 +172,8 @@ class ChunkCommand:
             return {"c:v": "ffv1", "format": "nut", "fps_mode": "passthrough"}
         opts: dict[str, object] = dict(self.encoder)
         opts.update(
-            format="mp4",
-            movflags="+cmaf+frag_keyframe+empty_moov+default_base_moof",
+            format=self.segment_format,
+            movflags=SEGMENT_MOVFLAGS,
             video_track_timescale=self.timescale,
             fflags="+bitexact",  # identical init segments across chunks
             **{"flags:v": "+bitexact"},

@@ -112,7 +112,9 @@ def run_ffmpeg(
     else:
         proc = _run_watched(cmd, stop or (lambda: False), on_frames)
     if proc.returncode != 0:
-        raise FfmpegError(f"{what}: {last_error_lines(proc.stderr)}")
+        error = FfmpegError(f"{what}: {last_error_lines(proc.stderr)}")
+        error.stderr = proc.stderr
+        raise error
     return proc
 
 

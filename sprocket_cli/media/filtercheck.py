@@ -1,30 +1,85 @@
-"""Try a filter chain on one frame before a job launches, so a typo fails in a second."""
+"""Try a filter chain and the encoder on one frame before a job launches, so a typo fails in a
+second instead of on every chunk."""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
 import ffmpeg
 
-from sprocket_cli.errors import BadFilterError, FfmpegError
-from sprocket_cli.media.command import ENCODER_INPUT
+from sprocket_cli.errors import BadEncoderError, BadFilterError, FfmpegError, OptionError
+from sprocket_cli.media.command import ENCODER_INPUT, SEGMENT_MOVFLAGS
+from sprocket_cli.media.containers import MP4, Container
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 
+X264: Mapping[str, str] = {"c:v": "libx264"}
 
-def check_filter(source: str, vf: str) -> None:
-    """Run ``vf`` and the encoder on the first frame of ``source``; raise :class:`BadFilterError`."""
+
+def check_filter(
+    source: str,
+    vf: str,
+    encoder: Mapping[str, str] = X264,
+    segment_format: str = "mp4",
+    container: Container = MP4,
+) -> None:
+    """Run ``vf`` and ``encoder`` (ffmpeg output options) on the first frame of ``source``,
+    writing a segment as the workers do, then copy it into ``container`` as the final assembly
+    does. Raise :class:`BadFilterError`, :class:`BadEncoderError`, or :class:`OptionError`
+    naming the encoder and a container it cannot go in."""
     stream = ffmpeg.input(source)["v:0"]
-    out = ffmpeg.output(
-        stream,
-        "-",
-        vf=f"{vf},{ENCODER_INPUT}",
-        vframes=1,
-        an=None,
-        format="null",
-        **{"c:v": "libx264"},
-    )
+    with tempfile.TemporaryDirectory(prefix="sprocket-check-") as tmp:
+        segment = str(Path(tmp) / f"frame.{segment_format}")
+        out = ffmpeg.output(
+            stream,
+            segment,
+            vf=f"{vf},{ENCODER_INPUT}",
+            vframes=1,
+            an=None,
+            format=segment_format,
+            movflags=SEGMENT_MOVFLAGS,
+            **encoder,
+        )
+        try:
+            run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
+        except FfmpegError as exc:
+            _check_filter_alone(stream, vf)  # the filter is the likelier culprit: say so if it is
+            raise BadEncoderError(f"encoder {_spelled(encoder)}: {_reason(exc, 2)}") from None
+        final = str(Path(tmp) / "final")
+        try:
+            run_ffmpeg(["-i", segment, "-c", "copy", "-f", container.muxer, final], what="remux")
+        except FfmpegError as exc:
+            raise OptionError(
+                "codec", f"{encoder['c:v']} cannot go in a {container.name} file: {_reason(exc, 1)}"
+            ) from None
+
+
+def _check_filter_alone(stream: ffmpeg.nodes.FilterableStream, vf: str) -> None:
+    out = ffmpeg.output(stream, "-", vf=f"{vf},{ENCODER_INPUT}", vframes=1, an=None, format="null")
     try:
         run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
     except FfmpegError as exc:
         raise BadFilterError(str(exc)) from None
+
+
+def _spelled(encoder: Mapping[str, str]) -> str:
+    """The encoder and its options as a user would type them."""
+    return " ".join([encoder["c:v"], *(f"-{k} {v}" for k, v in encoder.items() if k != "c:v")])
+
+
+#: ffmpeg's ``[mov @ 0x55d0]`` before a line (nested for encoders: ``[vost#0:0/x] [enc:x]``).
+_CONTEXT = re.compile(r"^(\[[^]]* @ 0x[0-9a-f]+\] )+")
+#: What an encoder library logs on its own whatever ffmpeg's log level (SVT-AV1: ``Svt[info]:``).
+_CHATTER = re.compile(r"^\w+ ?\[(info|warn|warning)\]")
+
+
+def _reason(exc: FfmpegError, lines: int) -> str:
+    """ffmpeg's first ``lines`` stderr lines, which name the cause (the later ones say that
+    the run failed), on one line."""
+    said = [_CONTEXT.sub("", line).strip() for line in exc.stderr.splitlines()]
+    return " | ".join([line for line in said if line and not _CHATTER.match(line)][:lines]) or str(exc)
 
 
 def check_audio_filter(source: str, af: str) -> None:

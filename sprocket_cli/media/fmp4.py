@@ -1,4 +1,4 @@
-"""Just enough ISO-BMFF to turn one chunk's fragmented MP4 into a streaming segment.
+"""Just enough ISO-BMFF to turn one chunk's fragmented MP4 (or MOV) into a streaming segment.
 
 Every chunk is encoded on its own, so ffmpeg starts its fragments' decode times at zero. A
 segment must carry the chunk's real start time (``tfdt``) so that segments laid end to end
@@ -99,16 +99,49 @@ def _timescale(init: bytes) -> int:
 
 
 def _sample_entry(init: bytes) -> tuple[str, int, int]:
-    """(RFC 6381 codec string, width, height) from the avc1 sample entry."""
-    for off in _find(init, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1"]):
-        width, height = struct.unpack_from(">HH", init, off + 32)
-        # avc1 sample entry: 8 header + 78 bytes of visual sample entry, then child boxes.
-        for kind, child, _size in _boxes(init, off + 86, off + struct.unpack_from(">I", init, off)[0]):
-            if kind == b"avcC":
-                profile, compat, level = init[child + 9 : child + 12]
-                return f"avc1.{profile:02x}{compat:02x}{level:02x}", width, height
-        return "avc1.640028", width, height
-    raise ValueError("init segment has no avc1 sample entry")
+    """(RFC 6381 codec string, width, height) from the video sample entry, whatever its codec."""
+    for stsd in _find(init, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"]):
+        for kind, off, size in _boxes(init, stsd + 16, stsd + struct.unpack_from(">I", init, stsd)[0]):
+            width, height = struct.unpack_from(">HH", init, off + 32)
+            # A visual sample entry: 8 header + 78 bytes of fields, then its child boxes.
+            children = {k: init[c + 8 : c + s] for k, c, s in _boxes(init, off + 86, off + size)}
+            return codec_string(kind.decode("latin-1"), children), width, height
+    raise ValueError("init segment has no sample entry")
+
+
+def codec_string(kind: str, children: dict[bytes, bytes]) -> str:
+    """The RFC 6381 string (the one HLS ``CODECS`` and MSE want) from the entry's config box;
+    the sample entry's type alone for codecs without one (``apch`` for ProRes HQ)."""
+    if kind in ("avc1", "avc3") and b"avcC" in children:
+        return f"{kind}.{children[b'avcC'][1:4].hex()}"
+    if kind in ("hvc1", "hev1") and b"hvcC" in children:
+        return _hevc_string(kind, children[b"hvcC"])
+    if kind == "av01" and b"av1C" in children:
+        box = children[b"av1C"]
+        profile, level, flags = box[1] >> 5, box[1] & 0x1F, box[2]
+        depth = 12 if flags & 0x20 else 10 if flags & 0x40 else 8
+        return f"av01.{profile}.{level:02d}{'H' if flags & 0x80 else 'M'}.{depth:02d}"
+    if kind == "vp09" and b"vpcC" in children:
+        box = children[b"vpcC"]  # a full box: version and flags first
+        return f"vp09.{box[4]:02d}.{box[5]:02d}.{box[6] >> 4:02d}"
+    return kind
+
+
+def _hevc_string(kind: str, box: bytes) -> str:
+    """ISO/IEC 14496-15 annex E: profile space and number, compatibility flags bit-reversed,
+    tier and level, then the constraint bytes without trailing zeros."""
+    space = "" if box[1] >> 6 == 0 else "ABC"[(box[1] >> 6) - 1]
+    tier = "H" if box[1] & 0x20 else "L"
+    compat = int(f"{int.from_bytes(box[2:6], 'big'):032b}"[::-1], 2)
+    constraints = box[6:12].rstrip(b"\0")
+    parts = [
+        kind,
+        f"{space}{box[1] & 0x1F}",
+        f"{compat:X}",
+        f"{tier}{box[12]}",
+        *(f"{b:02X}" for b in constraints),
+    ]
+    return ".".join(parts)
 
 
 def _shift_decode_times(media: bytearray, start_ticks: int) -> int:

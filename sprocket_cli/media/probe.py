@@ -99,7 +99,8 @@ def probe(source: str) -> MediaInfo:
         audio = tuple(
             AudioInfo(
                 index=i,
-                codec=a.codec_context.name,
+                # The codec's name, not its decoder's (mp3, not mp3float): what muxers take.
+                codec=a.codec_context.codec.canonical_name,
                 sample_rate=int(a.codec_context.sample_rate or 0),
                 channels=int(a.codec_context.layout.nb_channels),
                 duration=float(a.duration * a.time_base)
@@ -122,6 +123,14 @@ def probe(source: str) -> MediaInfo:
             rotation=rotation,
             audio=audio,
         )
+
+
+def video_codec(path: str) -> str:
+    """The codec of ``path``'s first video stream (``prores``; ``av1`` whichever decoder reads it)."""
+    import av
+
+    with av.open(path) as container:
+        return str(container.streams.video[0].codec_context.codec.canonical_name)
 
 
 def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:  # type: ignore[no-untyped-def]  # PyAV types

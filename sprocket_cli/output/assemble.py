@@ -1,7 +1,9 @@
-"""The final MP4: the stream's segments laid end to end, remuxed with the source's audio.
+"""The final file: the stream's segments laid end to end, remuxed with the source's audio into
+the container the output's suffix names (MP4, MOV, Matroska, WebM).
 
 Nothing is re-encoded: video is stream-copied from the segments and audio from the source
-(transcoded to AAC only when MP4 cannot carry the source codec). The file is written under a
+(transcoded only when the container cannot carry the source codec beside the video:
+:func:`~sprocket_cli.media.containers.audio_target`). The file is written under a
 temporary name beside the destination and renamed into place; the rename replaces only what
 the job may replace (:func:`publish`), and ends the job's hold on the path.
 """
@@ -19,7 +21,9 @@ from typing import Any
 from sprocket_cli.errors import OutputError
 from sprocket_cli.jobs import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
+from sprocket_cli.media.containers import audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
+from sprocket_cli.media.probe import video_codec
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
 
@@ -58,17 +62,18 @@ def assemble(
     audio: AudioPlan,
     dest: Path,
     work_dir: Path,
-) -> None:
-    """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``."""
+) -> str:
+    """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``; return one
+    line on what became of the audio (copied, or transcoded and why)."""
     try:
-        _assemble(storage, folder, entries, audio, dest, work_dir)
+        return _assemble(storage, folder, entries, audio, dest, work_dir)
     finally:
         unlock_outputs([dest])  # the file is in place, or the job ends here with an error
 
 
 def _assemble(
     storage: Storage, folder: str, entries: list[SegmentEntry], audio: AudioPlan, dest: Path, work_dir: Path
-) -> None:
+) -> str:
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
     video = work_dir / "video.mp4"
@@ -81,19 +86,23 @@ def _assemble(
     first = entries[0].start_ticks / entries[0].timescale
     delay = ["-itsoffset", repr(first)] if first > 0 else []
     args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
+    container = container_for(dest)
+    said = "none"
     if audio.parts:
-        args += audio.output_args(1)
+        target = audio_target(container, video_codec(str(video)), audio.source_codec)
+        args += audio.output_args(1, target)
+        said = target.describe(audio.source_codec, copied=audio.copies(target))
+    if container.movflags:
+        args += ["-movflags", "+faststart"]
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
     os.close(fd)
     try:
-        run_ffmpeg(
-            [*args, "-movflags", "+faststart", "-f", "mp4", "-y", tmp],
-            what=f"assembling {dest}",
-        )
+        run_ffmpeg([*args, "-f", container.muxer, "-y", tmp], what=f"assembling {dest}")
         publish(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
         video.unlink(missing_ok=True)
+    return said
 
 
 def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sprocket_cli.media.audioplan import AudioPlan
+from sprocket_cli.media.containers import AAC, AudioTarget
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import AUDIO_FOLDER
@@ -22,6 +23,8 @@ HLS_MEDIA = "media_0.m3u8"  # the name ffmpeg's DASH muxer gives its first HLS m
 _MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 #: Seconds per audio segment.
 AUDIO_SEGMENT_SECONDS = 4
+#: Players expect AAC in a stream, whatever the final file carries.
+STREAM_AUDIO = AudioTarget(frozenset({"aac"}), AAC, "players expect AAC in a stream")
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,9 @@ def write_audio_rendition(audio: AudioPlan, storage: Storage, folder: str) -> Au
         out = Path(tmp)
         run_ffmpeg(
             [
-                # Players expect AAC in a stream: anything else is transcoded. MPEG-TS sources
-                # carry another tag than the MP4 muxer's: mp4a is set whatever came in.
-                *audio.inputs(), *audio.output_args(0, mp4_codecs=frozenset({"aac"})),
+                # MPEG-TS sources carry another tag than the MP4 muxer's: mp4a is set whatever
+                # came in.
+                *audio.inputs(), *audio.output_args(0, STREAM_AUDIO),
                 "-vn", "-tag:a", "mp4a",
                 "-f", "dash", "-seg_duration", str(AUDIO_SEGMENT_SECONDS),
                 "-use_template", "1", "-use_timeline", "1", "-hls_playlist", "1",
