@@ -92,6 +92,33 @@ class JobHandle:
             self._executor.close()
 
 
+def output_check(request: JobRequest) -> Callable[[], None] | None:
+    """A first-frame test of each encoded output's encoder in its container (``--codec prores``
+    with ``-o x.webm`` fails here, before any work, naming both); None when nothing encodes."""
+    from sprocket_cli.media.codecs import resolve
+    from sprocket_cli.media.containers import container_for
+    from sprocket_cli.media.filtercheck import check_filter
+    from sprocket_cli.stages.encode import EncodeConfig
+
+    spec, source = request.spec, next(iter(request.inputs.values()), None)
+    pairs = [
+        (config, request.outputs[stream.dst.node])
+        for stream in spec.streams
+        if stream.dst.is_output
+        and stream.dst.node in request.outputs
+        and isinstance(config := spec.node(stream.src.node).config, EncodeConfig)
+    ]
+    if source is None or not pairs:
+        return None
+
+    def check() -> None:
+        for config, dest in pairs:
+            segments = resolve(config.codec).segment_format
+            check_filter(source, "null", config.options(), segments, container_for(Path(dest)))
+
+    return check
+
+
 def start(
     request: JobRequest,
     *,
@@ -100,8 +127,9 @@ def start(
 ) -> JobHandle:
     """Open the backend, probe the inputs, check and plan the job, and create its folder.
 
-    ``check`` (a first-frame test of the user's filter, say) runs beside the probe while the
-    workers start, so the time before the first task is the slowest of them, not their sum.
+    ``check`` (a first-frame test of the user's filter, say; by default :func:`output_check`)
+    runs beside the probe while the workers start, so the time before the first task is the
+    slowest of them, not their sum.
     Raises the problem, before any work, when something cannot work.
     """
     options = request.options
@@ -116,6 +144,7 @@ def start(
     try:
         # The executor may run fewer workers than asked (cores, memory, an account's limit).
         options = replace(options, workers=executor.workers)
+        check = check or output_check(request)
         with ThreadPoolExecutor(1) as side:
             checked = side.submit(check) if check is not None else None
             media = {name: (probed or {}).get(name) or probe(src) for name, src in request.inputs.items()}

@@ -166,6 +166,19 @@ def test_a_pipespec_sets_the_codec(source: Path, tmp_path: Path) -> None:
     assert (got.video, got.audio, len(got.pts)) == ("dnxhd", "pcm_s16le", 100)
 
 
+def test_a_pipespec_whose_codec_its_container_cannot_hold_fails_before_any_work(
+    source: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "out.webm"
+    code, output, started = sprocket(
+        "run", "filter", "--input", f"input_0={source}", "-o", str(dest), "--job-dir", str(tmp_path / "jobs"),
+        "--set", "filter.vf=hue=s=0", "--set", "encode.codec=prores", *CHUNKS,
+    )  # fmt: skip
+    assert code == 2, output
+    assert not started and not dest.exists() and not (tmp_path / "jobs").exists()
+    assert "--codec prores_ks cannot go in a WebM file" in output
+
+
 def test_an_encoder_argument_ffmpeg_rejects_fails_on_the_first_frame(source: Path) -> None:
     args = ["--codec", "x265", "--encoder-args", "-crf abc", "-o", "out.mp4"]
     assert_refused(source, args, 2, ("encoder libx265", '"crf" option value "abc"'))
