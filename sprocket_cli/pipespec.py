@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from sprocket_cli import aliases
 from sprocket_cli.errors import PipespecError, SprocketError
 from sprocket_cli.registry import delivery_class, stage_class
-from sprocket_cli.stages.base import Stage, StageConfig, port_type
+from sprocket_cli.stages.base import AnyStage, StageConfig, port_type
 
 DEFAULT_DELIVERY = "one_to_one"
 _ENDPOINT = re.compile(r"^(input|output)_\d+$")
@@ -56,7 +56,7 @@ class Endpoint:
 @dataclass(frozen=True)
 class Node:
     name: str
-    stage: type[Stage]
+    stage: type[AnyStage]
     config: StageConfig
     delivery_function: str = DEFAULT_DELIVERY
     fuse: bool = True
@@ -89,7 +89,7 @@ def to_dict(spec: Pipespec) -> dict[str, Any]:
     job's record, so that ``resume`` rebuilds exactly the pipeline that ran."""
     from sprocket_cli.registry import STAGE_GROUP, installed
 
-    def stage_ref(cls: type[Stage]) -> str:
+    def stage_ref(cls: type[AnyStage]) -> str:
         ref = f"{cls.__module__}:{cls.__qualname__}"
         return cls.NAME if installed(STAGE_GROUP).get(cls.NAME) == ref else ref
 
@@ -161,7 +161,7 @@ class _Validator:
         self.problems: list[str] = []
         self.names: set[str] = set()
         """Every node name declared, valid or not."""
-        self.stages: dict[str, type[Stage]] = {}
+        self.stages: dict[str, type[AnyStage]] = {}
         """Node name -> stage class, for nodes whose stage loaded (even with a bad config)."""
         self.ports: dict[str, dict[str, str]] = {}
         """Node -> the original's port names for it -> this project's (see aliases)."""

@@ -18,7 +18,7 @@ from sprocket_cli.errors import UnknownPluginError
 if TYPE_CHECKING:
     from sprocket_cli.delivery import DeliveryFunction
     from sprocket_cli.faces.base import FaceProvider
-    from sprocket_cli.stages.base import Stage
+    from sprocket_cli.stages.base import AnyStage
 
 STAGE_GROUP = "sprocket.stages"
 DELIVERY_GROUP = "sprocket.delivery"
@@ -56,11 +56,11 @@ def load_plugin(group: str, name: str, kind: str, base: type, also: Iterable[str
     return obj
 
 
-def stage_class(name: str, also: Iterable[str] = ()) -> type[Stage]:
+def stage_class(name: str, also: Iterable[str] = ()) -> type[AnyStage]:
     """The stage ``name``; ``also``: further names it may be a typo of (the original's)."""
     from sprocket_cli.stages.base import Stage
 
-    return cast("type[Stage]", load_plugin(STAGE_GROUP, name, "stage", Stage, also))
+    return cast("type[AnyStage]", load_plugin(STAGE_GROUP, name, "stage", Stage, also))
 
 
 def delivery_class(name: str, also: Iterable[str] = ()) -> type[DeliveryFunction]:

@@ -204,7 +204,7 @@ def _work(
 
 def _work_python(
     task: Task,
-    stage: type[PythonStage],
+    stage: type[PythonStage[Any]],
     chunk: ChunkRef,
     key: str,
     storage: Storage,

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -52,7 +52,12 @@ class Binding:
     """One line for the user before work starts (why the job runs on one worker)."""
 
 
-class Stage(ABC):
+#: A stage's own config class: ``Stage[FilterConfig]`` receives a FilterConfig, typed, with
+#: no check of its own (configs are only ever made by the stage's ``Config``).
+C = TypeVar("C", bound=StageConfig)
+
+
+class Stage(ABC, Generic[C]):
     """A unit of pipeline work over one chunk.
 
     Stages run inside one ffmpeg process per task; each adds its part to the task's
@@ -70,7 +75,7 @@ class Stage(ABC):
     REMOTE: ClassVar[bool] = True
     """Whether the Lambda bundle carries what the stage needs (the face models it does not)."""
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+    def bind(self, config: C, inputs: Sequence[MediaInfo]) -> Binding:
         """Complete ``config`` with what the probed ``inputs`` (``input_0``, ``input_1``, ...) say.
 
         Most stages need nothing from the inputs; one that combines them (blend) learns their
@@ -79,7 +84,7 @@ class Stage(ABC):
         return Binding(config)
 
     @abstractmethod
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+    def contribute(self, config: C, command: ChunkCommand, chunk: ChunkRef) -> None:
         """Add this stage's part of the work on ``chunk`` to ``command``."""
 
 
@@ -99,16 +104,20 @@ class Span:
     """True once the work is no longer wanted (another copy delivered, the job was cancelled)."""
 
 
-class PythonStage(Stage):
+class PythonStage(Stage[C]):
     """A stage that runs Python over its span (scene detection, face recognition) instead of
     adding to an ffmpeg command. It returns JSON facts, which travel to later tasks as ``meta``
     items; it runs in a task of its own."""
 
     FUSIBLE: ClassVar[bool] = False
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+    def contribute(self, config: C, command: ChunkCommand, chunk: ChunkRef) -> None:
         raise TypeError(f"{self.NAME} runs in a task of its own, not inside an ffmpeg command")
 
     @abstractmethod
-    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
+    def run(self, config: C, span: Span) -> dict[str, Any]:
         """The facts about ``span`` (JSON values only)."""
+
+
+#: Any stage, whatever its config: what the registry and the pipespec hold.
+AnyStage = Stage[Any]

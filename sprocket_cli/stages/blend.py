@@ -74,15 +74,14 @@ def _from_json(raw: dict[str, Any]) -> VideoShape:
     return VideoShape(**{**raw, **fractions})
 
 
-class Blend(Stage):
+class Blend(Stage[BlendConfig]):
     NAME: ClassVar[str] = "blend"
     DESCRIPTION: ClassVar[str] = "Superimpose a second video (blend modes, green screen), paired by time"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames_0", "frames_1")
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = BlendConfig
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
-        assert isinstance(config, BlendConfig)
+    def bind(self, config: BlendConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if len(inputs) < 2:
             raise UsageError("blend needs two inputs: input_0 (a) and input_1 (b)")
         a, b = VideoShape.of(inputs[0]), VideoShape.of(inputs[1])
@@ -93,8 +92,7 @@ class Blend(Stage):
             end_pts=output_end_pts(a, b, options),
         )
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        assert isinstance(config, BlendConfig)
+    def contribute(self, config: BlendConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         if config.shapes is None:
             raise ValueError("blend's config was not bound to the job's inputs")
         a, b = (_from_json(s) for s in config.shapes)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sprocket_cli.tasks import ChunkRef
 
 
-class Decode(Stage):
+class Decode(Stage[StageConfig]):
     NAME: ClassVar[str] = "decode"
     DESCRIPTION: ClassVar[str] = "Decode a keyframe-aligned chunk of the source into frames"
     INPUTS: ClassVar[tuple[str, ...]] = ("chunks",)

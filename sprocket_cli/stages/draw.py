@@ -26,15 +26,14 @@ class DrawConfig(StageConfig):
     """Pixels."""
 
 
-class Draw(Stage):
+class Draw(Stage[DrawConfig]):
     NAME: ClassVar[str] = "draw"
     DESCRIPTION: ClassVar[str] = "Draw the recognised faces' boxes, moving between samples"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames", "faces")
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = DrawConfig
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        assert isinstance(config, DrawConfig)
+    def contribute(self, config: DrawConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         scenes = [s for facts in command.context.values() for s in facts.get("scenes", [])]
         lo, hi = float(chunk.start_seconds), float(chunk.end_seconds) if not chunk.is_last else float("inf")
         moves: list[tuple[float, tuple[int, int, int, int]]] = []

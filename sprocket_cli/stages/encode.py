@@ -58,7 +58,7 @@ class EncodeConfig(StageConfig):
         return encoder_options(self.codec, self.crf, self.preset, self.pix_fmt, self.encoder_args)
 
 
-class Encode(Stage):
+class Encode(Stage[EncodeConfig]):
     NAME: ClassVar[str] = "encode"
     DESCRIPTION: ClassVar[str] = (
         "Encode frames as a streamable segment in any ffmpeg encoder (x264 unless set)"
@@ -67,8 +67,7 @@ class Encode(Stage):
     OUTPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
     Config: ClassVar[type[StageConfig]] = EncodeConfig
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        assert isinstance(config, EncodeConfig)
+    def contribute(self, config: EncodeConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         command.encoder = dict(config.options())
         command.segment_format = resolve(config.codec).segment_format
         command.timescale = chunk.timescale * command.timescale_factor

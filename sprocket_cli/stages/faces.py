@@ -48,7 +48,7 @@ class FindFacesConfig(StageConfig):
     planned, so that workers never need the user's photos (nor re-read them per task)."""
 
 
-class FindFaces(PythonStage):
+class FindFaces(PythonStage[FindFacesConfig]):
     NAME: ClassVar[str] = "find_faces"
     DESCRIPTION: ClassVar[str] = "Find a person's face in each scene (every n-th frame)"
     INPUTS: ClassVar[tuple[str, ...]] = ("cuts",)
@@ -58,18 +58,15 @@ class FindFaces(PythonStage):
     # (python -m lambda_bundle.build --faces measures it).
     REMOTE: ClassVar[bool] = False
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
-        assert isinstance(config, FindFacesConfig)
+    def bind(self, config: FindFacesConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if config.reference is not None:
             return Binding(config)
         searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
         ref = person_reference(searcher, config.person)
         return Binding(config.model_copy(update={"reference": ref.to_json()}))
 
-    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
+    def run(self, config: FindFacesConfig, span: Span) -> dict[str, Any]:
         from sprocket_cli.faces.base import PersonRef
-
-        assert isinstance(config, FindFacesConfig)
         if config.reference is None:
             raise ValueError("find_faces' config was not bound to a person")
         searcher = provider(config.provider, config.threshold, config.detector, config.min_face)

@@ -56,18 +56,16 @@ class WholeVideoRefused(UsageError):
     """A chain that needs the whole video, with its one-worker fallback turned off."""
 
 
-class Filter(Stage):
+class Filter(Stage[FilterConfig]):
     NAME: ClassVar[str] = "filter"
     DESCRIPTION: ClassVar[str] = "Apply an ffmpeg filter chain, with plain ffmpeg's result"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = FilterConfig
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+    def bind(self, config: FilterConfig, inputs: Sequence[MediaInfo]) -> Binding:
         # The planner's side: workers never classify.
         from sprocket_cli.plan.filtermodel import analyze, place_cut
-
-        assert isinstance(config, FilterConfig)
         chain, span = place_cut(analyze(config.vf), inputs[0])
         if chain.split:
             timeline = Timeline(
@@ -86,8 +84,7 @@ class Filter(Stage):
         whole = config.model_copy(update={"timeline": Timeline()})
         return Binding(whole, whole=True, notice=f"{chain.reason}; running it on one worker")
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        assert isinstance(config, FilterConfig)
+    def contribute(self, config: FilterConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
         # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
         vf = number_frames(config.vf, chunk.lead_index)

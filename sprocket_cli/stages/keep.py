@@ -21,7 +21,7 @@ Span = tuple[int, int]
 """[start, end) in the source's pts ticks."""
 
 
-class SceneKeep(Stage):
+class SceneKeep(Stage[StageConfig]):
     NAME: ClassVar[str] = "scene_keep"
     DESCRIPTION: ClassVar[str] = "Keep only the scenes where the person was found, gaps closed"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames", "faces")

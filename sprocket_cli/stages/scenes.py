@@ -30,15 +30,14 @@ class SceneChangeConfig(StageConfig):
     """scdet score (0-100) over which a frame starts a new scene; lower finds softer cuts."""
 
 
-class SceneChange(PythonStage):
+class SceneChange(PythonStage[SceneChangeConfig]):
     NAME: ClassVar[str] = "scene_change"
     DESCRIPTION: ClassVar[str] = "Find the scene cuts in each chunk (ffmpeg scdet)"
     INPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("cuts",)
     Config: ClassVar[type[StageConfig]] = SceneChangeConfig
 
-    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
-        assert isinstance(config, SceneChangeConfig)
+    def run(self, config: SceneChangeConfig, span: Span) -> dict[str, Any]:
         chunk = span.chunk
         with tempfile.TemporaryDirectory(prefix="sprocket-scenes-") as tmp:
             found = os.path.join(tmp, "cuts.txt")

@@ -39,18 +39,17 @@ class StabDetectConfig(StageConfig):
     """How many measurement fields (vid.stab's accuracy)."""
 
 
-class StabDetect(PythonStage):
+class StabDetect(PythonStage[StabDetectConfig]):
     NAME: ClassVar[str] = "stab_detect"
     DESCRIPTION: ClassVar[str] = "Measure camera motion per chunk (vidstabdetect)"
     INPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("motions",)
     Config: ClassVar[type[StageConfig]] = StabDetectConfig
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
+    def bind(self, config: StabDetectConfig, inputs: Sequence[MediaInfo]) -> Binding:
         return Binding(config, roll=(1, 0))  # each frame is measured against the one before
 
-    def run(self, config: StageConfig, span: Span) -> dict[str, Any]:
-        assert isinstance(config, StabDetectConfig)
+    def run(self, config: StabDetectConfig, span: Span) -> dict[str, Any]:
         chunk = span.chunk
         start = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
         end = "" if chunk.is_last else f":end_pts={chunk.end_pts}"
@@ -79,7 +78,7 @@ class StabTransformConfig(StageConfig):
     """Percent to zoom in, so no border shows (what optzoom=1 picks over the whole file)."""
 
 
-class StabTransform(Stage):
+class StabTransform(Stage[StabTransformConfig]):
     NAME: ClassVar[str] = "stab_transform"
     DESCRIPTION: ClassVar[str] = "Smooth the camera path and transform each chunk (vidstabtransform)"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames",)
@@ -87,12 +86,10 @@ class StabTransform(Stage):
     Config: ClassVar[type[StageConfig]] = StabTransformConfig
     REMOTE: ClassVar[bool] = False  # reads the joined motions from the coordinator's disk
 
-    def bind(self, config: StageConfig, inputs: Sequence[MediaInfo]) -> Binding:
-        assert isinstance(config, StabTransformConfig)
+    def bind(self, config: StabTransformConfig, inputs: Sequence[MediaInfo]) -> Binding:
         return Binding(config, roll=(config.smoothing, config.smoothing))
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        assert isinstance(config, StabTransformConfig)
+    def contribute(self, config: StabTransformConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         if command.scratch is None:
             raise ValueError("stab_transform needs the task's scratch folder")
         motions = read_transforms(Path(config.transforms).read_bytes())

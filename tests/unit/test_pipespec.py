@@ -22,7 +22,7 @@ class MyStageConfig(StageConfig):
     strength: int = 1
 
 
-class MyStage(Stage):
+class MyStage(Stage[MyStageConfig]):
     """A user stage loaded by ``module:Class`` from a pipespec."""
 
     NAME: ClassVar[str] = "my_stage"
@@ -31,7 +31,7 @@ class MyStage(Stage):
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = MyStageConfig
 
-    def contribute(self, config: StageConfig, command: Any, chunk: Any) -> None:
+    def contribute(self, config: MyStageConfig, command: Any, chunk: Any) -> None:
         pass
 
 
