@@ -53,7 +53,10 @@ class Executor(ABC):
 
     def wait(self, futures: Collection[Future[Result]], timeout: float | None) -> set[Future[Result]]:
         """The futures among ``futures`` done within ``timeout`` seconds (at least one if any)."""
-        return wait(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
+        # A future cancelled while queued is done at once, but concurrent.futures.wait sees it
+        # only when a worker reaches it in the queue (and after close(), never).
+        done = {f for f in futures if f.done()}
+        return done or wait(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
