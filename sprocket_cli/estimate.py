@@ -20,23 +20,30 @@ from sprocket_cli.pricing import Cost, lambda_cost
 from sprocket_cli.run import Job, run_job
 
 
-def synthetic_media(seconds: float, fps: int = 25, keyframe_seconds: float = 1.0) -> MediaInfo:
+def synthetic_media(
+    seconds: float,
+    fps: Fraction | int = 25,
+    keyframe_seconds: float = 1.0,
+    size: tuple[int, int] = (1920, 1080),
+) -> MediaInfo:
     """A source that exists only as timestamps: for simulating videos nobody has on disk."""
-    time_base = Fraction(1, fps * 512)
-    frames = round(seconds * fps)
-    keyint = max(1, round(keyframe_seconds * fps))
-    pts = tuple(i * 512 for i in range(frames))
+    rate = Fraction(fps)
+    time_base = Fraction(1, rate.numerator * 512)
+    step = rate.denominator * 512
+    frames = round(seconds * rate)
+    keyint = max(1, round(keyframe_seconds * rate))
+    pts = tuple(i * step for i in range(frames))
     return MediaInfo(
-        source=f"simulated://{seconds:g}s@{fps}fps",
-        width=1920,
-        height=1080,
+        source=f"simulated://{seconds:g}s@{rate}fps",
+        width=size[0],
+        height=size[1],
         codec="h264",
         pix_fmt="yuv420p",
-        fps=Fraction(fps),
+        fps=rate,
         time_base=time_base,
         frame_pts=pts,
         keyframe_pts=pts[::keyint],
-        end_pts=frames * 512,
+        end_pts=frames * step,
         rotation=0,
         audio=(),
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import tempfile
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +18,14 @@ import builtin_pipelines
 from sprocket_cli.calibrate import frames_per_core_second
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.errors import UsageError
-from sprocket_cli.estimate import Estimate, simulate
+from sprocket_cli.errors import OptionError, UsageError
+from sprocket_cli.estimate import Estimate, simulate, synthetic_media
 from sprocket_cli.executors.simulated import CloudModel, local_model
 from sprocket_cli.media.chunking import plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
-from sprocket_cli.pipespec import load_file
+from sprocket_cli.media.testclip import make_test_clip
+from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.plan.cuts import microseconds
 from sprocket_cli.plan.filtermodel import analyze
 from sprocket_cli.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
 from sprocket_cli.scheduling import POLICIES
@@ -30,7 +35,10 @@ out = Console(highlight=False)
 
 @boundary
 def plan_cmd(
-    source: Annotated[str, typer.Argument(help="The video to plan for (probed, and timed on one chunk).")],
+    source: Annotated[
+        str | None,
+        typer.Argument(help="The video to plan for (probed, and timed on one chunk); or give --duration."),
+    ] = None,
     pipeline: Annotated[
         str, typer.Option("--pipeline", help="Built-in pipeline name or pipespec file.")
     ] = "filter",
@@ -48,6 +56,22 @@ def plan_cmd(
         float | None,
         typer.Option("--fps-per-core", min=0.01, help="Skip the timing run: frames/s of one core."),
     ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "--duration",
+            help="Plan for a video you do not have here: its length (2h, 90m, 45s, 1:30:00); "
+            "--size and --fps describe it, and the pipeline is timed on a generated clip.",
+        ),
+    ] = None,
+    size: Annotated[str, typer.Option("--size", help="With --duration: WIDTHxHEIGHT.")] = "1920x1080",
+    fps: Annotated[
+        str, typer.Option("--fps", help="With --duration: frames per second (25, 30000/1001).")
+    ] = "25",
+    keyframe_seconds: Annotated[
+        float,
+        typer.Option("--keyframe-seconds", min=0.04, help="With --duration: seconds between keyframes."),
+    ] = 2.0,
 ) -> None:
     """Estimate wall time, time to first segment, worker-seconds and dollars, before running.
 
@@ -62,25 +86,37 @@ def plan_cmd(
         raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     path = Path(pipeline) if Path(pipeline).exists() else builtin_pipelines.path(pipeline)
     spec = load_file(path, {"filter": {"vf": vf}} if vf is not None else None)
-    media = probe(source)
+    if (source is None) == (duration is None):
+        raise UsageError(
+            "give a VIDEO to plan for, or --duration (with --size and --fps) for one you do not have"
+        )
+    if source is not None:
+        media, title = probe(source), source
+    else:
+        assert duration is not None
+        width, height = _size(size)
+        media = synthetic_media(_seconds(duration), _rate(fps), keyframe_seconds, (width, height))
+        title = f"a {size} {fps} fps video"
     if vf is not None:
         chunk_seconds = _explain_chain(vf, media, chunk_seconds)
-    fps = fps_per_core or frames_per_core_second(spec, media)
+    rate = fps_per_core or _calibrate(spec, media, keyframe_seconds)
+    how = "given" if fps_per_core else "measured"
+    fps_text = f"{how} {rate:.1f} frames/s per core" + ("" if fps_per_core else " here")
     cores = os.cpu_count() or 1
     deadline = deadline_start if policy == "streaming" else None
     rows: list[tuple[str, Estimate, bool]] = []
     if backend == "lambda":
-        cloud = CloudModel(memory_mb=memory, fps_per_core=fps)
+        cloud = CloudModel(memory_mb=memory, fps_per_core=rate)
         rows.append((f"lambda {memory} MB", simulate(spec, media, cloud, workers=workers,
                      chunk_seconds=chunk_seconds, policy=policy, deadline_start=deadline), True))  # fmt: skip
     local_workers = workers if backend == "local" else cores
-    rows.append((f"local ({local_workers} workers)", simulate(spec, media, local_model(fps),
+    rows.append((f"local ({local_workers} workers)", simulate(spec, media, local_model(rate),
                  workers=local_workers, chunk_seconds=chunk_seconds, policy=policy,
                  deadline_start=deadline), False))  # fmt: skip
 
     out.print(
-        f"{source}: {media.duration:.1f}s {media.width}x{media.height}, pipeline {spec.name}, "
-        f"policy {policy}; measured {fps:.1f} frames/s per core here"
+        f"{title}: {media.duration:.1f}s {media.width}x{media.height}, pipeline {spec.name}, "
+        f"policy {policy}; {fps_text}"
     )
     table = Table(box=None, header_style="bold")
     for col in (
@@ -103,7 +139,7 @@ def plan_cmd(
         )  # fmt: skip
     out.print(table)
     if backend == "lambda":
-        model = CloudModel(memory_mb=memory, fps_per_core=fps)
+        model = CloudModel(memory_mb=memory, fps_per_core=rate)
         params = ", ".join(f"{f.name}={getattr(model, f.name)}" for f in dataclasses.fields(model))
         out.print(f"[dim]model: {params}; price ${PRICE_PER_GB_SECOND['x86_64']}/GB-s ({PRICE_DATE})[/]")
 
@@ -124,3 +160,52 @@ def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:
             f"{len(chunks)} chunks ({100 * extra / media.duration:.1f} % of the video)"
         )
     return chunk_seconds
+
+
+def _calibrate(spec: Pipespec, media: MediaInfo, keyframe_seconds: float) -> float:
+    """Frames/s of one core for ``spec`` on ``media``, or, for a video that is not here, on a
+    test clip of its size and rate made for the purpose."""
+    if not media.source.startswith("simulated://"):
+        return frames_per_core_second(spec, media)
+    with tempfile.TemporaryDirectory(prefix="sprocket-plan-") as tmp:
+        keyint = max(1, round(keyframe_seconds * float(media.fps)))
+        clip = make_test_clip(
+            Path(tmp) / "clip.mp4", seconds=2.0, size=f"{media.width}x{media.height}",
+            fps=str(media.fps), keyint=keyint, audio=False,
+        )  # fmt: skip
+        return frames_per_core_second(spec, probe(str(clip)))
+
+
+_LENGTH = re.compile(r"^(\d+(?:\.\d*)?)(h|m|s)$")
+
+
+def _seconds(text: str) -> float:
+    """``--duration`` in seconds: 2h, 90m, 45s, or ffmpeg's [[HH:]MM:]SS[.frac]."""
+    m = _LENGTH.match(text.strip())
+    if m is not None:
+        value = float(m[1]) * {"h": 3600, "m": 60, "s": 1}[m[2]]
+    else:
+        try:
+            value = microseconds(text) / 1e6
+        except ValueError:
+            value = 0.0
+    if not value > 0:
+        raise OptionError("duration", f"takes a length like 2h, 90m, 45s or 1:30:00, not {text!r}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)x(\d+)", text.strip())
+    if m is None or not int(m[1]) > 0 or not int(m[2]) > 0:
+        raise OptionError("size", f"takes WIDTHxHEIGHT, like 1920x1080, not {text!r}")
+    return int(m[1]), int(m[2])
+
+
+def _rate(text: str) -> Fraction:
+    try:
+        rate = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        rate = Fraction(0)
+    if not 0 < rate <= 1000:
+        raise OptionError("fps", f"takes a frame rate like 25 or 30000/1001, not {text!r}")
+    return rate
