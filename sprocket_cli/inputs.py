@@ -24,6 +24,19 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
+def readable(text: str) -> str:
+    """``text`` as ffmpeg and the workers read it: an ``s3://`` object as a presigned URL, made
+    now and held in memory only (records, the journal and the screen keep ``s3://``), read
+    with the deployment's profile when ``sprocket setup`` ran, else boto3's chain; anything
+    else as it is. :class:`InputError` if the object is not there or cannot be read."""
+    if not text.startswith("s3://"):
+        return text
+    from sprocket_cli.backends.aws_lambda import input_client
+    from sprocket_cli.storage.s3 import s3_input_url
+
+    return s3_input_url(text, input_client())
+
+
 def serves_ranges(url: str) -> bool:
     """Whether ``url`` is a media file its server hands out in byte ranges (not a web page), so
     that remote workers can each read their own chunk of it in place (paper §3.2.1)."""

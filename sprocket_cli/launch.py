@@ -17,7 +17,7 @@ from sprocket_cli.errors import OptionError, OutputError, UsageError
 from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
-from sprocket_cli.inputs import is_url
+from sprocket_cli.inputs import is_url, readable
 from sprocket_cli.jobs import (
     JOB_FILE,
     JobRecord,
@@ -153,8 +153,12 @@ def prepare_job(
     options: JobOptions,
     probed: Mapping[str, MediaInfo] | None = None,
     storage_for: Callable[[Path, str], Storage] | None = None,
+    named: Mapping[str, str] | None = None,
 ) -> Job:
     """Bind ``spec``'s endpoints, probe and cut the inputs, and create the job folder.
+
+    ``inputs`` are what ffmpeg reads; ``named`` what the user named, as recorded (an ``s3://``
+    object rather than the URL presigned for this run; default: ``inputs``).
 
     With ``options.resume``, an interrupted job asking for the same work is picked up instead;
     ``storage_for(job folder, job id)`` is where its finished outputs are (default: the folder).
@@ -166,7 +170,7 @@ def prepare_job(
     record = JobRecord(
         job_id=new_job_id(),
         spec=to_dict(spec),
-        inputs={k: recorded_input(v) for k, v in inputs.items()},
+        inputs={k: recorded_input(v) for k, v in (named or inputs).items()},
         outputs={k: str(v) for k, v in dests.items()},
         options={k: getattr(options, k) for k in RECORDED_OPTIONS},
         fingerprints={k: fingerprint(v) for k, v in inputs.items()},
@@ -231,7 +235,8 @@ def resume_job(
         if not dest.parent.is_dir():
             raise OutputError(f"{dest.parent}: the output folder no longer exists")
     spec = parse(json.dumps(record.spec), source=str(job_dir / JOB_FILE), name=record.spec.get("name", "job"))
-    media = {name: (probed or {}).get(name) or probe(src) for name, src in record.inputs.items()}
+    # An s3:// input is presigned anew: the first run's URL was never kept.
+    media = {name: (probed or {}).get(name) or probe(readable(src)) for name, src in record.inputs.items()}
     storage = storage or LocalStorage(job_dir)
     completed: dict[str, Result] = {}
     for event in read_journal(job_dir):
@@ -313,6 +318,7 @@ def _build(
         task_timeout=options.task_timeout,
         completed=dict(completed),
         notices=bound.notices,
+        named_inputs=dict(record.inputs),
         audio=_audio(
             options.audio, [media[name] for name in spec.inputs], offset, end_pts, options.audio_filters
         ),

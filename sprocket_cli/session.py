@@ -23,6 +23,7 @@ from sprocket_cli.control import request_cancel
 from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.events import Event
 from sprocket_cli.executors.base import Executor
+from sprocket_cli.inputs import readable
 from sprocket_cli.jobs import read_record
 from sprocket_cli.launch import JobOptions, execute, prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
@@ -100,7 +101,8 @@ def output_check(request: JobRequest) -> Callable[[], None] | None:
     from sprocket_cli.media.filtercheck import check_filter
     from sprocket_cli.stages.encode import EncodeConfig
 
-    spec, source = request.spec, next(iter(request.inputs.values()), None)
+    spec, named = request.spec, next(iter(request.inputs.values()), None)
+    source = None if named is None else readable(named)
     pairs = [
         (config, request.outputs[stream.dst.node])
         for stream in spec.streams
@@ -145,12 +147,17 @@ def start(
         # The executor may run fewer workers than asked (cores, memory, an account's limit).
         options = replace(options, workers=executor.workers)
         check = check or output_check(request)
+        # What ffmpeg reads (an s3:// object through a URL presigned now); the record keeps
+        # what the user named.
+        sources = {name: readable(src) for name, src in request.inputs.items()}
         with ThreadPoolExecutor(1) as side:
             checked = side.submit(check) if check is not None else None
-            media = {name: (probed or {}).get(name) or probe(src) for name, src in request.inputs.items()}
+            media = {name: (probed or {}).get(name) or probe(src) for name, src in sources.items()}
             if checked is not None:
                 checked.result()
-        job = prepare_job(request.spec, request.inputs, request.outputs, options, media, backend.storage)
+        job = prepare_job(
+            request.spec, sources, request.outputs, options, media, backend.storage, named=request.inputs
+        )
         job = replace(job, notices=(*backend.notices, *job.notices))
         return JobHandle(job, executor, backend.storage(job.job_dir, job.job_id), backend)
     except BaseException:

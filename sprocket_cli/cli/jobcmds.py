@@ -20,7 +20,7 @@ from sprocket_cli.cli.monitor import run_tui
 from sprocket_cli.cli.playback import Playback, check_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
-from sprocket_cli.inputs import is_url, resolve_input, serves_ranges
+from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
 from sprocket_cli.jobs import find_job, jobs_root
 from sprocket_cli.launch import JobOptions
 from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
@@ -46,14 +46,12 @@ FILTER_EPILOG = """Examples:
 
 
 def _local_input(text: str, job: dict[str, Any]) -> str:
-    """A path or URL ffmpeg can read for ``text``: a local file, a presigned URL for an
-    ``s3://`` object (read in place with range requests), or an http(s) URL: read in place by
+    """A path or URL the job reads ``text`` from: a local file, an ``s3://`` object (read in
+    place with range requests, through a presigned URL made per job), or an http(s) URL: read in place by
     remote workers when its server serves byte ranges, else downloaded once and reused."""
     if text.startswith("s3://"):
-        from sprocket_cli.backends.aws_lambda import input_client
-        from sprocket_cli.storage.s3 import s3_input_url
-
-        return s3_input_url(text, input_client())
+        readable(text)  # there and readable, or a one-line error now; presigned per job
+        return text
     if is_url(text) and backend_class(job["backend"]).REMOTE and serves_ranges(text):
         return text
     if not is_url(text):
@@ -185,9 +183,10 @@ def filter_cmd(
     local = _local_input(source, job)
 
     def check() -> None:  # runs beside the probe
-        check_filter(local, video, encoder, segment_format, container)
+        source = readable(local)
+        check_filter(source, video, encoder, segment_format, container)
         if af is not None:
-            check_audio_filter(local, af)
+            check_audio_filter(source, af)
 
     _follow(spec, {"input_0": local}, {"output_0": dest}, job, check, audio_filters=af)
 

@@ -156,7 +156,13 @@ def _run_watched(
                             on_frames(int(frames[-1]))
 
 
+#: A presigned URL's query (an s3:// input read in place): a credential, never to be shown or
+#: journaled, though ffmpeg names the URL in its errors.
+_SIGNED_QUERY = re.compile(r"\?[^\s'\"]*X-Amz-[^\s'\"]*")
+
+
 def last_error_lines(stderr: str) -> str:
-    """ffmpeg's last few meaningful stderr lines joined on one line."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    """ffmpeg's last few meaningful stderr lines joined on one line, signed URLs unsigned."""
+    unsigned = _SIGNED_QUERY.sub("?(signature removed)", stderr)
+    lines = [ln.strip() for ln in unsigned.splitlines() if ln.strip()]
     return " | ".join(lines[-_ERROR_LINES:]) or "ffmpeg failed without a message"

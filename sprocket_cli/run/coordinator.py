@@ -115,7 +115,7 @@ class _Coordinator:
             job_id=job.job_id,
             job_dir=str(job.job_dir),
             pipeline=job.plan.spec.name,
-            inputs={k: v.source for k, v in job.inputs.items()},
+            inputs={k: job.named_inputs.get(k, v.source) for k, v in job.inputs.items()},
             outputs={k: str(v) for k, v in job.outputs.items()},
             chunks=len(first_chunks),
             tasks=(len(job.plan.groups) - len(self.span_groups)) * len(first_chunks),

@@ -45,6 +45,9 @@ class Job:
     """The output's audio; None: the first input's, as it is."""
     notices: tuple[str, ...] = ()
     """Lines for the user before work starts (a chain that runs on one worker, and why)."""
+    named_inputs: Mapping[str, str] = field(default_factory=dict)
+    """Input -> what the user named (an ``s3://`` object rather than the URL presigned for this
+    run, which is never shown or written); by default the source read."""
     staged_inputs: frozenset[str] = frozenset()
     """Inputs the workers cannot read where they are (local files, remote workers): cut and
     uploaded to storage first, each chunk's tasks starting once its upload is done."""
