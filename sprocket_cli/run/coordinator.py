@@ -239,8 +239,7 @@ class _Coordinator:
         run, job = self.run_, self.run_.job
         published = self.publisher.finish()
         if not job.keep_intermediate:
-            for key in run.storage.list(f"{WORK}/"):
-                run.storage.delete(key)
+            run.storage.delete_all(f"{WORK}/")
         a = run.accounts
         yield run.emit(
             JobFinished(

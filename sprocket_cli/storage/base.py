@@ -51,6 +51,14 @@ class Storage(ABC):
     def delete(self, key: str) -> None:
         """Remove ``key``; no error if it is absent."""
 
+    def delete_all(self, prefix: str) -> int:
+        """Remove every key starting with ``prefix``; how many there were. One request per key
+        by default; a storage that deletes in batches says so."""
+        keys = self.list(prefix)
+        for key in keys:
+            self.delete(key)
+        return len(keys)
+
     @abstractmethod
     def url(self, key: str) -> str:
         """A URL ffmpeg (or a player) can read ``key`` from."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import boto3
     from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedMultipartUploadTypeDef
+    from mypy_boto3_s3.type_defs import CompletedMultipartUploadTypeDef, ObjectIdentifierTypeDef
 
 #: Files larger than this (bytes) are sent in parts, several at once.
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -38,6 +38,8 @@ URL_EXPIRY = 6 * 60 * 60
 #: HTTP statuses of a conditional write that lost: the key exists (412), or another conditional
 #: write to it was in flight (409 ConditionalRequestConflict).
 _LOST = {409, 412}
+#: Keys per DeleteObjects request: the service's maximum.
+DELETE_BATCH = 1000
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -235,6 +237,17 @@ class S3Storage(Storage):
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def delete_all(self, prefix: str) -> int:
+        # DeleteObjects takes up to 1,000 keys a request: a job's thousands of intermediates go
+        # in a few requests instead of one each.
+        keys = self.list(prefix)
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch: list[ObjectIdentifierTypeDef] = [
+                {"Key": self._key(k)} for k in keys[start : start + DELETE_BATCH]
+            ]
+            self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        return len(keys)
 
     def url(self, key: str) -> str:
         return self._client.generate_presigned_url(

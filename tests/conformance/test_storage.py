@@ -49,6 +49,16 @@ def test_put_get_exists_list_delete(storage: Storage) -> None:
         storage.get_bytes("a/one.bin")
 
 
+def test_delete_all_removes_a_prefix_and_nothing_else(storage: Storage) -> None:
+    for i in range(5):
+        storage.put_bytes(f"work/{i}.bin", b"x")
+    storage.put_bytes("stream/seg.m4s", b"y")
+    storage.put_bytes("workshop.bin", b"z")  # shares the letters, not the folder
+    assert storage.delete_all("work/") == 5
+    assert storage.list() == ["stream/seg.m4s", "workshop.bin"]
+    assert storage.delete_all("work/") == 0
+
+
 def test_put_replaces_and_files_move_in(storage: Storage, tmp_path: Path) -> None:
     storage.put_bytes("k", b"old")
     src = tmp_path / "new.bin"
