@@ -7,6 +7,7 @@ points it at a stand-in such as moto).
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +89,12 @@ def s3_client(session: boto3.Session | None = None, region: str | None = None) -
     return (session or boto3.session.Session()).client("s3", region_name=region, config=config)
 
 
+@functools.cache
+def _shared_client() -> S3Client:
+    """This process's S3 client for storage that workers rebuild from specs (thread-safe)."""
+    return s3_client()
+
+
 def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
@@ -121,9 +128,11 @@ class S3Storage(Storage):
 
     @classmethod
     def from_location(cls, location: str) -> S3Storage:
-        """The storage a spec's ``bucket/prefix`` names."""
+        """The storage a spec's ``bucket/prefix`` names, on the process's one client: a worker
+        (a Lambda container above all) opens one per task, and a new client costs a new
+        session, its credential lookup and its connections."""
         bucket, _, prefix = location.partition("/")
-        return cls(bucket, prefix)
+        return cls(bucket, prefix, client=_shared_client())
 
     def _key(self, key: str) -> str:
         # The same keys LocalStorage accepts, so a job behaves alike on both; S3 would take
