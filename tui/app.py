@@ -33,7 +33,7 @@ from tui.widgets.totals import Totals
 from tui.widgets.workers_table import WorkersTable
 
 REFRESH_HZ = 10
-#: Opens the stream of the job in this folder; returns where it is served.
+#: Opens the stream of the job in this folder; returns a line for the user (where it plays).
 Opener = Callable[[Path], str]
 
 
@@ -193,7 +193,7 @@ class SprocketApp(App[None]):
             playlist = self.view.finished.playlist if self.view.finished else "the stream folder"
             self.notify(f"stream: {job_dir / playlist}")
             return
-        self.notify(f"playing {self.opener(job_dir)}")
+        self.notify(self.opener(job_dir))
 
     def action_cancel(self) -> None:
         job_dir = self._steerable()

@@ -17,7 +17,7 @@ from sprocket_cli.backends import backend_class
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.monitor import run_tui
-from sprocket_cli.cli.playback import Playback, check_player
+from sprocket_cli.cli.playback import Playback, choose_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
@@ -256,8 +256,7 @@ def _playback(open_stream: bool, player: str | None, serve_for: float | None) ->
         if player is not None or serve_for is not None:
             raise UsageError("--player and --serve-for go with --open")
         return None
-    check_player(player)
-    return Playback(player=player, serve_for=serve_for)
+    return Playback(player=choose_player(player), serve_for=serve_for)
 
 
 def _bindings(values: list[str], flag: str) -> dict[str, str]:
@@ -359,8 +358,7 @@ def serve_cmd(
     folder = find_job(job, job_dir)
     if not (folder / MASTER).is_file():
         raise UsageError(f"{job}: the job has no playable segment yet")
-    check_player(player)
-    playback = Playback(player=player, serve_for=serve_for)
+    playback = Playback(player=choose_player(player), serve_for=serve_for)
     playback.serve(folder)
     if not no_open:
         playback.open()

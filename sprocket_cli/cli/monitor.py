@@ -10,7 +10,7 @@ import typer
 
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.playback import check_player, open_player
+from sprocket_cli.cli.playback import choose_player, open_player
 from sprocket_cli.cli.render import print_summary
 from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event
@@ -38,8 +38,9 @@ class TuiPlayback:
         if self.server is None:
             storage = self.storage or recorded_storage(job_dir)
             self.server = StreamServer(job_dir, storage=storage).start()
-        open_player(self.server.url, self.player)
-        return self.server.url
+        if open_player(self.server.url, self.player):
+            return f"playing {self.server.url}"
+        return f"no browser here: play {self.server.url} in one"
 
     def stop(self) -> None:
         if self.server is not None:
@@ -92,8 +93,7 @@ def monitor_cmd(
     """
     from tui import JournalSource, make_app
 
-    check_player(player)
-    playback = TuiPlayback(player)
+    playback = TuiPlayback(choose_player(player))
     if job is not None:
         folder = find_job(job, job_dir)
         follow = status(folder).state == "running" and at is None

@@ -18,23 +18,34 @@ from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import MASTER
 
 PLAYERS = ("mpv", "ffplay", "vlc")
+#: Tried, in order, when the player asked for is not installed; then the browser.
+FALLBACK = ("ffplay",)
 
 
-def check_player(player: str | None) -> None:
+def choose_player(player: str | None) -> str | None:
+    """The player to open: ``player``, or, when it is not installed, the next one that is,
+    else None (the browser); a note on stderr says which. A name that is no player at all
+    is an error."""
     if player is None:
-        return
+        return None
     if player not in PLAYERS:
         raise UsageError(f"--player must be one of {', '.join(PLAYERS)}, not {player!r}")
-    if shutil.which(player) is None:
-        raise UsageError(f"--player {player}: not installed (not found on PATH)")
+    for candidate in (player, *(p for p in FALLBACK if p != player)):
+        if shutil.which(candidate) is not None:
+            if candidate != player:
+                console.print(f"[yellow]note:[/] {player} is not installed: playing in {candidate}")
+            return candidate
+    console.print(f"[yellow]note:[/] {player} is not installed: opening the browser instead")
+    return None
 
 
-def open_player(url: str, player: str | None) -> None:
-    """The player page at ``url`` in the browser, or its HLS stream in ``player``."""
+def open_player(url: str, player: str | None) -> bool:
+    """The player page at ``url`` in the browser, or its HLS stream in ``player``; whether a
+    player opened (a machine with no browser opens none)."""
     if player is None:
-        webbrowser.open(url)
-        return
+        return webbrowser.open(url)
     subprocess.Popen([player, url + MASTER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return True
 
 
 @dataclass
@@ -64,7 +75,8 @@ class Playback:
     def open(self) -> None:
         assert self.server is not None
         self._opened = True
-        open_player(self.server.url, self.player)
+        if not open_player(self.server.url, self.player):
+            console.print(f"[yellow]note:[/] no browser to open here: play {self.server.url} in one")
 
     def linger(self) -> None:
         """Keep serving after the job: for ``serve_for`` seconds, or until Ctrl-C."""

@@ -39,11 +39,33 @@ def test_open_serves_the_stream_and_opens_the_browser(
     assert out.exists()
 
 
-def test_player_must_be_installed(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # no mpv anywhere
-    result = runner.invoke(app, ["filter", str(clip), "--vf", "hue=s=0", "--open", "--player", "mpv"])
-    assert result.exit_code == 2
-    assert "not installed" in result.output
+def test_a_player_not_installed_falls_back_to_ffplay_then_the_browser(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) is None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mpv, no ffplay anywhere
+    out = tmp_path / "out.mp4"
+    args = ["filter", str(clip), "--vf", "hue=s=0", "-o", str(out), "--open", "--serve-for", "0",
+            "--job-dir", str(tmp_path / "jobs")]  # fmt: skip
+    result = runner.invoke(app, [*args, "--player", "mpv"])
+    assert result.exit_code == 0, result.output
+    assert "note: mpv is not installed: opening the browser instead" in result.stderr
+    assert "stream: http://127.0.0.1:" in result.stderr  # the URL, whatever opens it
+    assert len(opened) == 1 and out.exists()
+    # An ffplay on PATH is the first fallback.
+    ffplay = tmp_path / "ffplay"
+    ffplay.write_text("#!/bin/sh\nexit 0\n")
+    ffplay.chmod(0o755)
+    result = runner.invoke(app, [*args, "--player", "vlc", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "note: vlc is not installed: playing in ffplay" in result.stderr
+    assert len(opened) == 1  # not the browser this time
+
+
+def test_an_unknown_player_is_refused(clip: Path) -> None:
+    result = runner.invoke(app, ["filter", str(clip), "--vf", "hue=s=0", "--open", "--player", "winamp"])
+    assert result.exit_code == 2 and "--player must be one of mpv, ffplay, vlc" in result.output
 
 
 def test_player_without_open_is_refused(clip: Path) -> None:
