@@ -283,14 +283,20 @@ class JobView:
     def busy(self) -> int:
         return sum(1 for row in self.slots.values() if row.running)
 
+    def frames_seen(self) -> int:
+        """Frames finished, and those the running copies have reported so far: the header
+        moves with the rows from the first progress report, not from the first task's end."""
+        return self.frames_done + sum(row.frames for row in self.slots.values() if row.running)
+
     def fps(self, now: float) -> float:
-        return self.frames_done / now if now > 0 else 0.0
+        return self.frames_seen() / now if now > 0 else 0.0
 
     def eta(self, now: float) -> float | None:
-        """Seconds left at the frame rate so far; None before any frame is done."""
-        if self.started is None or not self.frames_done or self.over:
+        """Seconds left at the frame rate so far; None before any frame is reported."""
+        seen = self.frames_seen()
+        if self.started is None or not seen or self.over:
             return None
-        left = max(0, self.started.frames - self.frames_done)
+        left = max(0, self.started.frames - seen)
         fps = self.fps(now)
         return left / fps if fps else None
 
