@@ -17,8 +17,9 @@ KEYS = """[b]o[/b]  open the stream in the browser (or --player) as soon as a se
 
 Workers table states: starting, reading, computing, writing, done, failed, retrying,
 superseded (a faster copy delivered), timed out.
-Chunk strip: one cell per chunk, coloured by state; ▲ is where a viewer who started on the
-first segment is now, ┃ the end of the playable stream. ▲ past ┃ means playback stalls."""
+Chunk strip: the video's length across the screen, each cell a slice of time coloured by
+the worst state of the chunks in it; ▲ is where a viewer who started on the first segment is
+now, ┃ the end of the playable stream. ▲ past ┃ means playback stalls."""
 
 
 class Help(ModalScreen[None]):
