@@ -26,6 +26,11 @@ class Event:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Event:
+        """The event of these fields (a journal line's, ``kind`` taken out)."""
+        return cls(**fields)
+
 
 @dataclass(frozen=True)
 class JobStarted(Event):
@@ -194,6 +199,79 @@ class SegmentReady(Event):
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """Where a job's time went, and how busy it kept the cores.
+
+    ``probe`` and ``plan`` come before the job's clock starts and ``assembly`` after its last
+    task, in seconds. Between the start and the last task's return (``work`` seconds) each
+    worker slot runs a copy of a task or holds none, so the slot fields (slot-seconds:
+    ``worker_start`` to ``tail``) add up to ``slots * work``.
+    """
+
+    slots: int
+    """Worker slots the job ran on."""
+    cores: int
+    """Cores the workers ran on, which ``utilisation`` is measured against."""
+    probe: float = 0.0
+    """Seconds probing the inputs, before the job started (0: not measured by the caller)."""
+    plan: float = 0.0
+    """Seconds checking and planning the job (bind, chunk plan, job folder), before it started."""
+    work: float = 0.0
+    """Seconds from the job's start until the last task returned."""
+    worker_start: float = 0.0
+    """Slot-seconds from a copy's dispatch until its worker began it: a worker process still
+    starting or warming up, and the hand-over."""
+    read: float = 0.0
+    """Slot-seconds workers spent getting their inputs ready."""
+    compute: float = 0.0
+    """Slot-seconds in ffmpeg (or a Python stage): the work itself."""
+    write: float = 0.0
+    """Slot-seconds making and storing outputs."""
+    handoff: float = 0.0
+    """Slot-seconds from a worker's end of a copy until the coordinator took its result."""
+    wasted: float = 0.0
+    """Slot-seconds of copies whose work was not used: failed, superseded, duplicated."""
+    idle: float = 0.0
+    """Slot-seconds free slots waited before the last task started: no task was ready."""
+    tail: float = 0.0
+    """Slot-seconds free slots waited after the last task started: nothing was left to run."""
+    assembly: float = 0.0
+    """Seconds from the last task's return to the end: the stream closed, final files assembled."""
+    cpu: float = 0.0
+    """CPU-seconds the workers used on the job's tasks (ffmpeg included); on a virtual clock,
+    the modelled compute seconds."""
+    coordinator_cpu: float = 0.0
+    """CPU-seconds of the coordinator's process and the ffmpeg it ran (audio, assembly)."""
+    utilisation: float = 0.0
+    """``cpu / (cores * wall)``: the share of the cores the workers kept busy, 0 to 1."""
+
+    #: Every part of the job's time, in order: seconds on the wall for those every slot loses
+    #: at once (:data:`WALL_PARTS`), slot-seconds for the others.
+    PARTS: ClassVar[tuple[str, ...]] = (
+        "probe", "plan", "worker_start", "read", "compute", "write", "handoff", "wasted", "idle",
+        "tail", "assembly",
+    )  # fmt: skip
+    WALL_PARTS: ClassVar[tuple[str, ...]] = ("probe", "plan", "assembly")
+
+    def seconds(self) -> dict[str, float]:
+        """Each part in seconds of the job's wall time (slot-seconds over the slots): they add
+        up to ``probe + plan + work + assembly``."""
+        slots = max(1, self.slots)
+        return {name: getattr(self, name) / (1 if name in self.WALL_PARTS else slots) for name in self.PARTS}
+
+    def headline(self) -> str:
+        """One line: utilisation and the largest loss (``82% of 2 cores busy; largest loss: ...``)."""
+        losses = {name: seconds for name, seconds in self.seconds().items() if name != "compute"}
+        name = max(losses, key=losses.__getitem__)
+        total = self.probe + self.plan + self.work + self.assembly
+        share = 100 * losses[name] / total if total else 0.0
+        return (
+            f"{100 * self.utilisation:.0f}% of {self.cores} cores busy; largest loss: "
+            f"{name.replace('_', ' ')} {losses[name]:.2f}s ({share:.0f}% of {total:.2f}s)"
+        )
+
+
+@dataclass(frozen=True)
 class JobFinished(Event):
     KIND: ClassVar[str] = "job_finished"
     job_id: str
@@ -220,6 +298,19 @@ class JobFinished(Event):
     """Segments that became playable after their playback deadline."""
     billed_seconds: float = 0.0
     """Duration the backend billed for the tasks (Lambda's REPORT lines); 0 where none is billed."""
+    breakdown: Breakdown | None = None
+    """Where the time went; None in journals written before jobs kept it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.breakdown is not None:
+            out["breakdown"] = dataclasses.asdict(self.breakdown)
+        return out
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> JobFinished:
+        breakdown = fields.pop("breakdown", None)
+        return cls(**fields, breakdown=Breakdown(**breakdown) if breakdown else None)
 
 
 @dataclass(frozen=True)
@@ -259,5 +350,4 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 def event_from_dict(raw: dict[str, Any]) -> Event:
     fields = dict(raw)
-    cls = EVENT_TYPES[fields.pop("kind")]
-    return cls(**fields)
+    return EVENT_TYPES[fields.pop("kind")].from_fields(fields)

@@ -211,6 +211,9 @@ class Timings:
     read: float = 0.0
     compute: float = 0.0
     write: float = 0.0
+    cpu: float = 0.0
+    """CPU-seconds (user + system) the worker's process and its ffmpeg spent on the task: with
+    the wall-clock phases, it tells a busy core from one waiting on the machine's others."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import tempfile
@@ -74,21 +75,29 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(min(STOP_POLL, max(0.0, until - time.monotonic())))
 
 
+def cpu_seconds() -> float:
+    """CPU-seconds this process and its waited-for children (ffmpeg) have used so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 @dataclass
 class _Outcome:
     frames: int = 0
     read: float = 0.0
     compute: float = 0.0
     write: float = 0.0
+    cpu: float = 0.0
     stored: bool = False
     """False when another copy stored the output first."""
     fields: dict[str, Any] = field(default_factory=dict)
 
 
 def run_task(task: Task, storage: Storage, report: Reporter = _ignore) -> Result:
-    started = time.time()
+    started, cpu = time.time(), cpu_seconds()
     # Injected trouble hits the first copy only: a straggler is a slow worker, not slow data.
     outcome = _work(task, task.chunk, task.output_key, storage, report, with_faults=task.copy == 0)
+    outcome.cpu = cpu_seconds() - cpu
     meta: dict[str, Any] = dict(outcome.fields.pop("meta", {}))
     partner_key = task.partner_output_key
     if task.partner is not None and partner_key is not None and outcome.stored:
@@ -96,12 +105,15 @@ def run_task(task: Task, storage: Storage, report: Reporter = _ignore) -> Result
         # a grace of a quarter of our own time; then take its half unless it has delivered, stopping
         # the moment it does.
         _wait_for(lambda: storage.exists(partner_key), PARTNER_GRACE * outcome.compute)
+        cpu = cpu_seconds()
         partner = _work(task, task.partner, partner_key, storage, report, with_faults=False)
+        partner.cpu = cpu_seconds() - cpu
         if partner.stored:
             meta["partner"] = _result(task, task.partner, partner_key, partner, started).to_dict()
         outcome.compute += partner.compute
         outcome.read += partner.read
         outcome.write += partner.write
+        outcome.cpu += partner.cpu
     outcome.fields["meta"] = meta
     return _result(task, task.chunk, task.output_key, outcome, started)
 
@@ -114,7 +126,9 @@ def _result(task: Task, chunk: ChunkRef, key: str, outcome: _Outcome, started: f
         output_key=key,
         output_type=task.output_type,
         frames=outcome.frames,
-        timings=Timings(started=started, read=outcome.read, compute=outcome.compute, write=outcome.write),
+        timings=Timings(
+            started=started, read=outcome.read, compute=outcome.compute, write=outcome.write, cpu=outcome.cpu
+        ),
         worker=worker_id(),
         superseded=not outcome.stored,
         **outcome.fields,

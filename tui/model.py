@@ -261,6 +261,8 @@ class JobView:
     def _job_finished(self, e: JobFinished) -> None:
         self.state, self.finished = "finished", e
         self._log(LogLine(e.t, "info", f"finished in {e.wall:.1f}s: {', '.join(e.outputs.values())}"))
+        if e.breakdown is not None:
+            self._log(LogLine(e.t, "info", e.breakdown.headline()))
 
     def _job_failed(self, e: JobFailed) -> None:
         self.state, self.error = "failed", e.error

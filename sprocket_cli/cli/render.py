@@ -149,6 +149,8 @@ def print_summary(started: JobStarted, finished: JobFinished) -> None:
         )
     speed = started.duration / finished.wall if finished.wall else 0.0
     table.add_row("wall time", f"{finished.wall:.2f}s ({speed:.2f}x real time)")
+    if finished.breakdown is not None:
+        table.add_row("utilisation", finished.breakdown.headline())
     if finished.playlist:  # a job whose output is a report has no stream
         share = 100 * finished.first_segment / finished.wall if finished.wall else 0.0
         table.add_row("first segment", f"{finished.first_segment:.2f}s ({share:.0f}% of wall time)")

@@ -80,6 +80,11 @@ class Executor(ABC):
         """ffmpeg threads each task should use; 0 lets ffmpeg decide."""
         return 0
 
+    def cores(self) -> int:
+        """Cores the workers run on, which a job's utilisation is measured against: one per
+        worker where each has its own (the safe default); local workers share the machine's."""
+        return self.workers
+
     def close(self) -> None:  # noqa: B027  # optional ability; the safe default is nothing to release
         """Release workers; running tasks are cancelled where the executor can."""
 

@@ -16,6 +16,7 @@ import queue
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -133,6 +134,12 @@ def _serve(conn: Connection, parent: int, tmp_root: str) -> None:
         pass  # the coordinator is gone, or Ctrl-C reached the whole process group: it decides
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    # Skip the interpreter's teardown, which frees every module one by one (~0.25 s measured,
+    # while the coordinator waits for this exit at the end of every job): the pipe's replies
+    # are sent already, and nothing else but the standard streams holds anything to write.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _run(task_json: str, storage: StorageSpec, conn: Connection) -> str:
@@ -349,6 +356,9 @@ class LocalExecutor(Executor):
     def threads_per_task(self) -> int:
         # Split the cores between concurrent tasks instead of oversubscribing them.
         return max(1, usable_cores() // self.workers)
+
+    def cores(self) -> int:
+        return usable_cores()
 
     def close(self) -> None:
         """Cancel queued tasks, let running ones finish (as a pool's shutdown did), stop workers."""

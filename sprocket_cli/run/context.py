@@ -3,6 +3,7 @@ journal every event goes to, and the running accounts."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +11,10 @@ from sprocket_cli.events import Event
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
 from sprocket_cli.run.job import Job
+from sprocket_cli.run.ledger import Ledger
 from sprocket_cli.storage import Storage
 from sprocket_cli.tasks import Task
+from sprocket_cli.worker import cpu_seconds
 
 
 @dataclass
@@ -38,6 +41,15 @@ class RunContext:
     started: float
     """The executor's clock when the job started (a simulated executor's is virtual)."""
     accounts: Accounts = field(default_factory=Accounts)
+    started_at: float = field(default_factory=time.time)
+    """Unix time the job started, the clock workers' timings are on."""
+    cpu_at_start: float = field(default_factory=cpu_seconds)
+    """The coordinator's CPU-seconds (with its finished children's) when the job started."""
+    ledger: Ledger = field(init=False)
+
+    def __post_init__(self) -> None:
+        origin = self.started_at if self.executor.REAL_TIME else self.started
+        self.ledger = Ledger(self.job.workers, real_time=self.executor.REAL_TIME, origin=origin)
 
     def now(self) -> float:
         """Seconds since the job started, on the executor's clock."""

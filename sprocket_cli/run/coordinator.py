@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import resource
-import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 from sprocket_cli.control import POLL_INTERVAL, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item
@@ -31,7 +31,7 @@ from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
 from sprocket_cli.registry import delivery_class
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.run.dispatcher import Dispatcher
+from sprocket_cli.run.dispatcher import Dispatcher, Running
 from sprocket_cli.run.intake import StagedInputs
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.publisher import Publisher
@@ -42,6 +42,7 @@ from sprocket_cli.scheduling import PlaybackClock, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task
+from sprocket_cli.worker import cpu_seconds
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -126,7 +127,7 @@ class _Coordinator:
             groups=[g.name for g in job.plan.groups],
             preroll=sum(p.preroll_seconds for p in job.chunks.values()),
             policy=job.policy,
-            started_at=time.time(),
+            started_at=run.started_at,
             chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks],
             memory_mb=run.executor.memory_mb(),
             arch=run.executor.arch(),
@@ -174,6 +175,7 @@ class _Coordinator:
             yield from dispatcher.progress()
             for future in finished:
                 running = dispatcher.release(future)
+                self._account(future, running)
                 if future.cancelled():
                     continue  # a copy stopped before it started: its twin delivered
                 exc = future.exception()
@@ -194,6 +196,15 @@ class _Coordinator:
                     yield from self.finished(
                         partner_task(running.task), Result.from_json(json.dumps(partner)), slot=running.slot
                     )
+
+    def _account(self, future: Future[Result], running: Running) -> None:
+        """Book the slot time of the copy behind ``future``, which has returned."""
+        run = self.run_
+        result = None if future.cancelled() or future.exception() is not None else future.result()
+        first = running.task.task_id not in self.dispatcher.done  # no other copy delivered yet
+        used = result is not None and not result.superseded and first
+        dispatched = running.dispatched - run.started
+        run.ledger.returned(running.slot, dispatched, run.now(), result, used)
 
     def finished(
         self, task: Task, result: Result, *, resumed: bool = False, slot: int | None = None
@@ -241,13 +252,21 @@ class _Coordinator:
         if not job.keep_intermediate:
             run.storage.delete_all(f"{WORK}/")
         a = run.accounts
+        wall = run.now()
+        breakdown = run.ledger.breakdown(
+            wall,
+            cores=run.executor.cores(),
+            probe=job.probe_seconds,
+            plan=job.plan_seconds,
+            coordinator_cpu=cpu_seconds() - run.cpu_at_start,
+        )
         yield run.emit(
             JobFinished(
-                t=run.now(),
+                t=wall,
                 job_id=job.job_id,
                 outputs={k: str(v) for k, v in job.outputs.items()},
                 playlist=published.playlist,
-                wall=run.now(),
+                wall=wall,
                 first_segment=a.first_segment or 0.0,
                 duration_out=published.duration,
                 frames_out=published.frames,
@@ -257,5 +276,6 @@ class _Coordinator:
                 peak_workers=a.peak_workers,
                 deadline_misses=a.deadline_misses,
                 billed_seconds=a.billed_seconds,
+                breakdown=breakdown,
             )
         )

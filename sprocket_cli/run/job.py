@@ -51,3 +51,8 @@ class Job:
     staged_inputs: frozenset[str] = frozenset()
     """Inputs the workers cannot read where they are (local files, remote workers): cut and
     uploaded to storage first, each chunk's tasks starting once its upload is done."""
+    probe_seconds: float = 0.0
+    """Seconds the caller spent probing the inputs before the job was made (0: not measured);
+    the job's breakdown reports it."""
+    plan_seconds: float = 0.0
+    """Seconds the caller spent checking and planning the job (0: not measured)."""

@@ -274,3 +274,24 @@ def test_frames_dropped_at_the_start_are_the_first_chunks_pre_roll() -> None:
     assert chunks[0].start_pts == TICKS  # the output starts one frame in, as ffmpeg's does
     assert chunks[0].lead_pts == 0 and chunks[0].seek_pts == 0
     assert sum(c.frame_count for c in chunks) == len(info.frame_pts) - 1
+
+
+def finish_times(durations: list[float], workers: int) -> list[float]:
+    """When each worker ends, if each takes the next chunk as soon as it is free (a chunk
+    costs its length)."""
+    free = [0.0] * workers
+    for duration in durations:
+        free[free.index(min(free))] += duration
+    return free
+
+
+@pytest.mark.parametrize(("seconds", "gap"), [(5, 1.0), (16, 0.0), (60, 0.0)])
+def test_the_tail_plan_gives_the_last_chunks_to_the_workers_that_free_up(seconds: int, gap: float) -> None:
+    """Two workers taking the default plan's chunks in order end together (the bench's clips,
+    a keyframe every 2 s), rather than one running a last long chunk while the other's core
+    idles. At 5 s no cut does better: the keyframes allow 2 + 3 or 4 + 1."""
+    info = media(seconds, every(2, seconds))
+    chunks = plan_chunks(info, 6, first_seconds=2).chunks
+    assert all(c.preroll == 0 for c in chunks)  # every cut on a keyframe
+    ends = finish_times([c.duration for c in chunks], workers=2)
+    assert max(ends) - min(ends) == pytest.approx(gap)

@@ -1,0 +1,108 @@
+"""What the benchmarks share: running ffmpeg, timing a run (wall and CPU), counting frames,
+printing a table."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import av
+
+from sprocket_cli.media.ffmpeg import ffmpeg_exe
+
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+
+#: ffmpeg's own lines of stderr kept in an error message.
+_STDERR_TAIL = 15
+
+T = TypeVar("T")
+
+
+def run_checked(cmd: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` (no shell), capturing output; exit with ffmpeg's message when it fails."""
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-_STDERR_TAIL:])
+        raise SystemExit(f"{what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n{tail}")
+    return proc
+
+
+def ffmpeg(*args: str) -> list[str]:
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+
+
+def ffmpeg_version() -> str:
+    out = run_checked([ffmpeg_exe(), "-version"], what="ffmpeg -version").stdout
+    return out.splitlines()[0] if out else "?"
+
+
+def nproc() -> str:
+    exe = shutil.which("nproc")
+    if exe:
+        return subprocess.run([exe], capture_output=True, text=True, check=True).stdout.strip()
+    return str(len(os.sched_getaffinity(0)))
+
+
+@dataclass(frozen=True)
+class Measured(Generic[T]):
+    value: T
+    wall: float
+    """Seconds, end to end."""
+    cpu: float
+    """CPU-seconds (user + system) of every process the run started and waited for, and of
+    theirs: ffmpeg, sprocket's workers and their ffmpeg."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(run: Callable[[], T]) -> Measured[T]:
+    """Run ``run`` and time it. Its CPU is its child processes' (this process only waits),
+    counted once they are reaped: ``run`` must wait for all of them before returning."""
+    cpu, started = _children_cpu(), time.perf_counter()
+    value = run()
+    wall = time.perf_counter() - started
+    return Measured(value, wall, _children_cpu() - cpu)
+
+
+@dataclass(frozen=True)
+class FrameCount:
+    decoded: int
+    declared: int
+    """``stream.frames`` from the container (0 when it does not say)."""
+    audio: bool
+
+
+def count_frames(path: Path) -> FrameCount:
+    """Decode the first video stream with PyAV and count the frames it yields."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        declared = stream.frames
+        decoded = sum(1 for _ in container.decode(stream))
+        has_audio = bool(container.streams.audio)
+    return FrameCount(decoded=decoded, declared=declared, audio=has_audio)
+
+
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        # First column left-aligned (a name), the rest right-aligned (numbers).
+        parts = [f"{cells[0]:<{widths[0]}}"]
+        parts += [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join(parts)
+
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
