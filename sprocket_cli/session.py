@@ -13,6 +13,7 @@ the work runs as :meth:`JobHandle.events` is read (or :meth:`JobHandle.result` r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -150,15 +151,23 @@ def start(
         # What ffmpeg reads (an s3:// object through a URL presigned now); the record keeps
         # what the user named.
         sources = {name: readable(src) for name, src in request.inputs.items()}
+        began = time.monotonic()
         with ThreadPoolExecutor(1) as side:
             checked = side.submit(check) if check is not None else None
             media = {name: (probed or {}).get(name) or probe(src) for name, src in sources.items()}
             if checked is not None:
                 checked.result()
+        looked = time.monotonic()
         job = prepare_job(
             request.spec, sources, request.outputs, options, media, backend.storage, named=request.inputs
         )
-        job = replace(job, notices=(*backend.notices, *job.notices))
+        job = replace(
+            job,
+            notices=(*backend.notices, *job.notices),
+            # For the job's breakdown: the check ran beside the probe, so it is in the first.
+            probe_seconds=looked - began,
+            plan_seconds=time.monotonic() - looked,
+        )
         return JobHandle(job, executor, backend.storage(job.job_dir, job.job_id), backend)
     except BaseException:
         executor.close()
@@ -173,7 +182,9 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
     storage = backend.storage(job_dir, record.job_id)
     executor = backend.executor(int(record.options.get("workers", 1)))
     try:
+        began = time.monotonic()
         job = resume_job(job_dir, options, storage=storage)
+        job = replace(job, plan_seconds=time.monotonic() - began)  # its probe is in there too
         return JobHandle(job, executor, storage, backend)
     except BaseException:
         executor.close()
