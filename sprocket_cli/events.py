@@ -73,20 +73,24 @@ class JobStarted(Event):
 
 
 @dataclass(frozen=True)
-class TaskQueued(Event):
-    KIND: ClassVar[str] = "task_queued"
+class TaskEvent(Event):
+    """Something that happened to one task: which one, of which group, on which chunk."""
+
     task_id: str
     group: str
     chunk: int
+    """The chunk's number (a span group's: the span's)."""
+
+
+@dataclass(frozen=True)
+class TaskQueued(TaskEvent):
+    KIND: ClassVar[str] = "task_queued"
     attempt: int
 
 
 @dataclass(frozen=True)
-class TaskStarted(Event):
+class TaskStarted(TaskEvent):
     KIND: ClassVar[str] = "task_started"
-    task_id: str
-    group: str
-    chunk: int
     attempt: int
     copy: int = 0
     """0 for a task's first copy; clones and backups count up."""
@@ -100,13 +104,10 @@ PHASES = ("reading", "computing", "writing", "throttled")
 
 
 @dataclass(frozen=True)
-class TaskProgress(Event):
+class TaskProgress(TaskEvent):
     """A worker's report on a running copy: its phase, and frames done so far."""
 
     KIND: ClassVar[str] = "task_progress"
-    task_id: str
-    group: str
-    chunk: int
     copy: int
     slot: int
     worker: str
@@ -116,11 +117,8 @@ class TaskProgress(Event):
 
 
 @dataclass(frozen=True)
-class TaskFinished(Event):
+class TaskFinished(TaskEvent):
     KIND: ClassVar[str] = "task_finished"
-    task_id: str
-    group: str
-    chunk: int
     attempt: int
     frames: int
     worker: str
@@ -140,11 +138,8 @@ class TaskFinished(Event):
 
 
 @dataclass(frozen=True)
-class TaskFailed(Event):
+class TaskFailed(TaskEvent):
     KIND: ClassVar[str] = "task_failed"
-    task_id: str
-    group: str
-    chunk: int
     attempt: int
     error: str
     will_retry: bool
@@ -155,13 +150,10 @@ class TaskFailed(Event):
 
 
 @dataclass(frozen=True)
-class TaskSuperseded(Event):
+class TaskSuperseded(TaskEvent):
     """A copy of a task (clone, backup, gop-pair partner) stopped: another copy delivered."""
 
     KIND: ClassVar[str] = "task_superseded"
-    task_id: str
-    group: str
-    chunk: int
     copy: int
     worker: str
     seconds: float
