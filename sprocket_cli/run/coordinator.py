@@ -12,9 +12,7 @@ on a virtual clock. The loop itself only routes and waits: tasks are made by
 from __future__ import annotations
 
 import json
-import resource
 from collections.abc import Iterator
-from concurrent.futures import Future
 
 from sprocket_cli.control import POLL_INTERVAL, clear_requests
 from sprocket_cli.delivery import DeliveryFunction, Item
@@ -23,15 +21,14 @@ from sprocket_cli.events import (
     Event,
     JobCancelled,
     JobFailed,
-    JobFinished,
-    JobStarted,
     TaskFinished,
 )
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.journal import Journal
 from sprocket_cli.registry import delivery_class
+from sprocket_cli.run.announce import job_finished, job_started
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.run.dispatcher import Dispatcher, Running
+from sprocket_cli.run.dispatcher import Dispatcher
 from sprocket_cli.run.intake import StagedInputs
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.publisher import Publisher
@@ -42,7 +39,6 @@ from sprocket_cli.scheduling import PlaybackClock, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task
-from sprocket_cli.worker import cpu_seconds
 
 
 def run_job(job: Job, executor: Executor, storage: Storage) -> Iterator[Event]:
@@ -77,7 +73,7 @@ class _Coordinator:
         run, job = self.run_, self.run_.job
         clear_requests(job.job_dir)
         run.storage.delete(CANCEL_KEY)  # an earlier run's, in storage the job folder is not (S3)
-        yield run.emit(self._started())
+        yield run.emit(job_started(run, self.span_groups))
         ended = False
         try:
             for name, chunk_plan in job.chunks.items():
@@ -106,34 +102,6 @@ class _Coordinator:
                 run.storage.put_bytes(CANCEL_KEY, b"")
             self.staged.close()
             self.publisher.close()
-
-    def _started(self) -> JobStarted:
-        run, job = self.run_, self.run_.job
-        first_input = job.inputs[job.plan.spec.inputs[0]]
-        first_chunks = job.chunks[job.plan.spec.inputs[0]].chunks
-        return JobStarted(
-            t=0.0,
-            job_id=job.job_id,
-            job_dir=str(job.job_dir),
-            pipeline=job.plan.spec.name,
-            inputs={k: job.named_inputs.get(k, v.source) for k, v in job.inputs.items()},
-            outputs={k: str(v) for k, v in job.outputs.items()},
-            chunks=len(first_chunks),
-            tasks=(len(job.plan.groups) - len(self.span_groups)) * len(first_chunks),
-            workers=job.workers,
-            executor=run.executor.NAME,
-            duration=first_input.duration,
-            frames=first_input.frame_count,
-            groups=[g.name for g in job.plan.groups],
-            preroll=sum(p.preroll_seconds for p in job.chunks.values()),
-            policy=job.policy,
-            started_at=run.started_at,
-            chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks],
-            memory_mb=run.executor.memory_mb(),
-            arch=run.executor.arch(),
-            span_groups=sorted(self.span_groups),
-            notices=list(job.notices),
-        )
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
         """Deliver ``item`` produced by ``endpoint_node`` to every group that reads it."""
@@ -175,7 +143,6 @@ class _Coordinator:
             yield from dispatcher.progress()
             for future in finished:
                 running = dispatcher.release(future)
-                self._account(future, running)
                 if future.cancelled():
                     continue  # a copy stopped before it started: its twin delivered
                 exc = future.exception()
@@ -196,15 +163,6 @@ class _Coordinator:
                     yield from self.finished(
                         partner_task(running.task), Result.from_json(json.dumps(partner)), slot=running.slot
                     )
-
-    def _account(self, future: Future[Result], running: Running) -> None:
-        """Book the slot time of the copy behind ``future``, which has returned."""
-        run = self.run_
-        result = None if future.cancelled() or future.exception() is not None else future.result()
-        first = running.task.task_id not in self.dispatcher.done  # no other copy delivered yet
-        used = result is not None and not result.superseded and first
-        dispatched = running.dispatched - run.started
-        run.ledger.returned(running.slot, dispatched, run.now(), result, used)
 
     def finished(
         self, task: Task, result: Result, *, resumed: bool = False, slot: int | None = None
@@ -247,35 +205,8 @@ class _Coordinator:
         yield from self.route(group.nodes[-1].name, item)
 
     def finish(self) -> Iterator[Event]:
-        run, job = self.run_, self.run_.job
+        run = self.run_
         published = self.publisher.finish()
-        if not job.keep_intermediate:
+        if not run.job.keep_intermediate:
             run.storage.delete_all(f"{WORK}/")
-        a = run.accounts
-        wall = run.now()
-        breakdown = run.ledger.breakdown(
-            wall,
-            cores=run.executor.cores(),
-            probe=job.probe_seconds,
-            plan=job.plan_seconds,
-            coordinator_cpu=cpu_seconds() - run.cpu_at_start,
-        )
-        yield run.emit(
-            JobFinished(
-                t=wall,
-                job_id=job.job_id,
-                outputs={k: str(v) for k, v in job.outputs.items()},
-                playlist=published.playlist,
-                wall=wall,
-                first_segment=a.first_segment or 0.0,
-                duration_out=published.duration,
-                frames_out=published.frames,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                worker_seconds=a.worker_seconds,
-                invocations=a.invocations,
-                peak_workers=a.peak_workers,
-                deadline_misses=a.deadline_misses,
-                billed_seconds=a.billed_seconds,
-                breakdown=breakdown,
-            )
-        )
+        yield run.emit(job_finished(run, published))

@@ -124,8 +124,13 @@ class Dispatcher:
             )
 
     def release(self, future: Future[Result]) -> Running:
-        """The copy behind ``future`` returned: free its slot."""
+        """The copy behind ``future`` returned: book its slot time, and free the slot."""
         running = self.running.pop(future)
+        run = self.run
+        result = None if future.cancelled() or future.exception() is not None else future.result()
+        first = running.task.task_id not in self.done  # no other copy delivered yet
+        used = result is not None and not result.superseded and first
+        run.ledger.returned(running.slot, running.dispatched - run.started, run.now(), result, used)
         heapq.heappush(self.free_slots, running.slot)
         copies = self.copies[running.task.task_id]
         copies.discard(future)

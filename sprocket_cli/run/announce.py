@@ -1,0 +1,71 @@
+"""What a job says of itself at its start and its end: the JobStarted and JobFinished events,
+from the plan, the accounts and the ledger."""
+
+from __future__ import annotations
+
+import resource
+from collections.abc import Collection
+
+from sprocket_cli.events import JobFinished, JobStarted
+from sprocket_cli.run.context import RunContext
+from sprocket_cli.run.publisher import Published
+from sprocket_cli.worker import cpu_seconds
+
+
+def job_started(run: RunContext, span_groups: Collection[str]) -> JobStarted:
+    """The job as planned: its chunks, tasks, workers and what the user must know first."""
+    job = run.job
+    first = job.plan.spec.inputs[0]
+    first_input, first_chunks = job.inputs[first], job.chunks[first].chunks
+    return JobStarted(
+        t=0.0,
+        job_id=job.job_id,
+        job_dir=str(job.job_dir),
+        pipeline=job.plan.spec.name,
+        inputs={k: job.named_inputs.get(k, v.source) for k, v in job.inputs.items()},
+        outputs={k: str(v) for k, v in job.outputs.items()},
+        chunks=len(first_chunks),
+        tasks=(len(job.plan.groups) - len(span_groups)) * len(first_chunks),
+        workers=job.workers,
+        executor=run.executor.NAME,
+        duration=first_input.duration,
+        frames=first_input.frame_count,
+        groups=[g.name for g in job.plan.groups],
+        preroll=sum(p.preroll_seconds for p in job.chunks.values()),
+        policy=job.policy,
+        started_at=run.started_at,
+        chunk_starts=[float((c.start_pts - c.origin_pts) * c.time_base) for c in first_chunks],
+        memory_mb=run.executor.memory_mb(),
+        arch=run.executor.arch(),
+        span_groups=sorted(span_groups),
+        notices=list(job.notices),
+    )
+
+
+def job_finished(run: RunContext, published: Published) -> JobFinished:
+    """The job as it went: its outputs, its times and costs, and where the time went."""
+    job, a, wall = run.job, run.accounts, run.now()
+    breakdown = run.ledger.breakdown(
+        wall,
+        cores=run.executor.cores(),
+        probe=job.probe_seconds,
+        plan=job.plan_seconds,
+        coordinator_cpu=cpu_seconds() - run.cpu_at_start,
+    )
+    return JobFinished(
+        t=wall,
+        job_id=job.job_id,
+        outputs={k: str(v) for k, v in job.outputs.items()},
+        playlist=published.playlist,
+        wall=wall,
+        first_segment=a.first_segment or 0.0,
+        duration_out=published.duration,
+        frames_out=published.frames,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        worker_seconds=a.worker_seconds,
+        invocations=a.invocations,
+        peak_workers=a.peak_workers,
+        deadline_misses=a.deadline_misses,
+        billed_seconds=a.billed_seconds,
+        breakdown=breakdown,
+    )
