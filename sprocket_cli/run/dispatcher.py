@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import math
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -25,6 +26,13 @@ from sprocket_cli.tasks import Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.
 RETRY_BACKOFF = 0.5
+
+
+def retry_place(task: Task, seq: int) -> tuple[tuple[float, ...], int]:
+    """Where a retry goes in the ready queue: before every first attempt, whatever the policy
+    (a chunk that failed holds up the stream from its place on), and among retries in
+    playback order."""
+    return (-math.inf, task.chunk.offset_seconds, task.chunk.index), seq
 
 
 @dataclass
@@ -69,9 +77,10 @@ class Dispatcher:
         return self.run.emit(TaskQueued(**self.run.about(task), attempt=task.attempt))
 
     def requeue_due(self) -> Iterator[Event]:
-        """Queue the retries whose back-off is over."""
+        """Queue the retries whose back-off is over, ahead of every first attempt."""
         while self.retry_heap and self.retry_heap[0][0] <= self.run.executor.now():
-            yield self.queue_task(heapq.heappop(self.retry_heap)[2])
+            task = heapq.heappop(self.retry_heap)[2]
+            yield self.queue_task(task, retry_place(task, next(self._seq)))
 
     def dispatch(self) -> Iterator[Event]:
         """Submit ready tasks while workers are free and the policy releases them."""

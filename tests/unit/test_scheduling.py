@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sprocket_cli.pipespec import Pipespec, parse
 from sprocket_cli.planner import plan
 from sprocket_cli.pricing import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST, lambda_cost
 from sprocket_cli.run import Job, run_job
+from sprocket_cli.scheduling import POLICIES, PlaybackClock, make_policy
 from sprocket_cli.storage.memory import MemoryStorage
 
 NO_STRAGGLERS = CloudModel(straggler_probability=0.0)
@@ -95,3 +97,18 @@ def test_throttled_invocations_are_retried() -> None:
     est = simulate(builtin_pipelines.load("filter"), synthetic_media(200), model, workers=200)
     assert est.tasks == 200
     assert est.invocations > 200  # the 429s were retried
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_retries_go_ahead_of_first_attempts_in_playback_order(name: str, clip: Path) -> None:
+    from sprocket_cli.run.dispatcher import retry_place
+    from tests.tasks import gray_task
+
+    tasks = [gray_task(clip, i) for i in (0, 1)]
+    policy = make_policy(name, {"decode+filter+encode": 0}, PlaybackClock(5.0))
+    queue = [(policy.priority(task, seq), seq, task.task_id) for seq, task in enumerate(tasks)]
+    # Chunk 1's retry, then chunk 0's, come back after both first attempts were queued.
+    queue += [(*retry_place(tasks[1], 7), "retry 1"), (*retry_place(tasks[0], 8), "retry 0")]
+    heapq.heapify(queue)
+    order = [heapq.heappop(queue)[2] for _ in range(len(queue))]
+    assert order[:2] == ["retry 0", "retry 1"]
