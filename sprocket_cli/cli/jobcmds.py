@@ -37,6 +37,8 @@ FILTER_EPILOG = """Examples:
 
   sprocket filter in.mp4 --vf 'scale=640:-2,fps=15' -w 4 --chunk-seconds 4
 
+  sprocket filter a.mp4 b.mp4 --filter-complex '[0:v]scale=iw/4:-2[p];[1:v][p]overlay=W-w-16:16'
+
   sprocket filter in.mov --vf hue=s=0 --codec prores -o graded.mov
 
   sprocket filter in.mp4 --vf null --codec x265 --crf 20 -o out.mkv -y
@@ -111,9 +113,21 @@ def filter_cmd(
     source: Annotated[
         str, typer.Argument(help="Video file, s3://bucket/key, or http(s) URL (fetched with yt-dlp).")
     ],
+    second: Annotated[
+        str | None,
+        typer.Argument(help="A second video, [1:v] of --filter-complex; the audio stays the first's."),
+    ] = None,
     vf: Annotated[
         str | None,
         typer.Option("--vf", help="ffmpeg video filter chain, as for ffmpeg -vf."),
+    ] = None,
+    filter_complex: Annotated[
+        str | None,
+        typer.Option(
+            "--filter-complex",
+            help="ffmpeg filter graph over the inputs, as for ffmpeg -filter_complex: [0:v] and [1:v] "
+            "read them, one output left open (per-frame filters only, for now).",
+        ),
     ] = None,
     output: opt.Output = None,
     codec: opt.Codec = "x264",
@@ -158,6 +172,10 @@ def filter_cmd(
     `--af` runs an audio chain over the whole track in one pass, beside the video chunks, so
     whole-track filters such as loudnorm give ffmpeg's result; `--vf` alone leaves the audio
     as it is, as ffmpeg does.
+    `--filter-complex` takes a graph over one or two videos instead, with ffmpeg's labels
+    (`[0:v]scale=iw/4:-2[p];[1:v][p]overlay=W-w-16:16`): frames of the two are paired by
+    presentation time whatever their rates, sizes and keyframes, as plain ffmpeg pairs them,
+    and the work is cut on the first video's keyframes.
     `--codec` picks the encoder (`--crf`, `--preset`, `--pix-fmt`, `--encoder-args` mean the
     same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. The audio is
     copied when the container takes it, else transcoded (Opus in WebM, PCM beside ProRes and
@@ -170,25 +188,41 @@ def filter_cmd(
     from sprocket_cli.media.codecs import encoder_options, resolve
     from sprocket_cli.media.containers import container_for
 
-    video, af = with_speed(vf, af, speed)
+    sources = [source] if second is None else [source, second]
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
     encode = {"codec": codec, "crf": crf, "preset": preset, "pix_fmt": pix_fmt, "encoder_args": encoder_args}
     segment_format = resolve(codec).segment_format
     # ProRes and DNxHR go in MOV: the default name follows.
     dest = output or _default_output(source, "filtered").with_suffix(f".{segment_format}")
     container = container_for(dest)
-    spec = builtin_pipelines.load(
-        "filter", {"filter": {"vf": video, "fallback": not no_split_fallback}, "encode": encode}
-    )
-    local = _local_input(source, job)
+    if filter_complex is None and second is None:
+        video, af = with_speed(vf, af, speed)
+        spec = builtin_pipelines.load(
+            "filter", {"filter": {"vf": video, "fallback": not no_split_fallback}, "encode": encode}
+        )
+
+        def check_video(paths: list[str]) -> None:
+            check_filter(paths[0], video, encoder, segment_format, container)
+
+    else:
+        from sprocket_cli.cli.complexcmd import GraphJob
+
+        graph = GraphJob(filter_complex, sources, vf=vf, speed=speed)
+        spec = graph.pipeline(encode)
+
+        def check_video(paths: list[str]) -> None:
+            graph.check(paths, encoder, segment_format, container)
+
+    local = [_local_input(s, job) for s in sources]
 
     def check() -> None:  # runs beside the probe
-        source = readable(local)
-        check_filter(source, video, encoder, segment_format, container)
+        readables = [readable(path) for path in local]
+        check_video(readables)
         if af is not None:
-            check_audio_filter(source, af)
+            check_audio_filter(readables[0], af)
 
-    _follow(spec, {"input_0": local}, {"output_0": dest}, job, check, audio_filters=af)
+    inputs = {f"input_{i}": path for i, path in enumerate(local)}
+    _follow(spec, inputs, {"output_0": dest}, job, check, audio_filters=af)
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

@@ -73,19 +73,38 @@ class ChunkCommand:
     join_graph: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     """Facts delivered to the task (input port -> JSON): where draw finds the faces' boxes."""
-    start_ticks: int | None = None
-    """Where the segment starts on the output timeline, when a stage moved it (scene_keep
-    closes the timeline up over dropped scenes); None: where the chunk starts in the source."""
     skip: bool = False
     """A stage dropped every frame of the chunk: no ffmpeg runs and the segment is empty."""
     scratch: str | None = None
     """The task's own temporary folder, for files a stage hands to its filter (removed with
     the task)."""
+    plain_clock: bool = False
+    """The joined graph's output keeps its own clock, as plain ``ffmpeg -filter_complex``'s
+    does: encoded in ffmpeg's default time base (1/frame rate where the graph knows its rate),
+    each segment placed at its first frame, which may come from any input (an overlay on the
+    second input's frames) and so is known only once ffmpeg ran. Its times count from the
+    first input's first frame."""
     lanes: list[Lane] = field(init=False)
     _focus: int | None = field(default=None, init=False)
+    _moved_to: int | None = field(default=None, init=False)
+    _frame_log: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.lanes = [Lane(p) for p in self.paths]
+
+    @property
+    def start_ticks(self) -> int | None:
+        """Where the segment starts on the output timeline, in :attr:`timescale` ticks, when a
+        stage moved it (scene_keep closes the timeline up over dropped scenes; with
+        :attr:`plain_clock`, the encoder's first frame, so read it once ffmpeg ran); None:
+        where the chunk starts in the source."""
+        if self._frame_log is not None and (first := _first_logged(self._frame_log)) is not None:
+            return round(first * self.timescale)
+        return self._moved_to
+
+    @start_ticks.setter
+    def start_ticks(self, ticks: int | None) -> None:
+        self._moved_to = ticks
 
     def focus(self, lane: int | None) -> None:
         """Direct the next stage's seek and filters to ``lane`` (None: the joined chain)."""
@@ -200,12 +219,28 @@ class ChunkCommand:
         tail = ",".join(self._tail()) or "null"
         graph = ";".join([*chains, self.join_graph, f"[{JOINED}]{tail}[out]"])
         args += ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
-        # Keep the graph's exact timestamps: the default encoder time base (1/frame rate) would
-        # move frames of a source that does not start on that grid.
-        args += ["-enc_time_base:v", "filter"]
+        if self.plain_clock and self.encoder is not None:
+            # The encoder logs the time of each frame it is given; the first places the segment.
+            self._frame_log = f"{output_path}.frames"
+            args += ["-stats_enc_pre:v", self._frame_log, "-stats_enc_pre_fmt:v", "{pts} {tb}"]
+        else:
+            # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
+            # would move frames of a source that does not start on that grid.
+            args += ["-enc_time_base:v", "filter"]
         for key, value in self._output_options().items():
             args += ["-f" if key == "format" else f"-{key}", str(value)]  # as ffmpeg-python spells it
         return [*args, "-y", output_path]
+
+
+def _first_logged(path: str) -> Fraction | None:
+    """The first frame's time in seconds from an encoder's ``{pts} {tb}`` log; None if it
+    logged none (the chunk gave no frame)."""
+    try:
+        with open(path, encoding="ascii") as log:
+            first = log.readline().split()
+    except FileNotFoundError:
+        return None
+    return int(first[0]) * Fraction(first[1]) if len(first) == 2 else None
 
 
 def timescale_for(time_base: Fraction) -> int:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import ffmpeg
+from typing import TYPE_CHECKING
 
 from sprocket_cli.errors import BadEncoderError, BadFilterError, FfmpegError, OptionError
 from sprocket_cli.media.command import ENCODER_INPUT, SEGMENT_MOVFLAGS
 from sprocket_cli.media.containers import MP4, Container
 from sprocket_cli.media.ffmpeg import run_ffmpeg
+
+if TYPE_CHECKING:
+    from sprocket_cli.plan.complexgraph import ComplexGraph
 
 X264: Mapping[str, str] = {"c:v": "libx264"}
 
@@ -29,23 +31,44 @@ def check_filter(
     writing a segment as the workers do, then copy it into ``container`` as the final assembly
     does. Raise :class:`BadFilterError`, :class:`BadEncoderError`, or :class:`OptionError`
     naming the encoder and a container it cannot go in."""
-    stream = ffmpeg.input(source)["v:0"]
+    graph = ["-map", "0:v:0", "-vf", f"{vf},{ENCODER_INPUT}"]
+    _check(["-i", source], graph, f"filter {vf!r}", encoder, segment_format, container)
+
+
+def check_filter_complex(
+    sources: Sequence[str],
+    graph: ComplexGraph,
+    encoder: Mapping[str, str] = X264,
+    segment_format: str = "mp4",
+    container: Container = MP4,
+) -> None:
+    """:func:`check_filter` for a ``-filter_complex`` graph over ``sources`` (input N is
+    ``[N:v]``): the graph runs on the first frame of each input."""
+    inputs = [arg for source in sources for arg in ("-i", source)]
+    rendered = graph.render({n: f"{n}:v:0" for n in graph.reads}, ENCODER_INPUT, "out")
+    args = ["-filter_complex", rendered, "-map", "[out]"]
+    _check(inputs, args, f"filter graph {graph.text!r}", encoder, segment_format, container)
+
+
+def _check(
+    inputs: list[str],
+    graph: list[str],
+    what: str,
+    encoder: Mapping[str, str],
+    segment_format: str,
+    container: Container,
+) -> None:
+    """Encode one frame of ``graph`` (its ffmpeg options) over ``inputs`` into a segment, then
+    remux it into ``container``."""
+    first = [*inputs, *graph, "-frames:v", "1", "-an"]
     with tempfile.TemporaryDirectory(prefix="sprocket-check-") as tmp:
         segment = str(Path(tmp) / f"frame.{segment_format}")
-        out = ffmpeg.output(
-            stream,
-            segment,
-            vf=f"{vf},{ENCODER_INPUT}",
-            vframes=1,
-            an=None,
-            format=segment_format,
-            movflags=SEGMENT_MOVFLAGS,
-            **encoder,
-        )
+        output = ["-f", segment_format, "-movflags", SEGMENT_MOVFLAGS]
+        output += [arg for key, value in encoder.items() for arg in (f"-{key}", value)]
         try:
-            run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
+            run_ffmpeg([*first, *output, segment], what=what)
         except FfmpegError as exc:
-            _check_filter_alone(stream, vf)  # the filter is the likelier culprit: say so if it is
+            _check_filter_alone(first, what)  # the filter is the likelier culprit: say so if it is
             raise BadEncoderError(f"encoder {_spelled(encoder)}: {_reason(exc, 2)}") from None
         final = str(Path(tmp) / "final")
         try:
@@ -56,12 +79,13 @@ def check_filter(
             ) from None
 
 
-def _check_filter_alone(stream: ffmpeg.nodes.FilterableStream, vf: str) -> None:
-    out = ffmpeg.output(stream, "-", vf=f"{vf},{ENCODER_INPUT}", vframes=1, an=None, format="null")
+def _check_filter_alone(first: list[str], what: str) -> None:
     try:
-        run_ffmpeg([str(a) for a in ffmpeg.get_args(out)], what=f"filter {vf!r}")
+        run_ffmpeg([*first, "-f", "null", "-"], what=what)
     except FfmpegError as exc:
-        raise BadFilterError(str(exc)) from None
+        # ffmpeg's first lines name the cause (a filter that cannot take its input's size
+        # fails once frames arrive, and the lines after it only say that the run failed).
+        raise BadFilterError(f"{what}: {_reason(exc, 2)}") from None
 
 
 def _spelled(encoder: Mapping[str, str]) -> str:

@@ -32,7 +32,7 @@ class FilterUse:
     """The filter as written, for messages."""
 
 
-def _split(text: str, seps: str) -> list[str]:
+def split_unquoted(text: str, seps: str) -> list[str]:
     """``text`` cut at top-level ``seps``, keeping quotes and escapes for the next level."""
     parts, current, quoted, i = [], [], False, 0
     while i < len(text):
@@ -75,8 +75,8 @@ def _unquote(text: str) -> str:
 def parse_graph(graph: str) -> list[FilterUse]:
     """Every filter of ``graph`` in the order written; :class:`BadFilterError` if it is not one."""
     uses = []
-    for chain in _split(graph, ";"):
-        for written in _split(chain, ","):
+    for chain in split_unquoted(graph, ";"):
+        for written in split_unquoted(chain, ","):
             body = _LABEL.sub("", written).strip()  # pad labels: [in]scale=...[out]
             if not body:
                 if chain.strip():
@@ -96,13 +96,13 @@ def arguments(text: str) -> list[str]:
     """A filter's written options (``fade=in:0:30:c='red'`` -> ``in``, ``0``, ``30``,
     ``c='red'``), each as written, quotes kept: for rewriting some and keeping the others."""
     args = text.partition("=")[2]
-    return _split(args, ":") if args else []
+    return split_unquoted(args, ":") if args else []
 
 
 def _use(name: str, args: str, text: str) -> FilterUse:
     positional: list[str] = []
     named: list[tuple[str, str]] = []
-    for part in _split(args, ":") if args else []:
+    for part in split_unquoted(args, ":") if args else []:
         key, eq, value = part.partition("=")
         if eq and re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*", key):
             named.append((key.strip(), _unquote(value)))

@@ -66,6 +66,7 @@ class Filter(Stage[FilterConfig]):
     def bind(self, config: FilterConfig, inputs: Sequence[MediaInfo]) -> Binding:
         # The planner's side: workers never classify.
         from sprocket_cli.plan.filtermodel import analyze, place_cut
+
         chain, span = place_cut(analyze(config.vf), inputs[0])
         if chain.split:
             timeline = Timeline(
