@@ -23,8 +23,20 @@ noisy background at 1280x720 (``make_small_face_clip``), searched with the provi
 
 The CNN costs ~8 s of CPU per 720p frame here (dlib-bin has no BLAS), so it gets fewer frames.
 
-Run from the project root: ``PYTHONPATH=. python bench/faces.py [pipeline|sizes]`` (both by
-default: about 3 and 2 minutes on 2 cores; clips are made with the tests' own helpers).
+``tracking``: the box on every frame, not only the sampled ones. Collins's face, 100 px high in
+a 720p shot, glides right and swings 120 px left and right every 2 s (so the face does not move
+in a straight line between samples); ``find_faces`` runs on the whole 4 s shot, as a worker
+runs it, for ``--every`` 5, 10 and 25, and the box drawn on each frame is compared with the
+true face: moved in a straight line between samples (draw without a track, the baseline) and
+tracked between them (the default):
+
+- on face: frames whose box overlaps the true face by IoU >= 0.5, of all frames;
+- mean IoU over all frames (a frame without a box counts 0);
+- ms/frame: CPU time of the whole search over the frames, with and without the tracker.
+
+Run from the project root: ``PYTHONPATH=. python bench/faces.py [pipeline|sizes|tracking]``
+(all by default: about 3, 2 and 1 minutes on 2 cores; clips are made with the tests' own
+helpers).
 """
 
 from __future__ import annotations
@@ -50,11 +62,13 @@ SCENES = [
 
 
 def main() -> None:
-    which = sys.argv[1:] or ["pipeline", "sizes"]
+    which = sys.argv[1:] or ["pipeline", "sizes", "tracking"]
     if "pipeline" in which:
         pipeline()
     if "sizes" in which:
         sizes()
+    if "tracking" in which:
+        tracking()
 
 
 def pipeline() -> None:
@@ -172,6 +186,72 @@ def measure(job: tuple[FaceClip, dict[str, Any], int]) -> tuple[str, ...]:
     precision = f"{true_boxes / boxes:.2f}" if boxes else "-"
     n = len(frames)
     return str(n), f"{found / n:.2f}", precision, f"{matched / n:.2f}", f"{n / seconds:.2f}"
+
+
+def tracking() -> None:
+    import av
+
+    from sprocket_cli.stages.draw import _paths
+    from sprocket_cli.tasks import ChunkRef
+
+    with tempfile.TemporaryDirectory(prefix="sprocket-faces-tracking-") as tmp:
+        clip = make_small_face_clip(
+            Path(tmp) / "sway.mp4", ASTRONAUT, face=100, size=SIZE, seconds=4.0, sway=120
+        )
+        with av.open(str(clip.path)) as container:
+            stream = container.streams.video[0]
+            pts = [int(f.pts or 0) for f in container.decode(stream)]
+            tb = stream.time_base
+        assert tb is not None
+        chunk = ChunkRef(
+            index=0, start_pts=pts[0], end_pts=pts[-1] + pts[1] - pts[0], seek_pts=pts[0],
+            tb_num=tb.numerator, tb_den=tb.denominator, is_last=True, frame_count=len(pts),
+        )  # fmt: skip
+        rows = []
+        for every in (5, 10, 25):
+            facts, tracked_s = search_whole(clip, chunk, every, track=True)
+            plain, plain_s = search_whole(clip, chunk, every, track=False)
+            times = [p * tb.numerator / tb.denominator for p in pts]  # as draw reckons them
+            for name, scene, seconds in (("straight line", plain, plain_s), ("tracked", facts, tracked_s)):
+                drawn = box_per_frame(_paths(scene), times)
+                ious = [
+                    d.iou(t) if d is not None and t is not None else 0.0
+                    for d, t in zip(drawn, clip.boxes, strict=True)
+                ]
+                on = sum(1 for iou in ious if iou >= 0.5) / len(ious)
+                rows.append(
+                    (f"--every {every}, {name}", on, sum(ious) / len(ious), 1000 * seconds / len(pts))
+                )
+    print(f"{len(pts)} frames at {SIZE[0]}x{SIZE[1]}, a 100 px face swinging 120 px every 2 s; HOG")
+    header = ("box between samples", "on face", "mean IoU", "ms/frame")
+    print(f"| {header[0]:<30} | " + " | ".join(f"{h:>9}" for h in header[1:]) + " |")
+    print(f"|{'-' * 32}|" + "|".join("-" * 11 for _ in header[1:]) + "|")
+    for name, on, mean, ms in rows:
+        print(f"| {name:<30} | {on:>9.2f} | {mean:>9.2f} | {ms:>9.1f} |")
+
+
+def search_whole(clip: FaceClip, chunk: Any, every: int, *, track: bool) -> tuple[dict[str, Any], float]:
+    """find_faces' facts about the whole clip, and the CPU seconds they took."""
+    from sprocket_cli.faces.images import load_image
+    from sprocket_cli.stages.base import Span
+    from sprocket_cli.stages.faces import FindFaces, FindFacesConfig, provider
+
+    ref = provider("local", None).reference([load_image(str(ASTRONAUT.path))])
+    config = FindFacesConfig(person=(str(ASTRONAUT.path),), every=every, reference=ref.to_json(), track=track)
+    t0 = time.process_time()
+    facts = FindFaces().run(config, Span(chunk, str(clip.path), {}, lambda phase, done: None, lambda: False))
+    return facts, time.process_time() - t0
+
+
+def box_per_frame(stretches: list[Any], times: list[Any]) -> list[Box | None]:
+    """The box draw shows on each frame (at ``times``, seconds), from its stretches of moves."""
+    out: list[Box | None] = []
+    for t in times:
+        shown = [moves for t0, t1, moves in stretches if t0 <= t < t1]
+        placed = [box for when, box in shown[0] if when <= t] if shown else []
+        x, y, w, h = placed[-1] if placed else (0, 0, 0, 0)
+        out.append(Box(x, y, x + w, y + h) if placed else None)
+    return out
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: the real coordinator at 100- to 1000-way scale, on the simulated cloud.
 
-Runs ``sprocket_cli.estimate.simulate`` (the real coordinator, scheduling policies, events and
+Runs ``sprocket_cli.plan.estimate.simulate`` (the real coordinator, scheduling policies, events and
 journal, with :class:`~sprocket_cli.executors.simulated.SimulatedExecutor` standing in for
 Lambda and S3 on a virtual clock) with the default :class:`CloudModel`, over a synthetic
 1080p25 source cut into 1 s chunks, and prints:
@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from builtin_pipelines import load, path
-from sprocket_cli.estimate import Estimate, simulate, synthetic_media
 from sprocket_cli.executors.simulated import (
     INTERMEDIATE_READ_COST,
     INTERMEDIATE_WRITE_COST,
@@ -53,9 +52,10 @@ from sprocket_cli.executors.simulated import (
 )
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.pipespec import Pipespec, parse
-from sprocket_cli.planner import plan
-from sprocket_cli.pricing import PRICE_DATE, PRICE_PER_GB_SECOND, PRICE_PER_REQUEST
+from sprocket_cli.pipeline.pipespec import Pipespec, parse
+from sprocket_cli.plan.estimate import Estimate, simulate, synthetic_media
+from sprocket_cli.plan.fusion import plan
+from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND, PRICE_PER_REQUEST
 
 PIPELINE = "filter"
 CHUNK_SECONDS = 1.0
@@ -87,7 +87,7 @@ CHILD_CODE = """
 import json, resource, sys, time
 
 from builtin_pipelines import load
-from sprocket_cli.estimate import simulate, synthetic_media
+from sprocket_cli.plan.estimate import simulate, synthetic_media
 from sprocket_cli.executors.simulated import CloudModel
 
 

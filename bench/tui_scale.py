@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import builtin_pipelines
-from sprocket_cli.estimate import simulate, synthetic_media
 from sprocket_cli.events import event_from_dict
 from sprocket_cli.executors.simulated import CloudModel
-from sprocket_cli.journal import JOURNAL_NAME
+from sprocket_cli.jobs.journal import JOURNAL_NAME
+from sprocket_cli.plan.estimate import simulate, synthetic_media
 from tui import JournalSource, make_app
 from tui.model import JobView
 

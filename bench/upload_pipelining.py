@@ -3,7 +3,7 @@
 Remote workers cannot read the laptop's files, so the source goes to S3 first. Baseline: upload
 the whole file (multipart, 8 parts at a time), after which every task could start. Sprocket:
 cut the source into chunk files by stream copy in one pass and upload them concurrently
-(``sprocket_cli.staging.Stager``); a chunk's tasks start as soon as its own upload is done.
+(``sprocket_cli.run.staging.Stager``); a chunk's tasks start as soon as its own upload is done.
 The figures are the time until the first task could start and until the last one could.
 
 S3 is moto's server on 127.0.0.1 (real HTTP; no AWS account here), so loopback is much faster
@@ -33,7 +33,7 @@ from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECON
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import probe
 from sprocket_cli.media.testclip import make_test_clip
-from sprocket_cli.staging import Stager
+from sprocket_cli.run.staging import Stager
 from sprocket_cli.storage.s3 import S3Storage
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"

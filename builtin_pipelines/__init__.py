@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sprocket_cli.errors import UsageError
-from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.pipeline.pipespec import Pipespec, load_file
 
 FOLDER = Path(__file__).parent
 

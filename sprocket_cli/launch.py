@@ -18,7 +18,8 @@ from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, readable
-from sprocket_cli.jobs import (
+from sprocket_cli.jobs.journal import read_journal
+from sprocket_cli.jobs.records import (
     JOB_FILE,
     JobRecord,
     all_jobs,
@@ -35,13 +36,12 @@ from sprocket_cli.jobs import (
     unlock_outputs,
     write_record,
 )
-from sprocket_cli.journal import read_journal
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.output.assemble import remove_stale_parts
-from sprocket_cli.pipespec import Pipespec, parse, to_dict
-from sprocket_cli.planner import plan
+from sprocket_cli.pipeline.pipespec import Pipespec, parse, to_dict
+from sprocket_cli.plan.fusion import plan
 from sprocket_cli.run import Job, run_job
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage

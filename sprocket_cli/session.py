@@ -20,15 +20,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sprocket_cli.backends import Backend, open_backend
-from sprocket_cli.control import request_cancel
 from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.events import Event
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.inputs import readable
-from sprocket_cli.jobs import read_record
+from sprocket_cli.jobs.control import request_cancel
+from sprocket_cli.jobs.records import read_record
 from sprocket_cli.launch import JobOptions, execute, prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
-from sprocket_cli.pipespec import Pipespec
+from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.run import Job
 from sprocket_cli.storage import Storage
 

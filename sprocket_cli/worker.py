@@ -26,7 +26,7 @@ from sprocket_cli.errors import NoFramesError
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
-from sprocket_cli.registry import stage_class
+from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, init_key

@@ -14,6 +14,7 @@ moving gradient, as in a low-resolution clip.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,13 +218,19 @@ def make_small_face_clip(
     size: tuple[int, int] = (640, 360),
     seconds: float = 2.0,
     fps: int = 25,
+    turn: float = 0.0,
+    sway: int = 0,
 ) -> FaceClip:
     """One shot of ``image`` scaled so its face is ``face`` pixels high, moving over a background.
 
     The background is ffmpeg's ``gradients`` (slowly turning colours) with grain, so the
     detector sees texture everywhere, not a flat field. The photo starts left of the centre and
     glides right and down (2 pixels a frame across, 2 every 4 frames down); ``image`` None makes
-    the same shot with no one in it. H.264 at its usual settings, no audio.
+    the same shot with no one in it. ``turn``: degrees the photo is rotated clockwise in the
+    image plane (a tilted head); the true box is then the face's unturned box, moved to where
+    its centre turned. ``sway``: pixels the photo swings left and right besides, once every
+    two seconds (a sine: the box between two sampled frames is not on the line joining them).
+    H.264 at its usual settings, no audio.
     """
     width, height = size
     count = round(seconds * fps)
@@ -241,22 +248,34 @@ def make_small_face_clip(
         # Even sizes and positions: 4:2:0 chroma puts the overlay on even pixels anyway, and the
         # true boxes below assume exactly where it lands.
         sw, sh = _even(pw * face / image.box.height), _even(ph * face / image.box.height)
-        x0, y0 = _even(width * 0.3 - sw / 2), _even(height * 0.45 - sh / 2)
+        angle = math.radians(turn)
+        cos, sin = math.cos(angle), math.sin(angle)
+        # The turned photo's canvas holds all of it; the corners it uncovers are transparent.
+        cw, ch = _even(sw * abs(cos) + sh * abs(sin)), _even(sw * abs(sin) + sh * abs(cos))
+        x0, y0 = _even(width * 0.3 - cw / 2), _even(height * 0.45 - ch / 2)
         args += ["-loop", "1", "-framerate", str(fps), "-t", duration, "-i", str(image.path)]
+        pixels = f"format=rgba,rotate={angle!r}:ow={cw}:oh={ch}:c=none" if turn else "format=yuv420p"
         graph = (
-            f"{background}[bg];[1:v]scale={sw}:{sh}:flags=area,format=yuv420p[face];"
-            f"[bg][face]overlay=x='{x0}+2*n':y='{y0}+2*trunc(n/4)':eval=frame:shortest=1,"
+            f"{background}[bg];[1:v]scale={sw}:{sh}:flags=area,{pixels}[face];"
+            f"[bg][face]overlay=x='{x0}+2*n+2*trunc({sway / 2}*sin(2*PI*n/{2 * fps}))':"
+            f"y='{y0}+2*trunc(n/4)':eval=frame:shortest=1,"
             f"trim=end_frame={count},setpts=PTS-STARTPTS[v]"
         )
         b, fx, fy = image.box, sw / pw, sh / ph
+        # The face's centre from the photo's centre, turned clockwise (y points down) about it.
+        dx, dy = (b.left + b.right) / 2 * fx - sw / 2, (b.top + b.bottom) / 2 * fy - sh / 2
+        cx, cy = x0 + cw / 2 + dx * cos - dy * sin, y0 + ch / 2 + dx * sin + dy * cos
+        w, h = b.width * fx, b.height * fy
+        # Where the overlay puts the photo in frame i, from its place in frame 0 (as above).
+        moved = [
+            (2 * i + 2 * math.trunc(sway / 2 * math.sin(2 * math.pi * i / (2 * fps))), 2 * (i // 4))
+            for i in range(count)
+        ]
         boxes = [
             Box(
-                round(x0 + 2 * i + b.left * fx),
-                round(y0 + 2 * (i // 4) + b.top * fy),
-                round(x0 + 2 * i + b.right * fx),
-                round(y0 + 2 * (i // 4) + b.bottom * fy),
+                round(cx + x - w / 2), round(cy + y - h / 2), round(cx + x + w / 2), round(cy + y + h / 2)
             ).clipped(width, height)
-            for i in range(count)
+            for x, y in moved
         ]
     args += [
         "-filter_complex", graph, "-map", "[v]",

@@ -3,7 +3,7 @@
 Events come from an :class:`~tui.sources.EventSource` iterated on a ``@work(thread=True)``
 worker and posted as Messages; the screen redraws from the view at most ``REFRESH_HZ`` times a
 second, however fast events arrive. The TUI steers a job only through the core's control
-requests (:mod:`sprocket_cli.control`), never through its executor.
+requests (:mod:`sprocket_cli.jobs.control`), never through its executor.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
-from sprocket_cli.control import request_cancel, request_pause
-from sprocket_cli.jobs import JobStatus
+from sprocket_cli.jobs.control import request_cancel, request_pause
+from sprocket_cli.jobs.records import JobStatus
 from tui.messages import EventsArrived, SourceEnded
 from tui.model import JobView
 from tui.screens.confirm import Confirm

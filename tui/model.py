@@ -28,7 +28,7 @@ from sprocket_cli.events import (
     TaskStarted,
     TaskSuperseded,
 )
-from sprocket_cli.pricing import lambda_cost
+from sprocket_cli.plan.pricing import lambda_cost
 
 #: Chunk states, best first: the strip shows the worst state of the chunks in a cell.
 CHUNK_STATES = ("done", "running", "queued", "waiting", "retrying", "failed")

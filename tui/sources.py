@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-from sprocket_cli.control import request_cancel
 from sprocket_cli.events import TERMINAL, Event, JobStarted, event_from_dict
-from sprocket_cli.jobs import coordinator_alive
-from sprocket_cli.journal import JOURNAL_NAME
+from sprocket_cli.jobs.control import request_cancel
+from sprocket_cli.jobs.journal import JOURNAL_NAME
+from sprocket_cli.jobs.records import coordinator_alive
 
 #: Events per message when reading a journal that is already written.
 BATCH = 2000

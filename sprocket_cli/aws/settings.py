@@ -25,7 +25,7 @@ DEFAULT_FUNCTION = "sprocket-worker"
 DEFAULT_ROLE = "sprocket-worker"
 #: MB. Lambda gives CPU in proportion to memory; 3008 MB is about two vCPUs, what x264 uses well.
 DEFAULT_MEMORY_MB = 3008
-#: Graviton: about 20% cheaper per GB-second than x86_64 (see sprocket_cli.pricing).
+#: Graviton: about 20% cheaper per GB-second than x86_64 (see sprocket_cli.plan.pricing).
 DEFAULT_ARCH = "arm64"
 ARCHITECTURES = ("arm64", "x86_64")
 

@@ -9,7 +9,7 @@ from typing import ClassVar, cast
 
 from sprocket_cli.errors import OptionError
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.registry import installed, load_plugin
+from sprocket_cli.pipeline.registry import installed, load_plugin
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 

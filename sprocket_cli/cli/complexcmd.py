@@ -16,7 +16,7 @@ import builtin_pipelines
 from sprocket_cli.errors import UsageError
 from sprocket_cli.media.containers import Container
 from sprocket_cli.media.filtercheck import check_filter, check_filter_complex
-from sprocket_cli.pipespec import Pipespec
+from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.plan.complexgraph import ComplexGraph, parse_complex
 
 

@@ -14,13 +14,15 @@ from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
 from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
 from sprocket_cli.events import TaskFinished
-from sprocket_cli.journal import read_journal
+from sprocket_cli.jobs.journal import read_journal
 
 EXAMPLES = """Examples:
 
   sprocket find-face play.mp4 --person kid.jpg -o boxed.mp4
 
   sprocket find-face play.mp4 --person kid.jpg --person kid2.jpg --keep-only -o kid_scenes.mp4
+
+  sprocket find-face play.mp4 --person photos/kid/ --report scenes.json
 
   sprocket find-face play.mp4 --person kid.jpg --report scenes.json
 
@@ -38,8 +40,8 @@ def find_face_cmd(
         list[str],
         typer.Option(
             "--person",
-            help="A photo of the person (file or URL; repeat for several photos of them, which are "
-            "averaged), or with --provider rekognition a celebrity's name.",
+            help="A photo of the person (file or URL), or a folder of photos of them; repeat for "
+            "more (all are averaged). With --provider rekognition, a celebrity's name instead.",
         ),
     ],
     report: Annotated[
@@ -55,7 +57,15 @@ def find_face_cmd(
     provider: Annotated[
         str, typer.Option("--provider", help="local (dlib, offline) or rekognition (AWS).")
     ] = "local",
-    every: Annotated[int, typer.Option("--every", min=1, help="Look at every n-th frame of each scene.")] = 5,
+    every: Annotated[
+        int,
+        typer.Option(
+            "--every",
+            min=1,
+            help="Look for the face on every n-th frame of each scene; the box is tracked on the "
+            "frames between (a few ms a frame), so larger n costs little accuracy.",
+        ),
+    ] = 5,
     every_frame: Annotated[
         bool, typer.Option("--every-frame", help="Look at every frame (same as --every 1).")
     ] = False,
@@ -94,7 +104,8 @@ def find_face_cmd(
     """Find a person in a video: the scenes they appear in, with a box around their face.
 
     The video is cut into scenes (ffmpeg scene detection, per chunk, in parallel); each scene
-    is searched on every n-th frame; the box follows the face between the frames looked at.
+    is searched on every n-th frame; the box is tracked on the frames between, so it follows
+    the face without jumps.
     With --keep-only, the video holds only the scenes the person appears in, one after another,
     with the audio cut at the same frames. With --report, the scenes are written as JSON and no
     video is made. The scenes found are listed at the end.

@@ -21,12 +21,12 @@ from sprocket_cli.cli.playback import Playback, choose_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
-from sprocket_cli.jobs import find_job, jobs_root
+from sprocket_cli.jobs.records import find_job, jobs_root
 from sprocket_cli.launch import JobOptions
 from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
-from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.pipeline.pipespec import Pipespec, load_file
+from sprocket_cli.plan.scheduling import POLICIES
 from sprocket_cli.plan.speed import with_speed
-from sprocket_cli.scheduling import POLICIES
 from sprocket_cli.session import JobRequest, start
 from sprocket_cli.storage.layout import MASTER
 from sprocket_cli.tasks import Fault

@@ -11,7 +11,7 @@ from rich.table import Table
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.render import render
-from sprocket_cli.jobs import all_jobs, clean, find_job
+from sprocket_cli.jobs.records import all_jobs, clean, find_job
 from sprocket_cli.session import resume
 
 out = Console(highlight=False)

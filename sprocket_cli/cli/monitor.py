@@ -14,7 +14,7 @@ from sprocket_cli.cli.playback import choose_player, open_player
 from sprocket_cli.cli.render import print_summary
 from sprocket_cli.errors import UsageError
 from sprocket_cli.events import Event
-from sprocket_cli.jobs import all_jobs, find_job, status
+from sprocket_cli.jobs.records import all_jobs, find_job, status
 from sprocket_cli.output.server import StreamServer
 from sprocket_cli.session import recorded_storage
 from sprocket_cli.storage import Storage

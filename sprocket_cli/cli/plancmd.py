@@ -15,20 +15,20 @@ from rich.console import Console
 from rich.table import Table
 
 import builtin_pipelines
-from sprocket_cli.calibrate import frames_per_core_second
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.errors import OptionError, UsageError
-from sprocket_cli.estimate import Estimate, simulate, synthetic_media
 from sprocket_cli.executors.simulated import CloudModel, local_model
 from sprocket_cli.media.chunking import plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.media.testclip import make_test_clip
-from sprocket_cli.pipespec import Pipespec, load_file
+from sprocket_cli.pipeline.pipespec import Pipespec, load_file
+from sprocket_cli.plan.calibrate import frames_per_core_second
 from sprocket_cli.plan.cuts import microseconds
+from sprocket_cli.plan.estimate import Estimate, simulate, synthetic_media
 from sprocket_cli.plan.filtermodel import analyze
-from sprocket_cli.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
-from sprocket_cli.scheduling import POLICIES
+from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
+from sprocket_cli.plan.scheduling import POLICIES
 
 out = Console(highlight=False)
 

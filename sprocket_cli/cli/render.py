@@ -31,7 +31,7 @@ from sprocket_cli.events import (
     TaskFinished,
 )
 from sprocket_cli.inputs import DownloadProgress
-from sprocket_cli.pricing import PRICE_DATE, lambda_cost
+from sprocket_cli.plan.pricing import PRICE_DATE, lambda_cost
 
 console = Console(stderr=True, highlight=False)
 

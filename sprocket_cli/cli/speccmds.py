@@ -11,8 +11,8 @@ from rich.table import Table
 
 import builtin_pipelines
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.pipespec import load_file
-from sprocket_cli.planner import plan
+from sprocket_cli.pipeline.pipespec import load_file
+from sprocket_cli.plan.fusion import plan
 
 out = Console(highlight=False)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.executors.base import Executor, drain
-from sprocket_cli.pricing import MAX_VCPUS, MB_PER_VCPU
+from sprocket_cli.plan.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task

@@ -106,7 +106,7 @@ def worker_limit() -> WorkerLimit:
 
 def _warm() -> None:
     """Import the worker path and every stage now, while the coordinator is still planning."""
-    from sprocket_cli.registry import STAGE_GROUP, installed, stage_class
+    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed, stage_class
 
     for name in installed(STAGE_GROUP):
         # A stage that fails to load fails the tasks that use it, with its error; not the worker.

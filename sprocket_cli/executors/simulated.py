@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.pricing import MAX_VCPUS, MB_PER_VCPU
+from sprocket_cli.plan.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task, Timings
 

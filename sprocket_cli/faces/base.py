@@ -22,6 +22,7 @@ from sprocket_cli.faces.errors import (
     ForeignReferenceError,
     NamesNotSupportedError,
     NoFaceError,
+    ReferenceImageError,
     SeveralFacesError,
 )
 
@@ -199,7 +200,8 @@ class FaceProvider(ABC):
     def reference(self, images: Sequence[LabelledImage], *, name: str | None = None) -> PersonRef:
         """One person from one or more photos of them, each with exactly one face.
 
-        Raises :class:`NoFaceError` or :class:`SeveralFacesError` naming the offending file.
+        Raises :class:`NoFaceError` or :class:`SeveralFacesError` (or, with both kinds of fault,
+        :class:`ReferenceImageError`) naming every offending file, in one line.
         """
 
     @abstractmethod
@@ -231,16 +233,28 @@ class FaceProvider(ABC):
         return ref
 
 
-def one_face(image: LabelledImage, faces: list[Face], hint: str = "") -> Face:
-    """The only face in a reference image, or an error naming the file."""
-    if not faces:
-        raise NoFaceError(f"{image.source}: no face found in this reference image{hint}")
-    if len(faces) > 1:
-        raise SeveralFacesError(
-            f"{image.source}: {len(faces)} faces found in this reference image; crop it to the "
-            "one person, or give photos in which only they appear"
-        )
-    return faces[0]
+def one_face_each(images: Sequence[LabelledImage], found: Sequence[list[Face]], hint: str = "") -> list[Face]:
+    """The only face of each reference image (``found[i]`` holds image i's faces).
+
+    One error names every image without exactly one face, so that a folder of photos is fixed in
+    one go rather than one file per run. ``hint``: why a face may have been missed.
+    """
+    pairs = list(zip(images, found, strict=True))
+    bad = [(image.source, len(faces)) for image, faces in pairs if len(faces) != 1]
+    if not bad:
+        return [faces[0] for faces in found]
+    missed = any(count == 0 for _, count in bad)
+    crowded = any(count > 1 for _, count in bad)
+    kind = NoFaceError if not crowded else SeveralFacesError if not missed else ReferenceImageError
+    advice = [hint] if missed and hint else []
+    advice += ["crop group photos to the one person"] if crowded else []
+    note = f" ({'; '.join(advice)})" if advice else ""
+    if len(bad) == 1:
+        source, count = bad[0]
+        what = "no face found" if not count else f"{count} faces found"
+        raise kind(f"{source}: {what} in this reference image{note}")
+    problems = "; ".join(f"{source}: {f'{count} faces' if count else 'no face'}" for source, count in bad)
+    raise kind(f"{len(bad)} of {len(images)} reference images need exactly one face: {problems}{note}")
 
 
 def person_label(images: Sequence[LabelledImage], name: str | None) -> str:

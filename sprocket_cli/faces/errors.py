@@ -17,6 +17,10 @@ class SeveralFacesError(ReferenceImageError):
     """A reference image with more than one face: which one is the person is ambiguous."""
 
 
+class MissingPhotoError(ReferenceImageError):
+    """A ``--person`` value that is no file, folder or URL, where a photo is needed."""
+
+
 class NamesNotSupportedError(UsageError):
     """A person given by name to a provider that recognises people only from their photos."""
 

@@ -23,7 +23,7 @@ from sprocket_cli.faces.base import (
     LabelledImage,
     Match,
     PersonRef,
-    one_face,
+    one_face_each,
     person_label,
 )
 from sprocket_cli.faces.errors import FaceModelMissingError
@@ -188,13 +188,16 @@ class LocalFaceProvider(FaceProvider):
         import numpy as np
 
         label = person_label(images, name)
-        vectors: list[tuple[float, ...] | None] = []
-        for image in images:
-            pixels = rgb_frame(image.pixels)
-            faces, upsample = self._reference_faces(pixels)
-            hint = f" (faces under about {WINDOW >> upsample} pixels, or turned away, are not found)"
-            face = one_face(image, faces, hint)
-            vectors += [f.embedding for f in self.embed(pixels, [face], jitters=self.jitters)]
+        pixels = [rgb_frame(image.pixels) for image in images]
+        found = [self._reference_faces(p) for p in pixels]
+        # The least doubled photo bounds the faces missed: a hint that holds for each of them.
+        smallest = WINDOW >> min(upsample for _, upsample in found)
+        hint = f"faces under about {smallest} pixels, or turned away, are not found"
+        faces = one_face_each(images, [f for f, _ in found], hint)
+        vectors = [
+            self.embed(p, [face], jitters=self.jitters)[0].embedding
+            for p, face in zip(pixels, faces, strict=True)
+        ]
         # The mean of one person's embeddings lies near each of their photos and far from other
         # people; it is what the issue asks for ("several images of one person are averaged").
         mean = np.mean(np.array(vectors, dtype=np.float64), axis=0)

@@ -19,7 +19,7 @@ from sprocket_cli.faces.base import (
     LabelledImage,
     Match,
     PersonRef,
-    one_face,
+    one_face_each,
     person_label,
 )
 from sprocket_cli.faces.errors import FaceServiceError
@@ -83,10 +83,8 @@ class RekognitionFaceProvider(FaceProvider):
 
     def reference(self, images: Sequence[LabelledImage], *, name: str | None = None) -> PersonRef:
         label = person_label(images, name)
-        crops = []
-        for image in images:
-            face = one_face(image, self.detect(image.pixels))
-            crops.append(encode_jpeg(_around(image.pixels, face.box)))
+        faces = one_face_each(images, [self.detect(image.pixels) for image in images])
+        crops = [encode_jpeg(_around(i.pixels, f.box)) for i, f in zip(images, faces, strict=True)]
         return PersonRef(name=label, provider=self.NAME, images=tuple(crops))
 
     def reference_by_name(self, name: str) -> PersonRef:

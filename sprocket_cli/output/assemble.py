@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sprocket_cli.errors import OutputError
-from sprocket_cli.jobs import check_still_held, file_identity, held_lock, note_written, unlock_outputs
+from sprocket_cli.jobs.records import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.containers import audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
@@ -127,7 +127,7 @@ def publish(tmp: str, dest: Path) -> None:
     which is safe here: files are assembled after the job's side threads have finished.
 
     The job holding ``dest`` replaces a file there only with --overwrite or when it is the one
-    file the job may replace (:attr:`~sprocket_cli.jobs.OutputLock.replaceable`); otherwise a
+    file the job may replace (:attr:`~sprocket_cli.jobs.records.OutputLock.replaceable`); otherwise a
     file that appeared since the job started is kept and :class:`OutputError` says so. The
     caller removes ``tmp``.
     """

@@ -9,7 +9,7 @@ from typing import Any
 
 from sprocket_cli.events import Event
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.journal import Journal
+from sprocket_cli.jobs.journal import Journal
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.ledger import Ledger
 from sprocket_cli.storage import Storage

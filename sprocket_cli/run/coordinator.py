@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from sprocket_cli.control import POLL_INTERVAL, clear_requests
-from sprocket_cli.delivery import DeliveryFunction, Item
 from sprocket_cli.errors import JobCancelledError, JobFailedError
 from sprocket_cli.events import (
     Event,
@@ -24,8 +22,11 @@ from sprocket_cli.events import (
     TaskFinished,
 )
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.journal import Journal
-from sprocket_cli.registry import delivery_class
+from sprocket_cli.jobs.control import POLL_INTERVAL, clear_requests
+from sprocket_cli.jobs.journal import Journal
+from sprocket_cli.pipeline.delivery import DeliveryFunction, Item
+from sprocket_cli.pipeline.registry import delivery_class
+from sprocket_cli.plan.scheduling import PlaybackClock, make_policy
 from sprocket_cli.run.announce import job_finished, job_started
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.dispatcher import Dispatcher
@@ -35,7 +36,6 @@ from sprocket_cli.run.publisher import Publisher
 from sprocket_cli.run.steering import Steering
 from sprocket_cli.run.stragglers.base import make_strategy
 from sprocket_cli.run.taskmaker import TaskMaker, partner_task
-from sprocket_cli.scheduling import PlaybackClock, make_policy
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from sprocket_cli.errors import JobFailedError
 from sprocket_cli.events import Event, TaskFailed, TaskProgress, TaskQueued, TaskStarted, TaskSuperseded
+from sprocket_cli.plan.scheduling import Policy
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.stragglers.base import Strategy
-from sprocket_cli.scheduling import Policy
 from sprocket_cli.tasks import Result, Task
 
 #: Seconds before the first retry of a failed task; doubles with each attempt.

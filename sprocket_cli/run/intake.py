@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from sprocket_cli.delivery import Item
 from sprocket_cli.events import ChunkStaged, Event
+from sprocket_cli.pipeline.delivery import Item
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.staging import Stager
+from sprocket_cli.run.staging import Stager
 from sprocket_cli.storage.layout import STAGED
 from sprocket_cli.tasks import ChunkRef
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import ChunkPlan
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.planner import PhysicalPlan
+from sprocket_cli.plan.fusion import PhysicalPlan
 from sprocket_cli.tasks import Fault, Result
 
 

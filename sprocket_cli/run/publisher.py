@@ -8,7 +8,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sprocket_cli.delivery import DeliveryFunction
 from sprocket_cli.errors import JobFailedError, OutputError
 from sprocket_cli.events import Event, SegmentReady
 from sprocket_cli.media.audioplan import AudioPlan
@@ -16,8 +15,9 @@ from sprocket_cli.output.assemble import assemble, write_report
 from sprocket_cli.output.audio import AudioRendition, write_audio_rendition
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.output.stream import StreamWriter
+from sprocket_cli.pipeline.delivery import DeliveryFunction
+from sprocket_cli.plan.scheduling import PlaybackClock
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.scheduling import PlaybackClock
 from sprocket_cli.storage.layout import stream_folder
 from sprocket_cli.tasks import Result
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sprocket_cli.control import ControlPoller
 from sprocket_cli.errors import JobCancelledError
 from sprocket_cli.events import Event, JobPaused
+from sprocket_cli.jobs.control import ControlPoller
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.dispatcher import Dispatcher
 from sprocket_cli.storage.layout import CANCEL_KEY

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from sprocket_cli.delivery import Ready
-from sprocket_cli.planner import Group
+from sprocket_cli.pipeline.delivery import Ready
+from sprocket_cli.plan.fusion import Group
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.stragglers.base import Strategy
 from sprocket_cli.storage.layout import segment_key, work_key

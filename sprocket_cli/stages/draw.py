@@ -1,9 +1,11 @@
 """draw: a box around the recognised face, on every frame of the scenes where it was found.
 
 Recognition samples every n-th frame (paper §3.3); the paper drew one box per scene and left
-interpolation as future work. Here the box moves: between two samples its edges move linearly
-in time, before a scene's first sample and after its last the nearest sample's box is held,
-and the box disappears where samples in the middle of a scene lost the face.
+interpolation as future work. Here the box moves with the face: ``find_faces`` tracks it on
+every frame between samples (its ``track``), and draw puts the box where the track says.
+Where a scene has no track (``find_faces`` without dlib, or with ``track`` off), the box's
+edges move linearly in time between two samples, the last sample's box is held to the scene's
+end, and the box disappears where samples in the middle of a scene lost the face.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class DrawConfig(StageConfig):
 
 class Draw(Stage[DrawConfig]):
     NAME: ClassVar[str] = "draw"
-    DESCRIPTION: ClassVar[str] = "Draw the recognised faces' boxes, moving between samples"
+    DESCRIPTION: ClassVar[str] = "Draw the recognised face's box, following it between samples"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames", "faces")
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
     Config: ClassVar[type[StageConfig]] = DrawConfig
@@ -36,14 +38,14 @@ class Draw(Stage[DrawConfig]):
     def contribute(self, config: DrawConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         scenes = [s for facts in command.context.values() for s in facts.get("scenes", [])]
         lo, hi = float(chunk.start_seconds), float(chunk.end_seconds) if not chunk.is_last else float("inf")
-        moves: list[tuple[float, tuple[int, int, int, int]]] = []
+        moves: list[Move] = []
         shown: list[tuple[float, float]] = []
         for scene in scenes:
             if scene.get("matched"):
                 for t0, t1, path in _paths(scene):
                     if t1 > lo and t0 < hi:
                         shown.append((t0, t1))
-                        moves += path
+                        moves += _within(path, lo, hi)
         if not moves:
             return
         # drawbox's expressions cannot see the time (its ``t`` is the line thickness), so the
@@ -63,17 +65,43 @@ class Draw(Stage[DrawConfig]):
 #: The box filter's instance name, which sendcmd's commands address.
 _BOX = "drawbox@face"
 
+#: The box from a time on, seconds: (t, (x, y, width, height)) in pixels.
+Move = tuple[float, tuple[int, int, int, int]]
+#: A stretch of a scene that shows a box: (from, to, its moves), seconds.
+Stretch = tuple[float, float, list[Move]]
 
-def _paths(scene: dict[str, Any]) -> list[tuple[float, float, list[tuple[float, tuple[int, int, int, int]]]]]:
-    """(from, to, the box at each frame time) for each stretch of a scene that shows a box.
 
-    Each sample's box shows from its time to the next sample's, gliding frame by frame to that
-    sample's box when it has one; the first box also covers the scene's start, the last one
-    its end. ``every`` frames lie between samples.
+def _within(path: list[Move], lo: float, hi: float) -> list[Move]:
+    """The moves of ``path`` that place the box in [lo, hi): the last one before ``lo`` and
+    those up to ``hi``. A chunk's command carries only these: the filter graph is one argument
+    of ffmpeg's, which Linux caps at 128 KiB, and a long scene has a move for every frame."""
+    before = [m for m in path if m[0] <= lo][-1:]
+    return before + [m for m in path if lo < m[0] < hi]
+
+
+def _paths(scene: dict[str, Any]) -> list[Stretch]:
+    """(from, to, the box at each frame time) for each stretch of a scene that shows a box."""
+    num, den = scene["tb"]
+    if "track" in scene:  # t as in the graph (copyts)
+        return [
+            (
+                a * num / den,
+                b * num / den,
+                [(p * num / den, (x0, y0, x1 - x0, y1 - y0)) for p, x0, y0, x1, y1 in boxes],
+            )
+            for a, b, boxes in scene["track"]
+        ]
+    return _between_samples(scene)
+
+
+def _between_samples(scene: dict[str, Any]) -> list[Stretch]:
+    """The stretches of an untracked scene: each sample's box shows from its time to the next
+    sample's, gliding frame by frame to that sample's box when it has one; the first box also
+    covers the scene's start, the last one its end. ``every`` frames lie between samples.
     """
     num, den = scene["tb"]
     start, end = scene["start_pts"] * num / den, scene["end_pts"] * num / den
-    samples = [(s["pts"] * num / den, s["box"]) for s in scene["samples"]]  # t as in the graph (copyts)
+    samples = [(s["pts"] * num / den, s["box"]) for s in scene["samples"]]
     every = max(1, int(scene.get("every", 1)))
     times = [start, *(t for t, _ in samples[1:]), end]
     paths = []

@@ -13,26 +13,30 @@ detector could see in these frames: "not found" has two causes that call for dif
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator, Sequence
+from dataclasses import astuple
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from sprocket_cli.errors import InputError, UsageError
+from sprocket_cli.errors import UsageError
 from sprocket_cli.media.ffmpeg import Stopped
-from sprocket_cli.registry import face_provider_class
+from sprocket_cli.pipeline.registry import face_provider_class
 from sprocket_cli.stages.base import Binding, PythonStage, Span, StageConfig
 
 if TYPE_CHECKING:
-    from sprocket_cli.faces.base import FaceProvider, Frame, Match, PersonRef
+    import av
+
+    from sprocket_cli.faces.base import FaceProvider, Match
+    from sprocket_cli.faces.tracking import FaceTrack, Gray
     from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
 
 class FindFacesConfig(StageConfig):
     person: tuple[str, ...] = Field(min_length=1)
-    """Photos of the person (files or URLs; several are averaged), or a name (rekognition)."""
+    """Photos of the person (files, folders of them, URLs; all are averaged), or a name
+    (rekognition). One plain string is one value (``--set faces.person=kid.jpg``)."""
     provider: str = "local"
     """Face provider: ``local`` (dlib, offline) or ``rekognition`` (AWS)."""
     threshold: float | None = Field(default=None, ge=0)
@@ -43,9 +47,19 @@ class FindFacesConfig(StageConfig):
     """Face detector, where the provider offers a choice (local: hog, cnn or auto)."""
     min_face: int | None = Field(default=None, ge=1)
     """Smallest face height to find, in pixels (local: default from the frame's height)."""
+    track: bool = True
+    """Follow the matched face on every frame between samples (``track`` in the facts), for
+    ``draw``; pipelines that draw no box turn it off (it costs a few ms a frame)."""
     reference: dict[str, Any] | None = None
     """The person as the provider knows them (``PersonRef`` JSON), made once when the job is
     planned, so that workers never need the user's photos (nor re-read them per task)."""
+
+    @field_validator("person", mode="before")
+    @classmethod
+    def _one_string_is_one_person(cls, value: Any) -> Any:
+        # A pipespec written by hand, or --set faces.person=kid.jpg, gives one photo as a plain
+        # string, which pydantic would refuse as no tuple.
+        return (value,) if isinstance(value, str) else value
 
 
 class FindFaces(PythonStage[FindFacesConfig]):
@@ -61,27 +75,40 @@ class FindFaces(PythonStage[FindFacesConfig]):
     def bind(self, config: FindFacesConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if config.reference is not None:
             return Binding(config)
+        from sprocket_cli.faces.person import person_reference
+
         searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
         ref = person_reference(searcher, config.person)
         return Binding(config.model_copy(update={"reference": ref.to_json()}))
 
     def run(self, config: FindFacesConfig, span: Span) -> dict[str, Any]:
         from sprocket_cli.faces.base import PersonRef
+        from sprocket_cli.faces.images import rgb_frame
+        from sprocket_cli.faces.tracking import FaceTrack, tracker_available
+
         if config.reference is None:
             raise ValueError("find_faces' config was not bound to a person")
         searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
         ref = PersonRef.from_json(config.reference)
         chunk = span.chunk
+        # Without dlib (a Rekognition-only install) draw moves the box between samples instead.
+        track = FaceTrack() if config.track and tracker_available() else None
         samples = []
         smallest: int | None = None
-        for n, (pts, frame) in enumerate(sample_frames(span.path, chunk, config.every)):
-            if span.stop():
-                raise Stopped
-            samples.append(sample(pts, searcher.find(frame, ref)))
-            smallest = searcher.smallest_face(frame.shape[0])
-            span.report("computing", n * config.every)
+        for n, (pts, picture) in enumerate(scene_frames(span.path, chunk)):
+            seen = None
+            if n % config.every == 0:
+                if span.stop():
+                    raise Stopped
+                frame = rgb_frame(picture.to_ndarray(format="rgb24"))
+                seen = sample(pts, searcher.find(frame, ref))
+                samples.append(seen)
+                smallest = searcher.smallest_face(frame.shape[0])
+                span.report("computing", n)
+            if track is not None:
+                follow(track, pts, _gray(picture), seen)
         closest = [s["closest"] for s in samples if s["closest"] is not None]
-        return {
+        facts = {
             "scene": chunk.index,
             "start_pts": chunk.start_pts,
             "end_pts": chunk.end_pts,
@@ -98,6 +125,12 @@ class FindFaces(PythonStage[FindFacesConfig]):
             "smallest_face": smallest,
             "samples": samples,
         }
+        if track is not None:
+            facts["track"] = [
+                [first, end, [[pts, *astuple(box)] for pts, box in boxes]]
+                for first, end, boxes in track.runs(chunk.end_pts)
+            ]
+        return facts
 
 
 #: What a sample (or a scene) showed, the most telling first.
@@ -141,39 +174,36 @@ def provider(
     return kind(threshold=threshold, **options)
 
 
-#: Photo suffixes: a --person like these that does not exist is a missing file, not a name.
-_PHOTO = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic")
+def follow(track: FaceTrack, pts: int, gray: Gray, seen: dict[str, Any] | None) -> None:
+    """Tell ``track`` of a frame: between samples (``seen`` None), or sampled, as ``seen``."""
+    from sprocket_cli.faces.base import Box
+
+    if seen is None:
+        track.frame(pts, gray)
+    elif seen["box"] is not None:
+        track.detected(pts, gray, Box(*seen["box"]))
+    else:
+        track.missed(pts, gray, others=seen["faces"] > 0)
 
 
-def person_reference(searcher: FaceProvider, person: tuple[str, ...]) -> PersonRef:
-    """The person from their photos (files or URLs), or by name where the provider knows names."""
-    from sprocket_cli.faces.images import load_image
-
-    missing = [p for p in person if "://" not in p and not os.path.exists(p)]
-    for item in missing:
-        if not searcher.RECOGNIZES_NAMES or item.lower().endswith(_PHOTO) or os.sep in item:
-            raise InputError(f"{item}: no such file")
-    if missing and len(person) == 1:  # not a file, yet a provider that knows names: a name
-        return searcher.reference_by_name(person[0])
-    return searcher.reference([load_image(p) for p in person])
-
-
-def sample_frames(path: str, chunk: ChunkRef, every: int) -> Iterator[tuple[int, Frame]]:
-    """Every ``every``-th frame of ``chunk`` (its first included), as (pts, RGB pixels)."""
+def scene_frames(path: str, chunk: ChunkRef) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Every frame of ``chunk``, decoded, with its pts."""
     import av  # lazy: only this stage decodes frames in Python
-
-    from sprocket_cli.faces.images import rgb_frame
 
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         container.seek(chunk.seek_pts, stream=stream, backward=True)  # the keyframe at or before
-        n = 0
         for frame in container.decode(stream):
             if frame.pts is None or frame.pts < chunk.start_pts:
                 continue  # pre-roll from the keyframe
             if not chunk.is_last and frame.pts >= chunk.end_pts:
                 return
-            if n % every == 0:
-                yield frame.pts, rgb_frame(frame.to_ndarray(format="rgb24"))
-            n += 1
+            yield frame.pts, frame
+
+
+def _gray(picture: av.VideoFrame) -> Gray:
+    import numpy as np
+
+    # Copied: PyAV pads rows for some widths, and dlib crashes on padded arrays (see rgb_frame).
+    return np.ascontiguousarray(picture.to_ndarray(format="gray"))

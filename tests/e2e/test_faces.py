@@ -5,6 +5,7 @@ face, a box drawn in the video, and a clear message for a video with no faces.""
 from __future__ import annotations
 
 import json
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,24 @@ def test_video_has_a_box_around_the_face_only_in_person_a_scenes(play: FaceClip,
     # B's scene is left as it was (no box): only coding noise differs.
     diff = np.abs(frames[110].astype(int) - original[110].astype(int))
     assert diff.mean() < 3
+    # On every frame of A's first scene, sampled or not, the box is on the face (tracked
+    # between samples) and moves from one frame to the next by a few pixels, never a jump.
+    first = play.scenes[0]
+    drawn = [yellow_box(frame) for frame in read_frames(boxed, range(first.start, first.end)).values()]
+    for n, box in enumerate(drawn, start=first.start):
+        truth = play.boxes[n]
+        assert box is not None and truth is not None and box.iou(truth) > 0.75, (n, box, truth)
+    edges = np.array([astuple(box) for box in drawn if box is not None])
+    assert np.abs(np.diff(edges, axis=0)).max() <= 4
+
+
+def yellow_box(frame: NDArray[np.uint8]) -> Box | None:
+    """The rectangle the drawn box's yellow outline spans, if one is drawn."""
+    yellow = (frame[..., 0] > 180) & (frame[..., 1] > 180) & (frame[..., 2] < 90)
+    ys, xs = np.nonzero(yellow)
+    if len(xs) < 50:
+        return None
+    return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
 
 
 #: A tone per scene of the keep-only clip, so that the audio shows where it was cut.

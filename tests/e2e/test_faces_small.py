@@ -1,6 +1,7 @@
 """``sprocket find-face`` on low-resolution footage (640x360, faces 48 pixels high, as in the
 issue "Faces on real footage"): the face is found by default, boxed where it is, and a search
-that finds no one says which of the two reasons it was."""
+that finds no one says which of the two reasons it was; a turned face is found with
+``--detector auto``."""
 
 from __future__ import annotations
 
@@ -113,3 +114,19 @@ def test_detector_choice_is_checked_against_the_provider(clips: dict[str, FaceCl
     result = runner.invoke(app, [*args, "--detector", "yolo"])
     assert result.exit_code == 2, result.output
     assert "unknown face detector 'yolo'" in result.output
+
+
+def test_a_turned_face_is_found_and_matched_with_the_auto_detector(tmp_path: Path) -> None:
+    # Turned 50 degrees, past what HOG finds (tests/unit/test_faces_turned.py): HOG finds
+    # nothing in each sample and the CNN pass does. 240 lines and --min-face 80: no doubling,
+    # and two samples (frames 0 and 5), so that the CNN costs about two seconds in all.
+    clip = make_small_face_clip(
+        tmp_path / "turned.mp4", ASTRONAUT, face=100, size=(320, 240), seconds=0.4, turn=50
+    )
+    out, [scene] = search(clip, tmp_path / "t.json", "--detector", "auto", "--min-face", "80")
+    samples = scene["samples"]
+    assert scene["sampled"] == {"match": 2, "no_match": 0, "no_face": 0}, scene
+    for sample in samples:
+        truth = clip.boxes[frame_of(sample["pts"], scene, clip.fps)]
+        assert truth is not None and Box(*sample["box"]).iou(truth) > 0.5, (sample, truth)
+    assert "astronaut.jpg appears in 1 of 1 scenes:" in out

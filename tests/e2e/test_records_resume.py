@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
-from sprocket_cli.jobs import lock_path
+from sprocket_cli.jobs.records import lock_path
 from tests.conftest import ClipMaker
 from tests.interrupt import kill_after_chunk
 from tests.media_checks import facts

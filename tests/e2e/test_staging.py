@@ -13,7 +13,7 @@ from sprocket_cli.launch import JobOptions, execute, prepare_job
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import probe
-from sprocket_cli.staging import Stager, StagingError
+from sprocket_cli.run.staging import Stager, StagingError
 from tests.conftest import AwsStandIn, ClipMaker
 from tests.media_checks import facts
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sprocket_cli.jobs import status
+from sprocket_cli.jobs.records import status
 from tests.conftest import ClipMaker
 from tests.tui.conftest import settle, until
 from tui import JournalSource, make_app

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from sprocket_cli.jobs import all_jobs
+from sprocket_cli.jobs.records import all_jobs
 from tests.tui.conftest import HALF_PLAYED, STRAGGLING, settle
 from tui import JournalSource, make_app
 from tui.screens.help import Help

@@ -3,8 +3,8 @@ stage turns them into a frame selection whose timestamps close up over what was 
 
 from __future__ import annotations
 
-from sprocket_cli.delivery import Item, KeptScenes
 from sprocket_cli.media.command import ChunkCommand
+from sprocket_cli.pipeline.delivery import Item, KeptScenes
 from sprocket_cli.stages.base import StageConfig
 from sprocket_cli.stages.keep import SceneKeep
 from sprocket_cli.tasks import ChunkRef

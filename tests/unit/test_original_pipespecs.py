@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import builtin_pipelines
 from sprocket_cli.cli import app
 from sprocket_cli.errors import PipespecError
-from sprocket_cli.pipespec import Pipespec, parse, to_dict
-from sprocket_cli.planner import plan
+from sprocket_cli.pipeline.pipespec import Pipespec, parse, to_dict
+from sprocket_cli.plan.fusion import plan
 from sprocket_cli.stages.encode import Encode
 from sprocket_cli.stages.filter import Filter, FilterConfig
 

@@ -9,7 +9,7 @@ import pytest
 
 import builtin_pipelines
 from sprocket_cli.errors import PipespecError
-from sprocket_cli.pipespec import Endpoint, Pipespec, parse
+from sprocket_cli.pipeline.pipespec import Endpoint, Pipespec, parse
 from sprocket_cli.stages.base import Stage, StageConfig
 from sprocket_cli.stages.decode import Decode
 from sprocket_cli.stages.encode import Encode, EncodeConfig

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import builtin_pipelines
 from sprocket_cli.errors import PipespecError
-from sprocket_cli.pipespec import Pipespec, parse
-from sprocket_cli.planner import plan
+from sprocket_cli.pipeline.pipespec import Pipespec, parse
+from sprocket_cli.plan.fusion import plan
 
 NAMES = st.sampled_from(["decode", "filter", "encode", "input_0", "output_0", "x", "", "blend", "a:b"])
 PORTS = st.sampled_from(["chunks", "frames", "frames_0", "frames_1", "scene_list", "nope", ""])

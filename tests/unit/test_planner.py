@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import builtin_pipelines
-from sprocket_cli.pipespec import Endpoint, Pipespec, parse
-from sprocket_cli.planner import plan
+from sprocket_cli.pipeline.pipespec import Endpoint, Pipespec, parse
+from sprocket_cli.plan.fusion import plan
 
 
 def filter_spec(**node_changes: dict[str, Any]) -> Pipespec:

@@ -15,7 +15,8 @@ import pytest
 
 from sprocket_cli.errors import OutputError
 from sprocket_cli.events import JobFailed
-from sprocket_cli.jobs import (
+from sprocket_cli.jobs.journal import Journal
+from sprocket_cli.jobs.records import (
     JobRecord,
     create_job_dir,
     file_identity,
@@ -26,7 +27,6 @@ from sprocket_cli.jobs import (
     unlock_outputs,
     write_record,
 )
-from sprocket_cli.journal import Journal
 from sprocket_cli.output.assemble import publish, stale_parts
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sprocket_cli.delivery import Item, Scenes
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import probe
+from sprocket_cli.pipeline.delivery import Item, Scenes
 from sprocket_cli.stages.base import Span
 from sprocket_cli.stages.scenes import SceneChange, SceneChangeConfig
 from sprocket_cli.tasks import ChunkRef

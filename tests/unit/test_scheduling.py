@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 import builtin_pipelines
-from sprocket_cli.estimate import simulate, synthetic_media
 from sprocket_cli.events import JobFinished, SegmentReady, TaskFinished
 from sprocket_cli.executors.simulated import STAGE_COST, CloudModel, SimulatedExecutor
 from sprocket_cli.media.chunking import plan_chunks
-from sprocket_cli.pipespec import Pipespec, parse
-from sprocket_cli.planner import plan
-from sprocket_cli.pricing import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST, lambda_cost
+from sprocket_cli.pipeline.pipespec import Pipespec, parse
+from sprocket_cli.plan.estimate import simulate, synthetic_media
+from sprocket_cli.plan.fusion import plan
+from sprocket_cli.plan.pricing import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST, lambda_cost
+from sprocket_cli.plan.scheduling import POLICIES, PlaybackClock, make_policy
 from sprocket_cli.run import Job, run_job
-from sprocket_cli.scheduling import POLICIES, PlaybackClock, make_policy
 from sprocket_cli.storage.memory import MemoryStorage
 
 NO_STRAGGLERS = CloudModel(straggler_probability=0.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.errors import UnknownPluginError, UsageError
-from sprocket_cli.registry import installed
+from sprocket_cli.pipeline.registry import installed
 from sprocket_cli.run.stragglers.base import STRAGGLERS_GROUP, make_strategy
 from sprocket_cli.tasks import Task
 from tests.tasks import gray_task

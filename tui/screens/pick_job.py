@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from sprocket_cli.jobs import JobStatus
+from sprocket_cli.jobs.records import JobStatus
 
 
 class PickJob(ModalScreen[Path | None]):

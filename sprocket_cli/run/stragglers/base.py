@@ -46,7 +46,7 @@ class Strategy:
 
 def make_strategy(name: str, speculate_after: float = 2.0) -> Strategy:
     """The strategy registered as ``name``, or a one-line error listing those installed."""
-    from sprocket_cli.registry import load_plugin
+    from sprocket_cli.pipeline.registry import load_plugin
 
     return cast("type[Strategy]", load_plugin(STRAGGLERS_GROUP, name, "straggler strategy", Strategy))(
         speculate_after

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from sprocket_cli.pipespec import DEFAULT_DELIVERY, Endpoint, Node, Pipespec
-from sprocket_cli.registry import delivery_class
+from sprocket_cli.pipeline.pipespec import DEFAULT_DELIVERY, Endpoint, Node, Pipespec
+from sprocket_cli.pipeline.registry import delivery_class
 from sprocket_cli.stages.base import port_type
 from sprocket_cli.tasks import StageCall
 

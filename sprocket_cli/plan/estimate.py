@@ -11,12 +11,12 @@ from pathlib import Path
 from sprocket_cli.backends import open_backend
 from sprocket_cli.events import JobFinished, TaskFinished
 from sprocket_cli.executors.simulated import CloudModel
-from sprocket_cli.jobs import new_job_id
+from sprocket_cli.jobs.records import new_job_id
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.pipespec import Pipespec
-from sprocket_cli.planner import plan
-from sprocket_cli.pricing import Cost, lambda_cost
+from sprocket_cli.pipeline.pipespec import Pipespec
+from sprocket_cli.plan.fusion import plan
+from sprocket_cli.plan.pricing import Cost, lambda_cost
 from sprocket_cli.run import Job, run_job
 
 

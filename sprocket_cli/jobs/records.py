@@ -26,7 +26,7 @@ from typing import Any
 
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
-from sprocket_cli.journal import JOURNAL_NAME, read_journal
+from sprocket_cli.jobs.journal import JOURNAL_NAME, read_journal
 from sprocket_cli.processes import pid_alive
 from sprocket_cli.storage.layout import WORK
 
@@ -75,7 +75,7 @@ class JobRecord:
 
     job_id: str
     spec: dict[str, Any]
-    """The resolved pipespec (see :func:`sprocket_cli.pipespec.to_dict`)."""
+    """The resolved pipespec (see :func:`sprocket_cli.pipeline.pipespec.to_dict`)."""
     inputs: dict[str, str]
     outputs: dict[str, str]
     options: dict[str, Any]

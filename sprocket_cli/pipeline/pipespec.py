@@ -7,7 +7,7 @@
 without a trailing ``_N``; both ends of a stream must have the same type. Validation collects
 every problem, each with its location (node, stream index, JSON line and column), before any
 work starts. The original Sprocket's own names (its ``pipespec/*.pipe``) are read through
-:mod:`sprocket_cli.aliases` first.
+:mod:`sprocket_cli.pipeline.aliases` first.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sprocket_cli import aliases
 from sprocket_cli.errors import PipespecError, SprocketError
-from sprocket_cli.registry import delivery_class, stage_class
+from sprocket_cli.pipeline import aliases
+from sprocket_cli.pipeline.registry import delivery_class, stage_class
 from sprocket_cli.stages.base import AnyStage, StageConfig, port_type
 
 DEFAULT_DELIVERY = "one_to_one"
@@ -87,7 +87,7 @@ class Pipespec:
 def to_dict(spec: Pipespec) -> dict[str, Any]:
     """``spec`` as pipespec JSON again (configs with their defaults filled in), e.g. for a
     job's record, so that ``resume`` rebuilds exactly the pipeline that ran."""
-    from sprocket_cli.registry import STAGE_GROUP, installed
+    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
 
     def stage_ref(cls: type[AnyStage]) -> str:
         ref = f"{cls.__module__}:{cls.__qualname__}"

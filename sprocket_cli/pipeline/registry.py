@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, cast
 from sprocket_cli.errors import UnknownPluginError
 
 if TYPE_CHECKING:
-    from sprocket_cli.delivery import DeliveryFunction
     from sprocket_cli.faces.base import FaceProvider
+    from sprocket_cli.pipeline.delivery import DeliveryFunction
     from sprocket_cli.stages.base import AnyStage
 
 STAGE_GROUP = "sprocket.stages"
@@ -64,7 +64,7 @@ def stage_class(name: str, also: Iterable[str] = ()) -> type[AnyStage]:
 
 
 def delivery_class(name: str, also: Iterable[str] = ()) -> type[DeliveryFunction]:
-    from sprocket_cli.delivery import DeliveryFunction
+    from sprocket_cli.pipeline.delivery import DeliveryFunction
 
     kind = "delivery function"
     return cast("type[DeliveryFunction]", load_plugin(DELIVERY_GROUP, name, kind, DeliveryFunction, also))

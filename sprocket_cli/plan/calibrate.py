@@ -10,8 +10,8 @@ import tempfile
 
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.pipespec import Pipespec
-from sprocket_cli.planner import plan, stage_calls
+from sprocket_cli.pipeline.pipespec import Pipespec
+from sprocket_cli.plan.fusion import plan, stage_calls
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import ChunkRef, Task
 from sprocket_cli.worker import run_task

@@ -1,0 +1,1 @@
+"""Pipelines: the pipespec language, its plug-in registry, delivery functions and the original's names."""
