@@ -29,7 +29,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECONDS
+from sprocket_cli.jobs.options import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECONDS
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.probe import probe
 from sprocket_cli.media.testclip import make_test_clip

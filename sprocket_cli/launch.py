@@ -13,12 +13,14 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from sprocket_cli.errors import OptionError, OutputError, UsageError
+from sprocket_cli.backends import backend_class
+from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, TaskFinished
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.inputs import is_url, readable
 from sprocket_cli.jobs.journal import read_journal
+from sprocket_cli.jobs.options import RECORDED_OPTIONS, JobOptions
 from sprocket_cli.jobs.records import (
     JOB_FILE,
     JobRecord,
@@ -45,81 +47,7 @@ from sprocket_cli.plan.fusion import plan
 from sprocket_cli.run import Job, run_job
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
-from sprocket_cli.tasks import Fault, Result
-
-#: Chunk lengths ramp from the first to the target: a short first chunk makes the first
-#: segment playable soon, long later ones spend less on per-process start-up (measured with
-#: bench/filter_vs_ffmpeg.py: 2 s chunks throughout cost ~2% of wall time more than 6 s).
-DEFAULT_CHUNK_SECONDS = 6.0
-DEFAULT_FIRST_CHUNK_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    workers: int = os.cpu_count() or 1
-    chunk_seconds: float = DEFAULT_CHUNK_SECONDS
-    """Target chunk length, seconds; cuts stay on keyframes where they can."""
-    first_chunk_seconds: float | None = DEFAULT_FIRST_CHUNK_SECONDS
-    """Length of the first chunk, seconds; later ones double up to ``chunk_seconds``."""
-    retries: int = 3
-    keep_intermediate: bool = False
-    overwrite: bool = False
-    job_parent: Path | None = None
-    """Folder to create the job folder in (default: the user data dir)."""
-    policy: str = "overall"
-    """Scheduling policy: overall, first-frame or streaming."""
-    deadline_start: float | None = None
-    """Seconds after the first segment that playback starts (the streaming deadline)."""
-    faults: tuple[Fault, ...] = ()
-    """Injected trouble (hidden ``--inject``), for tests and benchmarks."""
-    resume: bool = False
-    """Pick up an interrupted job that asked for the same work, instead of starting anew."""
-    stragglers: str = "none"
-    """Straggler mitigation: none, clone, speculative or gop-pair."""
-    speculate_after: float = 2.0
-    """``speculative``: backup after this many times the stage's median task time."""
-    task_timeout: float | None = None
-    """Seconds after which a task without a result is retried on another worker."""
-    audio: str = "a"
-    """The output's audio: the first input's (a), the second's (b), both mixed, or none."""
-    audio_filters: str | None = None
-    """An ffmpeg audio filter chain over the output's whole audio track (``--af``)."""
-    backend: str = "local"
-    """Where tasks run: ``local`` processes, or ``lambda``; remote workers get local files cut
-    and uploaded for them."""
-    backend_options: tuple[tuple[str, str], ...] = ()
-    """The backend's own settings as (name, value) pairs (a cluster's address, say)."""
-    stage_local_inputs: bool = False
-    """Upload local files as chunks even for local workers (tests of staging)."""
-
-    def __post_init__(self) -> None:
-        # Checked once, here, whoever builds the options: the CLI, the TUI, a test, a script.
-        if self.workers < 1:
-            raise OptionError("workers", f"must be at least 1, not {self.workers}")
-        if self.retries < 0:
-            raise OptionError("retries", f"must be 0 or more, not {self.retries}")
-        if not self.chunk_seconds > 0:
-            raise OptionError("chunk_seconds", f"must be positive, not {self.chunk_seconds}")
-        if self.first_chunk_seconds is not None and not self.first_chunk_seconds > 0:
-            raise OptionError("first_chunk_seconds", f"must be positive, not {self.first_chunk_seconds}")
-        if self.task_timeout is not None and not self.task_timeout > 0:
-            raise OptionError("task_timeout", f"must be positive, not {self.task_timeout}")
-
-
-#: JobOptions fields kept in the job's record, so that a resume runs the job as it began.
-RECORDED_OPTIONS = (
-    "workers",
-    "chunk_seconds",
-    "retries",
-    "keep_intermediate",
-    "overwrite",
-    "policy",
-    "deadline_start",
-    "audio",
-    "audio_filters",
-    "backend",
-    "backend_options",
-)
+from sprocket_cli.tasks import Result
 
 
 def check_output(dest: Path, sources: list[str], *, overwrite: bool, report: bool = False) -> Path:
@@ -280,6 +208,7 @@ def _build(
     completed: Mapping[str, Result],
 ) -> Job:
     spec, offset, end_pts = bound.spec, bound.offset, bound.end_pts
+    staging, remote = options.stage_local_inputs, backend_class(options.backend).REMOTE
     first = spec.inputs[0]
     if bound.whole:
         first_plan = plan_chunks(media[first], whole_seconds(media[first], end_pts), None, end_pts)
@@ -322,10 +251,9 @@ def _build(
         audio=_audio(
             options.audio, [media[name] for name in spec.inputs], offset, end_pts, options.audio_filters
         ),
+        # Workers elsewhere cannot read this machine's files: they get them cut into storage.
         staged_inputs=frozenset(
-            name
-            for name, info in media.items()
-            if (options.stage_local_inputs or options.backend != "local") and not is_url(info.source)
+            name for name, info in media.items() if not is_url(info.source) and (staging or remote)
         ),
     )
 

@@ -10,6 +10,7 @@ ffmpeg-python: no PyAV, no CLI, no TUI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -30,10 +31,42 @@ from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, init_key
-from sprocket_cli.tasks import ChunkRef, Result, Task, Timings
+from sprocket_cli.tasks import ChunkRef, Progress, Result, Task, Timings
 
 #: Told a running copy's phase and frames done: ``report("computing", 120)``.
 Reporter = Callable[[str, int], None]
+
+
+#: Seconds between a running task's frame reports (a phase change is reported at once).
+REPORT_PERIOD = 0.5
+
+
+def throttled(task: Task, send: Callable[[Progress], None]) -> Reporter:
+    """A reporter for ``task`` that passes each phase change to ``send`` at once and frame
+    counts at most every :data:`REPORT_PERIOD` seconds: what an executor relays to the
+    coordinator, whatever carries it (a pipe, an actor)."""
+    me = worker_id()
+    last_phase, last_at = "", 0.0
+
+    def report(phase: str, frames: int) -> None:
+        nonlocal last_phase, last_at
+        now = time.monotonic()
+        if phase != last_phase or now - last_at >= REPORT_PERIOD:
+            last_phase, last_at = phase, now
+            send(Progress(task.task_id, task.copy, me, phase, frames))
+
+    return report
+
+
+def warm() -> None:
+    """Import the worker path and every stage now, in a worker that waits for its first task
+    while the coordinator is still planning."""
+    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
+
+    for name in installed(STAGE_GROUP):
+        # A stage that fails to load fails the tasks that use it, with its error; not the worker.
+        with contextlib.suppress(Exception):
+            stage_class(name)
 
 
 def _ignore(_phase: str, _frames: int) -> None:

@@ -21,8 +21,8 @@ from sprocket_cli.cli.playback import Playback, choose_player
 from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
+from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import find_job, jobs_root
-from sprocket_cli.launch import JobOptions
 from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
 from sprocket_cli.pipeline.pipespec import Pipespec, load_file
 from sprocket_cli.plan.scheduling import POLICIES

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sprocket_cli.launch import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECONDS
+from sprocket_cli.jobs.options import DEFAULT_CHUNK_SECONDS, DEFAULT_FIRST_CHUNK_SECONDS
 
 Output = Annotated[
     Path | None,

@@ -32,9 +32,6 @@ from sprocket_cli.processes import pid_alive
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 
-#: Seconds between a running task's frame counts sent to the coordinator (phases go at once).
-REPORT_PERIOD = 0.5
-
 #: Most workers per core. ffmpeg keeps a core busy, so more than one per core only helps while
 #: tasks wait on storage or sleep; beyond this, processes just crowd the machine.
 WORKERS_PER_CORE = 4
@@ -104,16 +101,6 @@ def worker_limit() -> WorkerLimit:
 # -- in a worker process ------------------------------------------------------------------------
 
 
-def _warm() -> None:
-    """Import the worker path and every stage now, while the coordinator is still planning."""
-    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed, stage_class
-
-    for name in installed(STAGE_GROUP):
-        # A stage that fails to load fails the tasks that use it, with its error; not the worker.
-        with contextlib.suppress(Exception):
-            stage_class(name)
-
-
 def _serve(conn: Connection, parent: int, tmp_root: str) -> None:
     """A worker: run the tasks ``conn`` brings until it brings None or closes."""
     die_with_parent(parent)
@@ -121,7 +108,9 @@ def _serve(conn: Connection, parent: int, tmp_root: str) -> None:
     home = tempfile.mkdtemp(prefix=f"{_dir_prefix()}{os.getpid()}-", dir=tmp_root)
     tempfile.tempdir = home
     try:
-        _warm()
+        from sprocket_cli.worker import warm
+
+        warm()
         while (order := conn.recv()) is not None:
             task_json, storage = order
             reply: tuple[str, str | BaseException]
@@ -144,19 +133,10 @@ def _serve(conn: Connection, parent: int, tmp_root: str) -> None:
 
 def _run(task_json: str, storage: StorageSpec, conn: Connection) -> str:
     # JSON in and out keeps the boundary the same as Lambda's.
-    from sprocket_cli.worker import run_task, worker_id
+    from sprocket_cli.worker import run_task, throttled
 
     task = Task.from_json(task_json)
-    me = worker_id()
-    last_phase, last_at = "", 0.0
-
-    def report(phase: str, frames: int) -> None:
-        nonlocal last_phase, last_at
-        now = time.monotonic()
-        if phase != last_phase or now - last_at >= REPORT_PERIOD:
-            last_phase, last_at = phase, now
-            conn.send(("progress", Progress(task.task_id, task.copy, me, phase, frames)))
-
+    report = throttled(task, lambda progress: conn.send(("progress", progress)))
     return run_task(task, open_storage(storage), report).to_json()
 
 

@@ -15,7 +15,7 @@ import builtin_pipelines
 from sprocket_cli.backends import backend_names, open_backend
 from sprocket_cli.errors import OptionError, UnknownPluginError
 from sprocket_cli.events import JobCancelled, JobFinished, JobStarted, SegmentReady
-from sprocket_cli.launch import JobOptions
+from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.session import JobRequest, start
 from tests.media_checks import facts
 
@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
     import json, sys
     from pathlib import Path
     import builtin_pipelines
-    from sprocket_cli.launch import JobOptions
+    from sprocket_cli.jobs.options import JobOptions
     from sprocket_cli.session import JobRequest, start
 
     src, out, jobs = sys.argv[1:4]

@@ -41,6 +41,19 @@ def test_lambda_handler_imports_nothing_heavy() -> None:
     assert not {m for m in loaded if m.split(".")[0] in HEAVY or m.startswith("sprocket_cli.cli")}
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import sprocket_cli.cli",
+        "from sprocket_cli.backends import backend_names; backend_names()",  # what --help lists
+        "from sprocket_cli.backends import open_backend; open_backend('local').executor(1).close()",
+        "from sprocket_cli.backends import open_backend; open_backend('ray', {'address': 'auto'})",
+    ],
+)
+def test_ray_loads_only_when_the_ray_backend_opens_its_workers(code: str) -> None:
+    assert "ray" not in _modules_after(code)
+
+
 def test_import_linter_contract_holds() -> None:
     root = Path(__file__).resolve().parents[2]  # where pyproject.toml holds the contracts
     result = subprocess.run(["lint-imports"], capture_output=True, text=True, check=False, cwd=root)

@@ -1,0 +1,73 @@
+"""``ray``: tasks on a Ray cluster of the user's own machines; items in the job folder (which
+every node must see at the same path: one machine, or a shared file system) or in S3-compatible
+storage. Ray is imported only when this backend is opened (``pip install 'sprocket[ray]'``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from sprocket_cli.backends.base import Backend
+from sprocket_cli.errors import OptionError, UsageError
+from sprocket_cli.storage import Storage
+from sprocket_cli.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from sprocket_cli.executors.ray_cluster import RayExecutor
+
+#: The ``storage`` option's value for the job folder.
+JOB_FOLDER = "job"
+
+
+class RayBackend(Backend):
+    NAME: ClassVar[str] = "ray"
+    DESCRIPTION: ClassVar[str] = "Ray tasks on your own machines (a LAN, a render farm, KubeRay)"
+    # Nodes are other machines as a rule: local sources are cut and put in storage for them.
+    REMOTE: ClassVar[bool] = True
+    OPTIONS: ClassVar[dict[str, str]] = {
+        "address": "auto (the cluster `ray start` runs here, or $RAY_ADDRESS; the default) or HOST:PORT",
+        "storage": f"{JOB_FOLDER} (the job folder, the default: every node must see it at the same path) "
+        "or s3://BUCKET/PREFIX (any S3-compatible endpoint)",
+        "env": "this machine's environment variables the tasks get, comma-separated (S3 credentials "
+        "for nodes that lack them)",
+    }
+
+    def __init__(self, options: Mapping[str, object] | None = None) -> None:
+        super().__init__(options)
+        self.address = str(self.options.get("address", "auto"))
+        self.store = str(self.options.get("storage", JOB_FOLDER))
+        if self.store != JOB_FOLDER and not self.store.startswith("s3://"):
+            wrong = (
+                f"{self.NAME} takes storage={JOB_FOLDER} or storage=s3://BUCKET/PREFIX, not {self.store!r}"
+            )
+            raise OptionError("backend", wrong)
+        names = [n.strip() for n in str(self.options.get("env", "")).split(",") if n.strip()]
+        unset = [n for n in names if n not in os.environ]
+        if unset:
+            raise OptionError("backend", f"{self.NAME}'s env names {', '.join(unset)}, not set here")
+        self.env = {n: os.environ[n] for n in names}
+
+    def executor(self, workers: int) -> RayExecutor:
+        try:
+            from sprocket_cli.executors.ray_cluster import RayExecutor
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] != "ray":
+                raise
+            raise UsageError("the ray backend needs Ray here: pip install 'sprocket[ray]'") from None
+        executor = RayExecutor(workers, self.address, self.env)
+        if executor.capped is not None:
+            self.notices.append(executor.capped)
+        return executor
+
+    def storage(self, job_dir: Path, job_id: str) -> Storage:
+        if self.store == JOB_FOLDER:
+            return LocalStorage(job_dir)
+        from sprocket_cli.storage.s3 import S3Storage, split_s3_url
+
+        bucket, prefix = split_s3_url(self.store)
+        return S3Storage(bucket, "/".join(p for p in (prefix.strip("/"), "jobs", job_id) if p))
+
+    def recorded_storage(self, job_dir: Path, job_id: str) -> Storage | None:
+        return None if self.store == JOB_FOLDER else self.storage(job_dir, job_id)
