@@ -25,6 +25,18 @@ _STDERR_TAIL = 15
 T = TypeVar("T")
 
 
+def cached_clip(seconds: int, size: str) -> Path:
+    """A 25 fps testsrc2 clip with a tone and a keyframe every 2 s, made once and kept in
+    :data:`CACHE_DIR` for later runs."""
+    from sprocket_cli.media.testclip import make_test_clip
+
+    path = CACHE_DIR / f"testsrc2_{size}_25fps_{seconds}s_k50_x264_aac.mp4"
+    if not path.exists():
+        CACHE_DIR.mkdir(exist_ok=True)
+        make_test_clip(path, seconds=seconds, size=size, fps=25, keyint=50)
+    return path
+
+
 def run_checked(cmd: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` (no shell), capturing output; exit with ffmpeg's message when it fails."""
     proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False)

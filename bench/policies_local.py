@@ -17,17 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sprocket_cli.media.testclip import make_test_clip
-
-CACHE = Path(__file__).resolve().parent / ".cache"
-
-
-def clip(seconds: int, size: str) -> Path:
-    path = CACHE / f"testsrc2_{size}_25fps_{seconds}s_k50_x264_aac.mp4"
-    if not path.exists():
-        CACHE.mkdir(exist_ok=True)
-        make_test_clip(path, seconds=seconds, size=size, fps=25, keyint=50)
-    return path
+from benchkit import cached_clip
 
 
 def run(src: Path, policy: str, deadline_start: float, work: Path) -> dict[str, float]:
@@ -47,7 +37,7 @@ def main() -> None:
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--deadline-start", type=float, default=5.0)
     args = parser.parse_args()
-    src = clip(args.seconds, args.size)
+    src = cached_clip(args.seconds, args.size)
     print(f"input: {src.name}; sprocket filter --vf hue=s=0 -w 2; deadline-start {args.deadline_start}s")
     print(
         f"{'policy':<12} {'wall s':>8} {'first seg s':>12} {'first/wall':>11} "

@@ -28,19 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sprocket_cli.media.testclip import make_test_clip
+from benchkit import cached_clip
 
-CACHE = Path(__file__).resolve().parent / ".cache"
 # The test helpers hold the loopback cluster: the benchmark runs on what the tests vouch for.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def clip(seconds: int, size: str) -> Path:
-    path = CACHE / f"testsrc2_{size}_25fps_{seconds}s_k50_x264_aac.mp4"
-    if not path.exists():
-        CACHE.mkdir(exist_ok=True)
-        make_test_clip(path, seconds=seconds, size=size, fps=25, keyint=50)
-    return path
 
 
 def run(src: Path, work: Path, name: str, backend: list[str]) -> dict[str, float]:
@@ -96,7 +87,7 @@ def main() -> None:
     parser.add_argument("--chunk-seconds", type=float, default=1.0)
     args = parser.parse_args()
     seconds, size = (10, "640x360") if args.quick else (60, "1920x1080")
-    src = clip(seconds, size)
+    src = cached_clip(seconds, size)
 
     from tests.raycluster import loopback_cluster
 
