@@ -17,6 +17,19 @@ from tests.raycluster import ray_cluster  # noqa: F401  # fixture
 ClipMaker = Callable[..., Path]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _resource_tracker() -> None:
+    """Start multiprocessing's resource tracker while the session's stderr is the real one.
+
+    The local executor's first spawned worker starts the tracker, handing it stderr's file
+    descriptor; a test that ran a Textual app before leaves pytest's captured stderr on a
+    closed descriptor, and the spawn then fails with "bad value(s) in fds_to_keep" (every
+    task of the job fails, in whichever test comes next)."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Job folders of the code under test go under the test's tmp dir, never the user's."""

@@ -14,6 +14,7 @@ from sprocket_cli.jobs.records import status
 from tests.conftest import ClipMaker
 from tests.tui.conftest import settle, until
 from tui import JournalSource, make_app
+from tui.screens.confirm import Confirm
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,6 +40,8 @@ async def test_attach_follows_a_running_job_and_cancels_it(make_clip: ClipMaker,
             await until(pilot, lambda: app.view.chunks[:2] == ["done", "done"], "chunks 0-1 done live")
             assert app.view.state == "running"  # the straggler holds the job open
             await pilot.press("c")
+            # The answer goes to the question once it is on screen, not to the screen under it.
+            await until(pilot, lambda: isinstance(app.screen, Confirm), "the cancel question is asked")
             await pilot.press("y")
             await settle(pilot)
             assert app.view.state == "cancelled"

@@ -20,6 +20,7 @@ from tests.conftest import ClipMaker
 from tests.tui.conftest import settle, until
 from tui import JournalSource, LiveSource, make_app
 from tui.model import JobView
+from tui.screens.confirm import Confirm
 from tui.widgets.workers_table import WorkersTable
 
 pytestmark = pytest.mark.timeout(120)
@@ -87,6 +88,8 @@ async def test_cancel_stops_the_job_and_the_journal_says_so(make_clip: ClipMaker
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: any(r.chunk == 1 for r in app.view.slots.values()), "chunk 1 started")
         await pilot.press("c")
+        # The answer goes to the question once it is on screen, not to the screen under it.
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "the cancel question is asked")
         await pilot.press("y")
         await settle(pilot)
         assert app.view.state == "cancelled"
