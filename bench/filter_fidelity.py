@@ -8,9 +8,9 @@ Every chain of ``GROUPS`` (over 60) runs twice on the same ffmpeg binary, both l
 
 The decoded frames (``-f framemd5``) are compared by index: count, stored timestamps (exact
 fractions), md5, and the worst PSNR of differing frames decoded to yuv420p. Verdicts: "exact"
-(>= 4 chunks, identical), "few-chunks" (identical, 2-3 chunks: not counted), "one-worker"
-(sprocket said it runs the chain whole; identical), "refused" (non-zero exit with a message),
-"MISMATCH": a silent difference, what this bench exists to catch. The class is the first finding of ``filtermodel.analyze`` not per-frame.
+(>= 4 chunks, identical), "few-chunks" (identical, 2-3 chunks: not counted), "one-worker" (run
+whole, as sprocket said; identical), "refused" (a non-zero exit with a message), "MISMATCH": a
+silent difference, what this bench exists to catch. The class: analyze's first non-per-frame.
 
 Clips: testsrc2 320x180 at 30000/1001 fps, 12 s, libx264, no audio ("motion"); the same at
 160x90 for the slowest filters ("small"); 59.94 fields woven top first ("interlaced").
@@ -272,7 +272,6 @@ def evaluate(group: str, clip: str, chain: str, src: Path, work: Path, pix: str 
         if pix_got != pix_want:
             row.notes.append(f"pix_fmt {pix_got}, ffmpeg's {pix_want}")
     split = int(run.started.get("chunks", 0)) >= MIN_CHUNKS
-    # Identical, but too few chunk boundaries (a cut keeps a short stretch) to count as exact.
     row.verdict = "MISMATCH" if not same else "one-worker" if notices else "exact" if split else "few-chunks"
     if same and not notices and not split:
         row.notes.append(f"identical, but only {row.chunks} chunk(s): not counted as exact")
