@@ -9,6 +9,7 @@ encode writes one (FFV1 in NUT, which keeps the source's timestamps exactly).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -70,6 +71,11 @@ class ChunkCommand:
     """The chunk's own frames (start, end seconds; end None: to the end), kept once every filter
     ran, when the chunk decoded neighbouring frames for windowed filters; only time-preserving
     chains are rolled, so the frames still carry their source timestamps."""
+    resync: tuple[float, float | None] | None = None
+    """The span (start, end output seconds; end None: to the end) a retime's chunk keeps once
+    ffmpeg's encoder put the chain's frames on its frame-rate grid, dropping those whose slot
+    was taken. The chain runs into an encoder whose frames a decoder loops back into a second
+    graph, which keeps the span: ffmpeg's own rule, not a copy of it."""
     join_graph: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     """Facts delivered to the task (input port -> JSON): where draw finds the faces' boxes."""
@@ -152,6 +158,8 @@ class ChunkCommand:
         """ffmpeg arguments (without the binary) writing to ``output_path``."""
         if len(self.lanes) > 1:
             return self._joined_args(output_path)
+        if self.resync is not None:
+            return self._resync_args(output_path, self.resync)
         lane = self.lanes[0]
         stream = ffmpeg.input(lane.path, **self._input_options(lane))["v:0"]
         out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
@@ -173,8 +181,12 @@ class ChunkCommand:
         return opts
 
     def _tail(self) -> list[str]:
-        """The filters after the join, then the end trim and what the encoder needs."""
-        graph = list(self.filters)
+        """The filters after the join, then what :meth:`_finish` adds."""
+        return [*self.filters, *self._finish()]
+
+    def _finish(self) -> list[str]:
+        """The end trims and what the encoder needs, after every stage's filters."""
+        graph = []
         if self.keep is not None:
             # In seconds: a deinterlacer halves the time base, so ticks would not match. trim
             # rounds seconds to the nearest tick, far closer than any two frames.
@@ -211,15 +223,31 @@ class ChunkCommand:
         for index, lane in enumerate(self.lanes):
             if lane.dropped:
                 continue
-            for key, value in self._input_options(lane).items():
-                args += [f"-{key}"] if value is None else [f"-{key}", str(value)]
             position = sum(1 for other in self.lanes[:index] if not other.dropped)
-            args += ["-i", lane.path]
+            args += [*_flags(self._input_options(lane)), "-i", lane.path]
             chains.append(f"[{position}:v:0]{','.join(lane.filters) or 'null'}[{self.lane_label(index)}]")
         tail = ",".join(self._tail()) or "null"
         graph = ";".join([*chains, self.join_graph, f"[{JOINED}]{tail}[out]"])
-        args += ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
-        if self.plain_clock and self.encoder is not None:
+        return [*args, *self._graph_output(graph, output_path, logged=self.plain_clock)]
+
+    def _resync_args(self, output_path: str, span: tuple[float, float | None]) -> list[str]:
+        lane = self.lanes[0]
+        chain = ",".join(self.filters) or "null"
+        # Output 0: the chain into a throwaway encoder, whose frame-rate conversion (vfr, the
+        # default for MP4, MKV and WebM outputs) is what plain ffmpeg's output gets.
+        args = [*_flags(self._input_options(lane)), "-i", lane.path, "-map", "0:v:0", "-vf", chain]
+        args += ["-an", "-sn", "-dn", "-c:v", "rawvideo", "-fps_mode:v", "vfr", "-f", "rawvideo", os.devnull]
+        start, end = span
+        trim = f"trim=start={start!r}" + ("" if end is None else f":end={end!r}")
+        tail = ",".join([trim, *self._finish()])
+        # The looped-back frames are on the grid already: the second output keeps them as they are.
+        args += ["-dec", "0:0", "-fps_mode:v", "passthrough"]
+        return [*args, *self._graph_output(f"[dec:0]{tail}[out]", output_path, logged=True)]
+
+    def _graph_output(self, graph: str, output_path: str, *, logged: bool) -> list[str]:
+        """The arguments from ``-filter_complex graph`` to the output, the graph writing ``[out]``."""
+        args = ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
+        if logged and self.encoder is not None:
             # The encoder logs the time of each frame it is given; the first places the segment.
             self._frame_log = f"{output_path}.frames"
             args += ["-stats_enc_pre:v", self._frame_log, "-stats_enc_pre_fmt:v", "{pts} {tb}"]
@@ -227,9 +255,16 @@ class ChunkCommand:
             # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
             # would move frames of a source that does not start on that grid.
             args += ["-enc_time_base:v", "filter"]
-        for key, value in self._output_options().items():
-            args += ["-f" if key == "format" else f"-{key}", str(value)]  # as ffmpeg-python spells it
-        return [*args, "-y", output_path]
+        return [*args, *_flags(self._output_options()), "-y", output_path]
+
+
+def _flags(options: Mapping[str, object]) -> list[str]:
+    """``options`` as ffmpeg arguments, spelled as ffmpeg-python spells them."""
+    args: list[str] = []
+    for key, value in options.items():
+        flag = "-f" if key == "format" else f"-{key}"
+        args += [flag] if value is None else [flag, str(value)]
+    return args
 
 
 def _first_logged(path: str) -> Fraction | None:

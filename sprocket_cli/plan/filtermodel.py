@@ -8,11 +8,13 @@ worker, with one line naming the filter and why. Never a silent difference.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from sprocket_cli.errors import BadFilterError
+from sprocket_cli.media.command import timescale_for
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.plan.cuts import Cut, restarts
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
@@ -20,6 +22,7 @@ from sprocket_cli.plan.filteroptions import filter_help
 from sprocket_cli.plan.filtertable import (
     DEINTERLACERS,
     DROPS_LEADING,
+    LONGEST_WINDOW,
     PER_FRAME,
     RANDOM_STATE,
     TIMING,
@@ -62,6 +65,9 @@ class Finding:
     """A deinterlacer sending a frame per field: twice the frames, at half-frame times."""
     scale: Fraction | None = None
     """How much a retime stretches time (``setpts=2*PTS``: 2)."""
+    resync: bool = False
+    """A retime whose frames ffmpeg puts back on the frame-rate grid, dropping those that land
+    on a slot already taken: chunks keep their frames by output time (:attr:`ChainPlan.resync`)."""
     why: str = ""
     """What makes it this class, when its options decided it."""
 
@@ -96,9 +102,21 @@ class ChainPlan:
         return next((f.scale for f in self.findings if f.scale is not None), Fraction(1))
 
     @property
+    def resync(self) -> bool:
+        """Whether the chain speeds up or stretches time by a fraction: ffmpeg's encoder puts
+        its frames on the 1/frame-rate grid, dropping a frame whose slot is taken, by a rule
+        that looks at the frames before. Each chunk decodes enough frames before its own for
+        that rule to settle, runs ffmpeg's own rule (an encoder looped back into a decoder)
+        and keeps the frames whose output times fall in its span."""
+        return self.split and any(f.resync for f in self.findings)
+
+    @property
     def timescale_factor(self) -> int:
         """How many times finer than the source's the output's ticks must be to hold every
-        frame time exactly (a frame per field halves the step)."""
+        frame time exactly (a frame per field halves the step); a resynced chain's are set
+        from the frame rate when the job is planned."""
+        if self.resync:
+            return 1
         return (2 if self.split and any(f.fields for f in self.findings) else 1) * self.scale.denominator
 
     @property
@@ -139,9 +157,11 @@ def classify(use: FilterUse) -> Finding:
     if name == "setpts" and (scale := _stretch(use)) is not None:
         if scale >= 1 and scale.denominator == 1:
             return Finding(use.text, FilterClass.RETIME, scale=scale)
-        # Speeding up drops frames, and a fractional stretch rounds times to the frame rate,
-        # both by ffmpeg's rules for the frame before, which may be in another chunk.
-        why = "it moves frames off the frame-rate grid, where ffmpeg drops or rounds them"
+        if scale >= FASTEST_RESYNC:
+            before, after = resync_rolls(scale)
+            return Finding(use.text, FilterClass.RETIME, before, after, scale=scale, resync=True)
+        # Faster than that, which frames ffmpeg drops keeps a phase set by the first frame.
+        why = f"it speeds up more than {1 / FASTEST_RESYNC}x: which frames ffmpeg drops depends on the first"
         return Finding(use.text, FilterClass.TIMING, why=why)
     if name == "tpad" and not any(float(values.get(k, "0") or 0) for k in ("start", "start_duration")):
         return Finding(use.text, FilterClass.PAD)
@@ -161,12 +181,34 @@ def classify(use: FilterUse) -> Finding:
         return Finding(use.text, FilterClass.WINDOW, 1, 1, fields=per_field)
     if name in WINDOWED:
         before, after = WINDOWED[name](values)
+        if max(before, after) > LONGEST_WINDOW:
+            why = f"it reads more than {LONGEST_WINDOW} frames around each frame"
+            return Finding(use.text, FilterClass.STATE, why=why)
         return Finding(use.text, FilterClass.WINDOW, before, after, DROPS_LEADING.get(name, 0))
     if name in PER_FRAME:
         return Finding(use.text, FilterClass.FRAME)
     return Finding(
         use.text, FilterClass.UNKNOWN, why="sprocket has not classified it yet, so it runs on the whole video"
     )
+
+
+#: The largest speed-up whose frame dropping settles within a few frames of any start.
+#: Measured: at 0.25 (4x) a chunk's frames equal plain ffmpeg's from 16 frames of pre-roll
+#: on; at 0.2 they never do (the slots ffmpeg picks keep the phase of the first frame).
+FASTEST_RESYNC = Fraction(1, 4)
+
+
+def resync_rolls(scale: Fraction) -> tuple[int, int]:
+    """Frames a chunk decodes before and after its own for a retime by ``scale``.
+
+    Before: ffmpeg's drop rule compares each frame with the slot after the last one kept, so
+    a chunk needs several output slots (4/scale source frames) of history, and more near 1,
+    where a slot is taken only every 1/(1 - scale) frames. After: the frames that can still
+    take the chunk's last slot. Both measured exact over 0.25 to 2.5 (tests/e2e/test_fidelity_retime.py).
+    """
+    if scale >= 1:
+        return 4, math.ceil(1 / scale) + 1
+    return max(8, math.ceil(4 / scale), math.ceil(4 / (1 - scale))), math.ceil(1 / scale) + 1
 
 
 def _one_to_one(f: Finding) -> bool:
@@ -259,6 +301,8 @@ def _plan(findings: tuple[Finding, ...], kept: tuple[Finding, ...], rest: str) -
             continue  # each chunk counts from its own first frame's number
         if f.kind is FilterClass.PAD:
             continue  # chunks drop what falls past their end; the last keeps the padding
+        if f.resync and all(g.kind is FilterClass.FRAME for g in kept if g is not f):
+            continue  # its own rolls; kept by output time (ChainPlan.resync)
         timing = [g for g in kept if g.kind in (FilterClass.RATE, FilterClass.RETIME)]
         if (
             f.kind in (FilterClass.RATE, FilterClass.RETIME)
@@ -287,3 +331,21 @@ def place_cut(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, tuple[int, 
         raise BadFilterError(f"{chain.cut.text!r} keeps no frame of {info.source}")
     end = info.frame_pts[stop] if stop < len(info.frame_pts) else info.end_pts
     return chain, (info.frame_pts[first], end)
+
+
+def place_resync(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, int]:
+    """``chain`` over ``info`` and how many times finer than the source's the output's ticks
+    must be. A resynced chain's frames land on ffmpeg's 1/frame-rate grid, counted from the
+    first frame: it splits only over a video that starts at 0 on a plain frame rate."""
+    if not chain.resync:
+        return chain, chain.timescale_factor
+    retime = next(f for f in chain.findings if f.resync)
+    rate = info.fps
+    if not info.frame_pts or info.frame_pts[0] != 0:
+        why = "the video's first frame is not at time 0, where ffmpeg's frame-rate grid counts from"
+    elif rate.denominator > 1001 or rate.numerator > 240000:
+        why = f"the video's frame rate varies (average {float(rate):.3f}): ffmpeg's grid is not known"
+    else:
+        timescale = timescale_for(info.time_base)
+        return chain, math.lcm(timescale, rate.numerator) // timescale
+    return replace(chain, whole=Finding(retime.text, FilterClass.TIMING, why=why)), 1

@@ -7,6 +7,7 @@ filter missing here is treated as needing the whole stream: never guessed to be 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from enum import Enum
 
@@ -45,7 +46,10 @@ HANDLING: Mapping[FilterClass, tuple[str, str]] = {
         "split; each chunk decodes the neighbours it needs and drops them",
     ),
     FilterClass.RATE: ("resamples the rate on a fixed time grid", "split"),
-    FilterClass.RETIME: ("slows time down by a constant (setpts=k*PTS, k >= 1)", "split"),
+    FilterClass.RETIME: (
+        "scales time by a constant (setpts=k*PTS, k >= 0.25)",
+        "split; off the frame-rate grid, each chunk decodes the frames ffmpeg's drop rule reads",
+    ),
     FilterClass.PAD: ("adds frames after the last (tpad's stop)", "split"),
     FilterClass.TIMING: (
         "decides which frames exist or when, from earlier ones",
@@ -116,7 +120,27 @@ WINDOWED: Mapping[str, Window] = {
     "fftdnoiz": lambda v: (_int(v, "prev"), _int(v, "next")),
     "dedot": lambda v: (2, 2),
     "scdet": lambda v: (1, 0),
+    "lagfun": lambda v: (_fade_out(float(v["decay"])), 0),
 }
+
+#: The most frames a chunk decodes before or after its own for a window: a filter reading
+#: further runs on one worker (decoding more than that twice costs more than it saves).
+LONGEST_WINDOW = 600
+
+
+def _fade_out(decay: float) -> int:
+    """Frames after which lagfun's state from before them no longer shows.
+
+    lagfun keeps max(frame, previous x decay) in floats and writes it truncated to integers:
+    a start value (at most 2^16 - 1, the deepest integer format) decayed k times falls below
+    1 and truncates away. A chunk starting k frames early then writes ffmpeg's values exactly.
+    """
+    if decay <= 0:
+        return 0
+    if decay >= 1:
+        return LONGEST_WINDOW + 1  # never fades
+    return math.ceil(math.log(2**16 - 1) / -math.log(decay)) + 1
+
 
 #: Filters that are per-frame unless their options ask for a random stream that continues from
 #: frame to frame (a chunk would restart it): why, when they do.
@@ -167,7 +191,6 @@ WHOLE_STREAM: Mapping[str, str] = {
     "mcdeint": "it follows motion from frame to frame",
     "zoompan": "it counts frames and carries zoom state from the start",
     "scroll": "its position accumulates from the first frame",
-    "lagfun": "each frame decays from every earlier one",
     "hqdn3d": "its temporal part is recursive: each frame depends on every earlier one",
     "amplify": "it labels each frame with the oldest timestamp of its window",
     "photosensitivity": "it blends each frame with its own previous output",

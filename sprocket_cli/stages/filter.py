@@ -4,7 +4,7 @@ Chunked equals whole: the chain is classified before the job starts
 (:func:`~sprocket_cli.plan.filtermodel.analyze`). Per-frame chains split as they are;
 windowed ones (``tmix``, ``deflicker``) have each chunk decode the neighbouring frames they
 read and drop them after the filters; a chain that cannot give plain ffmpeg's frames in
-chunks (``reverse``, ``setpts``) runs on one worker, said in one line, or is refused.
+chunks (``reverse``, ``setpts=0.2*PTS``) runs on one worker, said in one line, or is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class Timeline(StageConfig):
     """How many times finer than the source's the output track's ticks must be."""
     restart: bool = False
     """The chain opened with a cut the chunk plan made: times count from its first frame."""
+    resync: str | None = None
+    """A retime ffmpeg puts back on the frame-rate grid (``"1/2"`` for ``setpts=0.5*PTS``):
+    each chunk keeps its frames by output time (:attr:`~sprocket_cli.plan.filtermodel.ChainPlan.resync`)."""
 
 
 class FilterConfig(StageConfig):
@@ -65,15 +68,17 @@ class Filter(Stage[FilterConfig]):
 
     def bind(self, config: FilterConfig, inputs: Sequence[MediaInfo]) -> Binding:
         # The planner's side: workers never classify.
-        from sprocket_cli.plan.filtermodel import analyze, place_cut
+        from sprocket_cli.plan.filtermodel import analyze, place_cut, place_resync
 
         chain, span = place_cut(analyze(config.vf), inputs[0])
+        chain, ticks = place_resync(chain, inputs[0])
         if chain.split:
             timeline = Timeline(
                 grid=None if chain.rate is None else str(chain.rate),
-                stretch=int(chain.scale),
-                ticks=chain.timescale_factor,
+                stretch=1 if chain.resync else int(chain.scale),
+                ticks=ticks,
                 restart=chain.cut is not None,
+                resync=str(chain.scale) if chain.resync else None,
             )
             # Frame-numbered fades with their options named, for workers to shift (framefades);
             # a cut left to the chunk plan.
@@ -102,6 +107,15 @@ class Filter(Stage[FilterConfig]):
         if command.on_lane:
             return  # one input's frames before a join: the joined chain places the output
         command.timescale_factor = timeline.ticks
+        if timeline.resync is not None:
+            # The chunk's frames are those whose output times fall in its span scaled; the
+            # encoder's log of the first places the segment.
+            scale = Fraction(timeline.resync)
+            start = float(chunk.start_pts * chunk.time_base * scale)
+            end = None if chunk.is_last else float(chunk.end_pts * chunk.time_base * scale)
+            command.keep = None
+            command.resync = (start, end)
+            return
         if timeline.grid is not None:
             place_on_grid(command, chunk, Fraction(timeline.grid), base)
         elif timeline.stretch != 1 or timeline.ticks != 1:

@@ -51,10 +51,11 @@ def test_malformed_graphs_are_bad_filters(graph: str) -> None:
         ("noise=alls=20:allf=t+u", FilterClass.STATE),
         ("vignette", FilterClass.STATE),  # dither: a random stream
         ("vignette=dither=0", FilterClass.FRAME),
-        ("setpts=0.5*PTS", FilterClass.TIMING),  # speeding up: ffmpeg drops frames
+        ("setpts=0.5*PTS", FilterClass.RETIME),  # speeding up: ffmpeg drops frames, by its own rule
+        ("setpts=0.2*PTS", FilterClass.TIMING),  # faster than 4x: the drops keep the first frame's phase
         ("setpts=2*PTS", FilterClass.RETIME),
         ("setpts=PTS/0.5", FilterClass.RETIME),
-        ("setpts=1.25*PTS", FilterClass.TIMING),  # off the frame-rate grid: ffmpeg rounds
+        ("setpts=1.25*PTS", FilterClass.RETIME),  # off the frame-rate grid: ffmpeg rounds
         ("setpts=PTS-STARTPTS", FilterClass.TIMING),
         ("tpad=stop=10", FilterClass.PAD),
         ("tpad=start=5", FilterClass.TIMING),
@@ -91,6 +92,28 @@ def test_the_first_filter_that_cannot_split_is_named() -> None:
     plan = analyze("hue=s=0,reverse,setpts=0.5*PTS")
     assert not plan.split
     assert plan.reason == "'reverse' is whole-stream: it outputs the frames in reverse order"
+
+
+@pytest.mark.parametrize(
+    ("vf", "before", "after"),
+    [
+        ("setpts=0.5*PTS", 8, 3),
+        ("setpts=PTS/4", 16, 5),  # a slot every 4 frames: 4 slots of history
+        ("setpts=0.9*PTS", 40, 3),  # a frame dropped only every 10: as long a history
+        ("setpts=1.5*PTS", 4, 2),
+    ],
+)
+def test_a_retime_off_the_grid_decodes_the_frames_ffmpegs_drop_rule_reads(
+    vf: str, before: int, after: int
+) -> None:
+    plan = analyze(vf)
+    assert plan.split and plan.resync
+    assert (plan.preroll, plan.postroll) == (before, after)
+
+
+def test_a_retime_off_the_grid_beside_a_window_runs_whole() -> None:
+    assert not analyze("tmix=frames=3,setpts=0.5*PTS").split
+    assert analyze("hue=s=0,setpts=0.5*PTS,eq=contrast=1.2").split
 
 
 def test_a_rate_change_after_a_window_runs_whole() -> None:
