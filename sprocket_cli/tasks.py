@@ -36,6 +36,8 @@ class ChunkRef:
     """Where decoding for windowed filters ends (after ``end_pts``); None: the end."""
     lead_index: int = 0
     """The source frame number of the first frame the filters see."""
+    first_index: int = 0
+    """The source frame number of the chunk's own first frame."""
 
     @classmethod
     def of(cls, chunk: Chunk) -> ChunkRef:
@@ -52,6 +54,7 @@ class ChunkRef:
             lead_pts=chunk.lead_pts,
             tail_pts=chunk.tail_pts,
             lead_index=chunk.lead_index,
+            first_index=chunk.first_index,
         )
 
     @property

@@ -40,6 +40,8 @@ class Chunk:
     lead_index: int = 0
     """The source frame number of the first frame the filters see (frame-number expressions
     count from it)."""
+    first_index: int = 0
+    """The source frame number of the chunk's own first frame."""
 
     @property
     def decode_end_pts(self) -> int:
@@ -170,6 +172,7 @@ def plan_chunks(
                 origin_pts=frames[opening],
                 lead_pts=lead if lead != start else None,
                 lead_index=lead_index,
+                first_index=first,
                 tail_pts=end_pts if cut_short else tail if tail != end and i < len(bounds) - 2 else None,
             )
         )
@@ -221,6 +224,7 @@ def align_chunks(plan: ChunkPlan, first: MediaInfo, other: MediaInfo, offset: Fr
                 is_last=hi >= len(frames),
                 origin_pts=frames[0],
                 lead_index=lo,  # frame numbers of filters on this input count from here
+                first_index=lo,
             )
         )
     return ChunkPlan(chunks=tuple(chunks), target_seconds=plan.target_seconds)

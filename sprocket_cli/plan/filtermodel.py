@@ -13,9 +13,6 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from sprocket_cli.errors import BadFilterError
-from sprocket_cli.media.command import timescale_for
-from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.plan.cuts import Cut, restarts
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
 from sprocket_cli.plan.filteroptions import filter_help
@@ -32,6 +29,7 @@ from sprocket_cli.plan.filtertable import (
 )
 from sprocket_cli.plan.framefades import LONGEST, frame_fade
 from sprocket_cli.plan.framenumbers import renumberable
+from sprocket_cli.plan.framepicks import packs, picks_by_number
 
 #: Expression variables that count frames (``n`` in select, geq, eq, hue, overlay, enable=;
 #: ``%{n}`` and ``%{frame_num}`` in drawtext text).
@@ -65,6 +63,10 @@ class Finding:
     """A deinterlacer sending a frame per field: twice the frames, at half-frame times."""
     scale: Fraction | None = None
     """How much a retime stretches time (``setpts=2*PTS``: 2)."""
+    picks: bool = False
+    """A ``select`` of frames by their number alone (:mod:`framepicks`)."""
+    packs: bool = False
+    """``setpts=N/FRAME_RATE/TB``: the frames it is given, one frame duration apart."""
     resync: bool = False
     """A retime whose frames ffmpeg puts back on the frame-rate grid, dropping those that land
     on a slot already taken: chunks keep their frames by output time (:attr:`ChainPlan.resync`)."""
@@ -90,6 +92,10 @@ class ChainPlan:
     """A trim restarting the kept frames' times, which the chunk plan does instead."""
     rest: str = ""
     """The chain each chunk runs: the chain without its cut's trim."""
+    picks: str = ""
+    """A select by frame number whose picks a later setpts packs: the select as written, for
+    the planner to ask ffmpeg which frames it picks (:mod:`framepicks`); its windows' rolls
+    count picked frames until then."""
 
     @property
     def rate(self) -> Fraction | None:
@@ -115,7 +121,7 @@ class ChainPlan:
         """How many times finer than the source's the output's ticks must be to hold every
         frame time exactly (a frame per field halves the step); a resynced chain's are set
         from the frame rate when the job is planned."""
-        if self.resync:
+        if self.resync or self.picks:
             return 1
         return (2 if self.split and any(f.fields for f in self.findings) else 1) * self.scale.denominator
 
@@ -145,6 +151,11 @@ def classify(use: FilterUse) -> Finding:
         return Finding(use.text, FilterClass.WHOLE, why=WHOLE_STREAM[name])
     if _RANDOM.search(everything):
         return Finding(use.text, FilterClass.STATE, why="random() continues from frame to frame")
+    if picks_by_number(use):
+        return Finding(use.text, FilterClass.FRAME_NUMBER, why="it picks frames by number (n)", picks=True)
+    if packs(use):
+        why = "it numbers the frames it is given (N)"
+        return Finding(use.text, FilterClass.FRAME_NUMBER, why=why, packs=True)
     if _FRAME_NUMBER.search(everything):
         shiftable = name in PER_FRAME and renumberable(use)
         why = "its expressions count frames (n)"
@@ -289,9 +300,27 @@ def _cut(vf: str, uses: list[FilterUse], findings: tuple[Finding, ...]) -> tuple
     return moving[0], moving[1]
 
 
+def _packing(findings: tuple[Finding, ...], rest: str) -> ChainPlan | None:
+    """The plan of ``select=<n only>,...,setpts=N/FRAME_RATE/TB,...`` with per-frame filters
+    around the select and per-frame or windowed ones after the setpts; None: not that shape."""
+    picks = [k for k, f in enumerate(findings) if f.picks]
+    packers = [k for k, f in enumerate(findings) if f.packs]
+    if len(picks) != 1 or len(packers) != 1 or picks[0] > packers[0]:
+        return None
+    first, then = findings[: packers[0]], findings[packers[0] + 1 :]
+    if any(f.kind is not FilterClass.FRAME for f in first if not f.picks):
+        return None
+    if any(not (_one_to_one(f) and not f.renumber and not f.fields) for f in then):
+        return None
+    before, after = sum(f.before for f in then), sum(f.after for f in then)
+    return ChainPlan(findings, before, after, rest=rest, picks=findings[picks[0]].text)
+
+
 def _plan(findings: tuple[Finding, ...], kept: tuple[Finding, ...], rest: str) -> ChainPlan:
     """The plan of a chain whose ``kept`` findings run in every chunk (all of them, or all but
     a cut)."""
+    if len(kept) == len(findings) and (packed := _packing(findings, rest)) is not None:
+        return packed
     preroll = sum(f.before for f in kept)
     postroll = sum(f.after for f in kept)
     for i, f in enumerate(kept):
@@ -315,37 +344,3 @@ def _plan(findings: tuple[Finding, ...], kept: tuple[Finding, ...], rest: str) -
             f = Finding(f.text, f.kind, why=why)
         return ChainPlan(findings, whole=f)
     return ChainPlan(findings, preroll, postroll, sum(f.drops for f in kept), rest=rest)
-
-
-def place_cut(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, tuple[int, int] | None]:
-    """``chain`` over ``info``, and the (first, end) pts of the frames its cut keeps (None: no
-    cut). A cut over a video that does not start at zero runs on one worker: ffmpeg times
-    trim from the file's start, which sprocket's chunks do not see."""
-    if chain.cut is None:
-        return chain, None
-    if not info.frame_pts or info.frame_pts[0] != 0:
-        why = "the video's first frame is not at time 0, where trim's times count from"
-        return replace(chain, whole=Finding(chain.cut.text, FilterClass.TIMING, why=why)), None
-    first, stop = chain.cut.keeps(info.frame_pts, info.time_base)
-    if first >= stop:
-        raise BadFilterError(f"{chain.cut.text!r} keeps no frame of {info.source}")
-    end = info.frame_pts[stop] if stop < len(info.frame_pts) else info.end_pts
-    return chain, (info.frame_pts[first], end)
-
-
-def place_resync(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, int]:
-    """``chain`` over ``info`` and how many times finer than the source's the output's ticks
-    must be. A resynced chain's frames land on ffmpeg's 1/frame-rate grid, counted from the
-    first frame: it splits only over a video that starts at 0 on a plain frame rate."""
-    if not chain.resync:
-        return chain, chain.timescale_factor
-    retime = next(f for f in chain.findings if f.resync)
-    rate = info.fps
-    if not info.frame_pts or info.frame_pts[0] != 0:
-        why = "the video's first frame is not at time 0, where ffmpeg's frame-rate grid counts from"
-    elif rate.denominator > 1001 or rate.numerator > 240000:
-        why = f"the video's frame rate varies (average {float(rate):.3f}): ffmpeg's grid is not known"
-    else:
-        timescale = timescale_for(info.time_base)
-        return chain, math.lcm(timescale, rate.numerator) // timescale
-    return replace(chain, whole=Finding(retime.text, FilterClass.TIMING, why=why)), 1

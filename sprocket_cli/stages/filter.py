@@ -18,8 +18,10 @@ from pydantic import Field
 
 from sprocket_cli.errors import UsageError
 from sprocket_cli.plan.cuts import restart_at
+from sprocket_cli.plan.filtergraph import parse_graph
 from sprocket_cli.plan.framefades import name_options
 from sprocket_cli.plan.framenumbers import number_frames
+from sprocket_cli.plan.framepicks import packs, span, unpack
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
 if TYPE_CHECKING:
@@ -40,6 +42,11 @@ class Timeline(StageConfig):
     """How many times finer than the source's the output track's ticks must be."""
     restart: bool = False
     """The chain opened with a cut the chunk plan made: times count from its first frame."""
+    picks: str | None = None
+    """Which source frames a select by frame number picks, for a setpts to pack
+    (:func:`~sprocket_cli.plan.framepicks.pack`); the rate is the source's, ``rate``."""
+    rate: str | None = None
+    """The source's frame rate, where packed frames are one frame duration apart."""
     resync: str | None = None
     """A retime ffmpeg puts back on the frame-rate grid (``"1/2"`` for ``setpts=0.5*PTS``):
     each chunk keeps its frames by output time (:attr:`~sprocket_cli.plan.filtermodel.ChainPlan.resync`)."""
@@ -68,12 +75,17 @@ class Filter(Stage[FilterConfig]):
 
     def bind(self, config: FilterConfig, inputs: Sequence[MediaInfo]) -> Binding:
         # The planner's side: workers never classify.
-        from sprocket_cli.plan.filtermodel import analyze, place_cut, place_resync
+        from sprocket_cli.plan.filtermodel import analyze
+        from sprocket_cli.plan.framepicks import pack
+        from sprocket_cli.plan.placement import place_cut, place_on_frame_grid, place_picks
 
         chain, span = place_cut(analyze(config.vf), inputs[0])
-        chain, ticks = place_resync(chain, inputs[0])
+        chain, ticks = place_on_frame_grid(chain, inputs[0])
+        chain, mask = place_picks(chain, inputs[0])
         if chain.split:
             timeline = Timeline(
+                picks=None if mask is None else pack(mask),
+                rate=None if mask is None else str(inputs[0].fps),
                 grid=None if chain.rate is None else str(chain.rate),
                 stretch=1 if chain.resync else int(chain.scale),
                 ticks=ticks,
@@ -93,8 +105,12 @@ class Filter(Stage[FilterConfig]):
     def contribute(self, config: FilterConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         # Frame numbers (n, %{n}) count from the chunk's first frame's number in the source,
         # as in a whole-file run; a chain that cannot do that runs as one chunk from frame 0.
-        vf = number_frames(config.vf, chunk.lead_index)
         timeline = config.timeline
+        if timeline.picks is not None and timeline.rate is not None:
+            command.timescale_factor = timeline.ticks
+            pack_picks(config.vf, command, chunk, unpack(timeline.picks), Fraction(timeline.rate))
+            return
+        vf = number_frames(config.vf, chunk.lead_index)
         # Where the chain's times count from: the source's zero, or the first frame of a cut.
         base = chunk.origin_pts if timeline.restart else 0
         if timeline.restart:
@@ -127,6 +143,22 @@ class Filter(Stage[FilterConfig]):
             # A rate change (fps=) may emit a frame at the chunk's end time, and tpad's padding
             # follows it: both belong to the next chunk, or to the last one.
             command.end_seconds = float((chunk.end_pts - base) * chunk.time_base * timeline.stretch)
+
+
+def pack_picks(vf: str, command: ChunkCommand, chunk: ChunkRef, mask: bytes, rate: Fraction) -> None:
+    """A chunk of ``select=<by n>,...,setpts=N/FRAME_RATE/TB``: n counts from the chunk's
+    first decoded frame's number, N from the frames picked before it, and the chunk keeps the
+    packed frames of its own source frames (:mod:`~sprocket_cli.plan.framepicks`)."""
+    first, stop = chunk.first_index, chunk.first_index + chunk.frame_count
+    if not any(mask[first:stop]):
+        command.skip = True  # nothing of the chunk is picked
+        return
+    before, start, end = span(mask, first, stop, rate)
+    lead = sum(mask[: chunk.lead_index])
+    uses = parse_graph(vf)
+    command.add_filter(",".join(number_frames(u.text, lead if packs(u) else chunk.lead_index) for u in uses))
+    command.keep = (start, None if chunk.is_last else end)
+    command.start_ticks = round(before / rate * chunk.timescale * command.timescale_factor)
 
 
 def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction, base: int = 0) -> None:
