@@ -18,7 +18,7 @@ together; a bigger build raises :class:`BundleTooLarge` before it is zipped.
 
 The zip is deterministic (sorted entries, fixed timestamps, fixed modes) and keeps the
 executable bit of the ffmpeg binary. pip's downloads are cached under the user cache dir, so a
-rebuild does not download again. Command line::
+rebuild does not download again, and unchanged inputs are not rebuilt (cache.py). Command line::
 
     python -m lambda_bundle.build --arch arm64 [--python 3.12] [--faces] [--out DIR]
 """
@@ -112,6 +112,8 @@ class Bundle:
     """Whether it carries the local face provider (dlib and its models)."""
     sizes: tuple[tuple[str, int], ...] = ()
     """Unzipped bytes per top-level entry, largest first (what to prune next)."""
+    reused: bool = False
+    """An earlier build from the same inputs, returned instead of building again."""
 
 
 def cache_dir() -> Path:
@@ -128,14 +130,21 @@ def build_bundle(
     *,
     faces: bool = False,
     max_unzipped_bytes: int = MAX_UNZIPPED_BYTES,
+    reuse: bool = True,
 ) -> Bundle:
     """Build the zip for ``arch`` ("arm64" or "x86_64") and Lambda's ``python<python_version>``
-    into ``out_dir``; :class:`BundleTooLarge` if it would exceed ``max_unzipped_bytes``."""
+    into ``out_dir``; :class:`BundleTooLarge` if it would exceed ``max_unzipped_bytes``. With
+    ``reuse``, one built there earlier from the same inputs is returned instead."""
     if arch not in PLATFORMS:
         raise BundleError(f"unknown architecture {arch!r}: choose one of {', '.join(sorted(PLATFORMS))}")
     if not re.fullmatch(r"3\.\d+", python_version):
         raise BundleError(f"python version {python_version!r} is not like 3.12")
+    from lambda_bundle.cache import earlier_build, record_build  # it imports this module
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    path, digest, earlier = earlier_build(out_dir, arch, python_version, faces=faces)
+    if earlier is not None and reuse:
+        return earlier
     with tempfile.TemporaryDirectory(prefix="sprocket-bundle-", dir=out_dir) as tmp:
         root = Path(tmp) / "root"
         root.mkdir()
@@ -149,12 +158,10 @@ def build_bundle(
         unzipped = sum(size for _, size in sizes)
         if unzipped > max_unzipped_bytes:
             raise BundleTooLarge(_too_large(arch, faces, unzipped, max_unzipped_bytes, sizes))
-        name = f"sprocket-lambda-{stamp.replace('+', '-')}-{arch}-py{python_version}"
-        path = out_dir / f"{name}{'-faces' if faces else ''}.zip"
         partial = Path(tmp) / "bundle.zip"
         write_zip(root, partial)
         partial.replace(path)
-    return Bundle(
+    bundle = Bundle(
         path=path,
         arch=arch,
         python_version=python_version,
@@ -165,17 +172,15 @@ def build_bundle(
         faces=faces,
         sizes=tuple(sizes),
     )
+    return record_build(bundle, digest)
 
 
 def _too_large(arch: str, faces: bool, size: int, limit: int, sizes: Sequence[tuple[str, int]]) -> str:
     biggest = ", ".join(f"{name} {n / 1e6:.0f} MB" for name, n in sizes[:3])
-    if faces:
-        # Measured: arm64's ffmpeg 9 is 131 MB against x86_64's 173 MB, so arm64 with faces fits.
-        other = "build it for arm64, which fits, or " if arch == "x86_64" else ""
-        hint = (
-            f"layers count toward the same limit: {other}ship the faces worker as a container image (10 GB)"
-        )
-    else:
+    # Measured: arm64's ffmpeg 9 is 131 MB against x86_64's 173 MB, so arm64 with faces fits.
+    other = "build it for arm64, which fits, or " if arch == "x86_64" else ""
+    hint = f"layers count toward the same limit: {other}ship the faces worker as a container image (10 GB)"
+    if not faces:
         hint = "prune more, or ship the worker as a container image (10 GB)"
     return (
         f"the {arch}{' faces' if faces else ''} Lambda bundle is {size / 1e6:.1f} MB unzipped, over the "
@@ -326,7 +331,7 @@ def _copy_sources(root: Path) -> str:
     info = root / f"sprocket-{__version__}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: sprocket\nVersion: {__version__}\n")
-    (info / "entry_points.txt").write_text(_entry_points())
+    (info / "entry_points.txt").write_text(entry_points())
     (info / "top_level.txt").write_text("lambda_bundle\nsprocket_cli\n")
     stamp = stamp_of(root / "sprocket_cli")
     if stamp != stamp_of(package):
@@ -334,7 +339,7 @@ def _copy_sources(root: Path) -> str:
     return stamp
 
 
-def _entry_points() -> str:
+def entry_points() -> str:
     """entry_points.txt for the bundle: pyproject.toml's, else the installed distribution's."""
     pyproject = Path(sprocket_cli.__file__).resolve().parents[1] / "pyproject.toml"
     if pyproject.is_file():

@@ -11,6 +11,9 @@ class SprocketError(Exception):
     """Base of every error the user can cause; carries the process exit code."""
 
     exit_code: int = 1
+    retry: bool = True
+    """Whether a task that failed with this may go better on another attempt (the dispatcher
+    reads it): False for a failure that would repeat, which fails the job at once."""
 
 
 class UsageError(SprocketError):
@@ -81,12 +84,33 @@ class FfmpegError(SprocketError):
     """All that ffmpeg wrote to stderr, for a caller that finds the cause in its first lines."""
 
 
-class NoFramesError(SprocketError):
-    """A task's filters left no frame to encode: it will do so however often it is retried."""
+class RepeatingTaskError(SprocketError):
+    """A task failure that would repeat however often the task were retried: the dispatcher
+    fails the job after one attempt, with this one line."""
 
     exit_code = 8
     retry = False
-    """Failures that repeat are not retried (the coordinator reads this)."""
+
+
+class NoFramesError(RepeatingTaskError):
+    """A task's filters left no frame to encode: it will do so however often it is retried."""
+
+
+class FilterFailedError(RepeatingTaskError):
+    """An ffmpeg filter failed on a chunk's frames (the first-frame check cannot see a failure
+    that comes later in the video); the message names the filter and ffmpeg's reason."""
+
+
+class EncoderRefusedError(RepeatingTaskError):
+    """The encoder refused a chunk's frames; the message names the encoder and its reason."""
+
+
+class DiskFullError(RepeatingTaskError):
+    """A write found no space left on its file system; the message names the path. A retry
+    would only fill the disk again, so the job fails at once and can be resumed once there is
+    room."""
+
+    exit_code = 9
 
 
 class JobFailedError(SprocketError):

@@ -152,6 +152,7 @@ def start(
         # What ffmpeg reads (an s3:// object through a URL presigned now); the record keeps
         # what the user named.
         sources = {name: readable(src) for name, src in request.inputs.items()}
+        executor.check_sources(list(sources.values()))  # before the job exists
         began = time.monotonic()
         with ThreadPoolExecutor(1) as side:
             checked = side.submit(check) if check is not None else None
@@ -185,6 +186,7 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
     try:
         began = time.monotonic()
         job = resume_job(job_dir, options, storage=storage)
+        executor.check_sources([info.source for info in job.inputs.values()])
         job = replace(job, plan_seconds=time.monotonic() - began)  # its probe is in there too
         return JobHandle(job, executor, storage, backend)
     except BaseException:

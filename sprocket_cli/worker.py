@@ -11,19 +11,28 @@ ffmpeg-python: no PyAV, no CLI, no TUI.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import resource
 import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sprocket_cli.errors import NoFramesError
+from sprocket_cli.errors import (
+    DiskFullError,
+    EncoderRefusedError,
+    FfmpegError,
+    FilterFailedError,
+    NoFramesError,
+    RepeatingTaskError,
+)
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
@@ -219,34 +228,116 @@ def _work(
         except Stopped:
             outcome.compute = time.monotonic() - t1
             return outcome
+        except FfmpegError as exc:
+            raise repeating(exc.stderr, tmp) or exc from None
         t2 = time.monotonic()
         outcome.compute = t2 - t1
         outcome.frames = chunk.frame_count
         report("writing", chunk.frame_count)
-        if task.output_type == "chunks":
-            start_ticks = chunk.start_ticks if command.start_ticks is None else command.start_ticks
-            try:
-                segment = make_segment(Path(out_path).read_bytes(), start_ticks)
-            except EmptySegment:
-                raise NoFramesError("the filters left no frame to encode") from None
-            ikey = init_key(key, segment.init_hash)
-            if not storage.exists(ikey):
-                storage.put_bytes(ikey, segment.init)
-            outcome.stored = storage.put_bytes(key, segment.media, exclusive=True)
-            outcome.frames = segment.frames
-            outcome.fields = {
-                "init_key": ikey,
-                "init_hash": segment.init_hash,
-                "start_ticks": start_ticks,
-                "duration_ticks": segment.duration,
-                "timescale": segment.timescale,
-                "codec": segment.codec,
-                "meta": {"width": segment.width, "height": segment.height},
-            }
-        else:
-            outcome.stored = storage.put_file(key, out_path, exclusive=True)
+        with _disk_full_named(storage, key):
+            _store(task, chunk, command.start_ticks, key, out_path, storage, outcome)
         outcome.write = time.monotonic() - t2
     return outcome
+
+
+def _store(
+    task: Task,
+    chunk: ChunkRef,
+    start: int | None,
+    key: str,
+    out_path: str,
+    storage: Storage,
+    outcome: _Outcome,
+) -> None:
+    """Store ffmpeg's output at ``out_path`` under ``key`` exclusively: a segment and its
+    init part, or the file as it is."""
+    if task.output_type != "chunks":
+        outcome.stored = storage.put_file(key, out_path, exclusive=True)
+        return
+    start_ticks = chunk.start_ticks if start is None else start
+    try:
+        segment = make_segment(Path(out_path).read_bytes(), start_ticks)
+    except EmptySegment:
+        raise NoFramesError("the filters left no frame to encode") from None
+    ikey = init_key(key, segment.init_hash)
+    if not storage.exists(ikey):
+        storage.put_bytes(ikey, segment.init)
+    outcome.stored = storage.put_bytes(key, segment.media, exclusive=True)
+    outcome.frames = segment.frames
+    outcome.fields = {
+        "init_key": ikey,
+        "init_hash": segment.init_hash,
+        "start_ticks": start_ticks,
+        "duration_ticks": segment.duration,
+        "timescale": segment.timescale,
+        "codec": segment.codec,
+        "meta": {"width": segment.width, "height": segment.height},
+    }
+
+
+@contextlib.contextmanager
+def _disk_full_named(storage: Storage, key: str) -> Iterator[None]:
+    """A full disk under ``key`` as :class:`DiskFullError` naming the file: a bare ENOSPC from
+    a write names no path, and the user must learn which file system to free."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        local = storage.local_path(key)
+        if local is not None:
+            # The store leaves its half-written temporary (``.NAME.XXXXXXXX.part``), which keeps
+            # the disk full: ours, of the segment or of its init part. Not every temporary in
+            # the folder: the coordinator's playlists and other chunks are written there too,
+            # and a rename that finds its file gone would fail the job with the wrong words.
+            dest = Path(local)
+            for pattern in (f".{dest.name}.*.part", ".init_*.part"):
+                for part in dest.parent.glob(pattern):
+                    part.unlink(missing_ok=True)
+        raise DiskFullError(f"{local or key}: No space left on device") from None
+
+
+# What ffmpeg's stderr says when the failure is in the work itself, not in the machine. Its
+# lines start with the logging contexts, ``[Parsed_drawtext_0 @ 0x55d0] `` for a filter of a
+# -vf chain, ``[libx264 @ 0x55d0] `` for an encoder library, ``[vost#0:0/libx264 @ 0x55d0]
+# [enc:libx264 @ 0x55e0] `` for ffmpeg's own encoding thread.
+_LINE = re.compile(r"^((?:\[[^]]* @ 0x[0-9a-f]+\] ?)*)(.*)$")
+_FILTER = re.compile(r"\[Parsed_(\w+?)_\d+ @")
+_ENCODER = re.compile(r"\[(?:vost#[\d:]+/|enc:)(\w+) @")
+_FILTER_FAILED = ("Error while filtering", "Error reinitializing filters", "Failed to configure")
+_ENCODER_REFUSED = (
+    "Error submitting video frame to the encoder",
+    "Error encoding a frame",
+    "Error while opening encoder",
+    "Error initializing output stream",
+)
+#: The machine, not the work: worth another attempt (memory or a hardware encoder's session
+#: may be free then). Matched in lower case anywhere in a line.
+_TRANSIENT = ("cannot allocate memory", "out of memory", "resource temporarily unavailable")
+
+
+def repeating(stderr: str, scratch: str) -> RepeatingTaskError | None:
+    """The failure that ffmpeg's ``stderr`` describes if it would repeat on every attempt (a
+    filter or the encoder refusing the frames, a full disk under ``scratch``), else None:
+    a killed ffmpeg, an unreadable input or a lack of memory may go better next time."""
+    lines = [(m.group(1), m.group(2).strip()) for m in map(_LINE.match, stderr.splitlines()) if m]
+    said = [(context, text) for context, text in lines if text]
+    if any("No space left on device" in text for _, text in said):
+        return DiskFullError(f"{scratch}: No space left on device")
+    if any(word in text.lower() for _, text in said for word in _TRANSIENT):
+        return None
+    if any(text.startswith(_FILTER_FAILED) for _, text in said):
+        # The filter's own line says why; the lines after it only say that the run failed.
+        named = [(m.group(1), t) for c, t in said if (m := _FILTER.search(c))]
+        filt, reason = named[0] if named else ("chain", said[0][1])
+        return FilterFailedError(f"filter {filt} failed on the frames: {reason}")
+    refused = [t for _, t in said if t.startswith(_ENCODER_REFUSED)]
+    if refused:
+        encoder = next((m.group(1) for c, _ in said if (m := _ENCODER.search(c))), "the encoder")
+        # The encoder library's own line (its context is its name alone) says why.
+        own = [t for c, t in said if c.startswith(f"[{encoder} @")]
+        return EncoderRefusedError(f"encoder {encoder} refused the frames: {(own or refused)[0]}")
+    return None
 
 
 def _work_python(
@@ -274,7 +365,8 @@ def _work_python(
             return outcome
         t2 = time.monotonic()
         report("writing", chunk.frame_count)
-        outcome.stored = storage.put_bytes(key, json.dumps(facts).encode(), exclusive=True)
+        with _disk_full_named(storage, key):
+            outcome.stored = storage.put_bytes(key, json.dumps(facts).encode(), exclusive=True)
     outcome.read, outcome.compute, outcome.write = t1 - t0, t2 - t1, time.monotonic() - t2
     outcome.frames = chunk.frame_count
     outcome.fields = {"meta": facts}

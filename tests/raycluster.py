@@ -161,6 +161,9 @@ def loopback_cluster() -> Iterator[RayCluster]:
     network = Network()
     # Short: Ray's unix sockets live in here, and their paths may not pass 107 bytes.
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    # Ray notes the head's address in /tmp/ray whatever temp_dir says, and fails when that
+    # folder is missing (a fresh machine where nothing started Ray the default way).
+    os.makedirs("/tmp/ray", exist_ok=True)
     # Never reports usage home (there is no route out of the namespace either); the nodes inherit it.
     quiet = os.environ.get(USAGE_STATS)
     os.environ[USAGE_STATS] = "0"

@@ -17,6 +17,14 @@ RUNTIME = "python3.12"
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
 
+def cache_folder() -> Path:
+    """Where ``sprocket setup`` keeps the bundles it builds, so that the next run with the same
+    code reuses one instead of building again (minutes of pip and zipping)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("sprocket")) / "bundles"
+
+
 @dataclass(frozen=True)
 class BundleInfo:
     """A zip ready to upload."""
@@ -28,6 +36,8 @@ class BundleInfo:
     stamp: str
     #: Bytes once unzipped, which Lambda limits.
     unzipped_bytes: int
+    #: True when a build from the same inputs was reused rather than made now.
+    reused: bool = False
 
 
 def prebuilt(path: Path) -> BundleInfo:
@@ -41,16 +51,24 @@ def prebuilt(path: Path) -> BundleInfo:
     return _checked(BundleInfo(path, RUNTIME, stamp.code_stamp(), size))
 
 
-def build(arch: str, out_dir: Path) -> BundleInfo:
-    """Build one with ``lambda_bundle.build.build_bundle`` (imported only when needed)."""
+def build(arch: str, out_dir: Path, *, rebuild: bool = False) -> BundleInfo:
+    """Build one with ``lambda_bundle.build.build_bundle`` (imported only when needed) into
+    ``out_dir``, or reuse the one an earlier call left there from the same inputs (unless
+    ``rebuild``: to take up new releases of the dependencies, which the inputs do not pin).
+    Other builds there for the same target are removed: only the newest is worth keeping."""
     try:
         builder = importlib.import_module("lambda_bundle.build")
     except ImportError as exc:
         raise AwsError(f"cannot build a bundle here ({exc}): pass a prebuilt one with --bundle ZIP") from None
-    built = builder.build_bundle(arch, out_dir, python_version="3.12")
-    return _checked(
-        BundleInfo(Path(built.path), str(built.runtime), str(built.stamp), int(built.unzipped_bytes))
+    python = RUNTIME.removeprefix("python")
+    built = builder.build_bundle(arch, out_dir, python_version=python, reuse=not rebuild)
+    for old in out_dir.glob(f"sprocket-lambda-*-{arch}-py{python}.*"):
+        if old.stem != Path(built.path).stem:
+            old.unlink(missing_ok=True)
+    info = BundleInfo(
+        Path(built.path), str(built.runtime), str(built.stamp), int(built.unzipped_bytes), bool(built.reused)
     )
+    return _checked(info)
 
 
 def _checked(bundle: BundleInfo) -> BundleInfo:

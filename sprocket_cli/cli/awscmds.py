@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sprocket_cli import stamp
-from sprocket_cli.aws.bundle import RUNTIME, BundleInfo, build, prebuilt
+from sprocket_cli.aws.bundle import RUNTIME, BundleInfo, build, cache_folder, prebuilt
 from sprocket_cli.aws.deploy import IDENTITY, Target, default_bucket, setup_steps
 from sprocket_cli.aws.doctor import run_checks
 from sprocket_cli.aws.plan import Runner, Step, dry_run
@@ -104,6 +103,12 @@ def setup_cmd(
         Path | None,
         typer.Option("--bundle", help="A prebuilt bundle zip of this code (default: build one now)."),
     ] = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build the bundle anew even if this code's was built before (new dependencies)."
+        ),
+    ] = False,
 ) -> None:
     """Deploy the Lambda worker: a private S3 bucket, an IAM role and the function. Safe to re-run.
 
@@ -128,16 +133,18 @@ def setup_cmd(
     clients = Clients(region, profile)
     identity = whoami(clients)
     changes = 0
-    with tempfile.TemporaryDirectory(prefix="sprocket-bundle-") as tmp:
-        if bundle is None:
-            out.print(f"building the worker bundle for {arch.value} ...")
-        info = prebuilt(bundle) if bundle else build(arch.value, Path(tmp))
-        target = _target(region, identity.account, bucket, memory, arch.value, info, identity.partition)
-        out.print(f"account {identity.account}, region {region}, code stamp {target.stamp}")
-        for call in Runner(clients).apply(setup_steps(target)):
-            changes += 1
-            out.print(f"[green]✓[/] {call.service} {call.operation} ", end="")
-            out.print(f"- {call.why}", style="dim", markup=False)
+    if bundle is None:
+        out.print(f"the worker bundle for {arch.value} (built only if this code's is not in the cache) ...")
+    info = prebuilt(bundle) if bundle else build(arch.value, cache_folder(), rebuild=rebuild)
+    if bundle is None:
+        done = "reused, its inputs unchanged" if info.reused else "built"
+        out.print(f"bundle {info.path.name}: {done}")
+    target = _target(region, identity.account, bucket, memory, arch.value, info, identity.partition)
+    out.print(f"account {identity.account}, region {region}, code stamp {target.stamp}")
+    for call in Runner(clients).apply(setup_steps(target)):
+        changes += 1
+        out.print(f"[green]✓[/] {call.service} {call.operation} ", end="")
+        out.print(f"- {call.why}", style="dim", markup=False)
     path = AwsSettings(
         region=region,
         bucket=target.bucket,

@@ -11,7 +11,8 @@ from rich.table import Table
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.render import render
-from sprocket_cli.jobs.records import all_jobs, clean, find_job
+from sprocket_cli.jobs.leftovers import clean
+from sprocket_cli.jobs.records import all_jobs, find_job
 from sprocket_cli.session import resume
 
 out = Console(highlight=False)
@@ -64,12 +65,13 @@ def clean_cmd(
         bool, typer.Option("--all", help="Remove whole job folders (streams and journals too).")
     ] = False,
 ) -> None:
-    """Free disk space: remove stopped jobs' intermediates (with --all, the whole job folders)."""
+    """Free disk space: remove stopped jobs' intermediates and half-written files (with --all,
+    the whole folders of finished and failed jobs)."""
     freed = 0
     count = 0
     for job in all_jobs(job_dir):
         if job.state == "running" or (everything and job.state in ("interrupted", "cancelled")):
             continue  # never pull files from under a job, nor lose one that can still resume
-        freed += clean(job, everything=everything)
+        freed += clean(job.job_dir, everything=everything)
         count += 1
     out.print(f"cleaned {count} jobs, freed {freed / 1e6:.1f} MB")

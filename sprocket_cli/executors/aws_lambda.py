@@ -6,11 +6,21 @@ returns. Throttling and the service's 5xx answers are retried here with backoff 
 and reported as ``throttled`` progress so that they show in the events; a task that fails in
 the function comes back as an error, which the coordinator retries like a local failure.
 Billed durations are read from each invocation's REPORT log line (``LogType=Tail``).
+
+Throttling is the account being busy, not the task failing: it is retried for as long as
+:data:`THROTTLE_BUDGET_S` of back-off, however many tries that takes, and never reaches the
+coordinator as a failure (which would spend one of the task's retries and send yet another
+invocation to a busy account). Only throttling that outlasts the budget fails the job, in one
+line, unretried. Back-off is the account's queue, not the task's work: each copy keeps it
+apart (:meth:`LambdaExecutor.running_seconds`), so that a time limit on a task can measure the
+work alone. URLs the workers would read are checked against where they run
+(:mod:`sprocket_cli.aws.reach`) before the first invocation.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import math
 import queue
@@ -18,11 +28,13 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sprocket_cli.aws.reach import workers_reach
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.executors.base import Executor, drain
 from sprocket_cli.plan.pricing import MAX_VCPUS, MB_PER_VCPU
@@ -36,13 +48,18 @@ if TYPE_CHECKING:
 
 #: Lambda's limit on a synchronous invocation's request payload.
 PAYLOAD_LIMIT = 6 * 1024 * 1024
-#: Error codes worth another try: the account or function is at its concurrency limit, or the
-#: service had a moment's trouble.
-RETRYABLE = frozenset(
-    {"TooManyRequestsException", "ServiceException", "EC2ThrottledException", "ResourceNotReadyException"}
-)
+#: The account or function is at its concurrency or rate limit (429): retried on the
+#: throttling budget, not counted as tries.
+THROTTLED = frozenset({"TooManyRequestsException"})
+#: The service had a moment's trouble: worth another try, up to :data:`MAX_TRIES`.
+RETRYABLE = frozenset({"ServiceException", "EC2ThrottledException", "ResourceNotReadyException"})
 #: Backoff between tries of a throttled invocation: full jitter over an exponential ceiling.
 BACKOFF_BASE, BACKOFF_CAP, MAX_TRIES = 0.25, 20.0, 10
+#: Seconds of throttling back-off one invocation may wait through before the job fails. Every
+#: invocation holding the account's concurrency ends within Lambda's longest timeout (900 s),
+#: so throttling that outlasts it is not other work finishing (a function whose reserved
+#: concurrency is 0, say): waiting longer would only hang the job.
+THROTTLE_BUDGET_S = 900.0
 #: Concurrency assumed when the account's limit cannot be read.
 UNKNOWN_LIMIT = 1000
 _REPORT = re.compile(r"Billed Duration: (\d+) ms\s+Memory Size: (\d+) MB")
@@ -56,6 +73,22 @@ class BundleMismatchError(SprocketError):
 
 class LambdaTaskError(RuntimeError):
     """The task raised in the function (Lambda's ``FunctionError``)."""
+
+
+class LambdaThrottledError(SprocketError):
+    """Lambda throttled an invocation for longer than :data:`THROTTLE_BUDGET_S`: retrying the
+    task would be throttled the same, so the job fails (and can be resumed later)."""
+
+    exit_code = 8
+    retry = False
+    """Read by the dispatcher: not worth another attempt."""
+
+
+class _Closed(LambdaTaskError):
+    """The executor closed while an invocation was backing off (read by no one: the job is over)."""
+
+    def __init__(self) -> None:
+        super().__init__("the job ended while this invocation waited out throttling")
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,19 @@ def parse_report(log_tail: str) -> Billing | None:
     return Billing(int(found.group(1)), int(found.group(2))) if found else None
 
 
+class _Copy:
+    """One submitted copy's clock: when it was submitted, how long it has backed off."""
+
+    def __init__(self, submitted: float) -> None:
+        self.submitted = submitted
+        self.backed_off = 0.0
+        """Seconds of finished back-off pauses."""
+        self.throttled_s = 0.0
+        """Of which throttling (the budget :data:`THROTTLE_BUDGET_S` limits)."""
+        self.pausing_since: float | None = None
+        self.ended: float | None = None
+
+
 class LambdaExecutor(Executor):
     NAME: ClassVar[str] = "lambda"
 
@@ -83,11 +129,23 @@ class LambdaExecutor(Executor):
         memory_mb: int,
         arch: str,
         client: LambdaClient,
+        sleep: Callable[[float], None] | None = None,
+        rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep``, ``rng`` and ``clock``: the back-off's pause, its jitter and the clock
+        (tests pass a virtual clock whose sleep advances it). By default a pause ends early
+        when the executor closes, so that a job ending is not held up by throttled copies."""
         self._client = client
         self.function = function
         self._memory_mb = memory_mb
         self._arch = arch
+        self._closing = threading.Event()
+        self._sleep = sleep or self._closing.wait
+        self._rng, self._clock = rng, clock
+        self._copies: weakref.WeakKeyDictionary[Future[Result], _Copy] = weakref.WeakKeyDictionary()
+        self.reach = workers_reach(client.meta.endpoint_url)
+        """Which URLs the workers can read, from where the endpoint says they run."""
         super().__init__(min(workers, self.concurrency_limit()))
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sprocket-lambda")
         self._reports: queue.SimpleQueue[Progress] = queue.SimpleQueue()
@@ -110,7 +168,7 @@ class LambdaExecutor(Executor):
         """Refuse a function deployed from other code: its workers would not run this job's tasks
         the way this coordinator plans them."""
         try:
-            reply = self._invoke({"metadata": True}, lambda: None)
+            reply = self._invoke({"metadata": True}, lambda: None, _Copy(self._clock()))
         except LambdaTaskError as exc:
             raise BundleMismatchError(
                 f"the deployed Lambda function fails to start ({exc}): run `sprocket setup` to redeploy it"
@@ -122,39 +180,81 @@ class LambdaExecutor(Executor):
                 "run `sprocket setup` to deploy this version"
             )
 
-    def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
-        return self._pool.submit(self._run, task, storage)
+    def now(self) -> float:
+        return self._clock()
 
-    def _run(self, task: Task, storage: StorageSpec) -> Result:
+    def check_sources(self, sources: list[str]) -> None:
+        """:class:`~sprocket_cli.aws.reach.UnreachableInputError` for the first URL in
+        ``sources`` the workers cannot reach (this machine's loopback, a private network)."""
+        for source in sources:
+            self.reach.check(source)
+
+    def submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
+        # Refused before anything is booked or invoked: a worker in AWS would only time out.
+        self.check_sources([s for s in (task.source, *(m.source for m in task.more)) if s])
+        return super().submit(task, storage)
+
+    def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
+        copy = _Copy(self._clock())
+        future = self._pool.submit(self._run, task, storage, copy)
+        self._copies[future] = copy
+        return future
+
+    def running_seconds(self, future: Future[Result]) -> float | None:
+        """Seconds the copy behind ``future`` has worked (or worked, once returned): since it
+        was submitted, less its throttling back-off, which is the account's queue and not the
+        task's time. None for a future this executor did not make."""
+        copy = self._copies.get(future)
+        if copy is None:
+            return None
+        with self._billing:
+            now = copy.ended if copy.ended is not None else self._clock()
+            pausing = 0.0 if copy.pausing_since is None else now - copy.pausing_since
+            return max(0.0, now - copy.submitted - copy.backed_off - pausing)
+
+    def _run(self, task: Task, storage: StorageSpec, copy: _Copy) -> Result:
         def throttled() -> None:
             self._reports.put(Progress(task.task_id, task.copy, "lambda", "throttled", 0))
 
-        reply = self._invoke({"task": json.loads(task.to_json()), "storage": asdict(storage)}, throttled)
+        try:
+            event = {"task": json.loads(task.to_json()), "storage": asdict(storage)}
+            reply = self._invoke(event, throttled, copy)
+        finally:
+            copy.ended = self._clock()
         result = Result.from_json(json.dumps(reply["result"]))
-        return replace(result, meta={**result.meta, "billed_ms": reply["billed_ms"]})
+        meta = {**result.meta, "billed_ms": reply["billed_ms"], "backoff_s": round(copy.backed_off, 3)}
+        return replace(result, meta=meta)
 
-    def _invoke(self, event: dict[str, Any], throttled: Callable[[], None]) -> dict[str, Any]:
-        """Invoke the function with ``event``; retry throttling; the reply with ``billed_ms``."""
+    def _invoke(self, event: dict[str, Any], throttled: Callable[[], None], copy: _Copy) -> dict[str, Any]:
+        """Invoke the function with ``event``; retry throttling; the reply with ``billed_ms``.
+        Back-off pauses are booked on ``copy``."""
         from botocore.exceptions import ClientError
 
         payload = json.dumps(event).encode()
         if len(payload) > PAYLOAD_LIMIT // 2:  # refs only: anything near the limit is a bug
             raise ValueError(f"a task payload of {len(payload)} bytes is too large for Lambda")
-        for attempt in range(MAX_TRIES):
+        faults = 0  # tries the service failed; throttles are not among them
+        for attempt in itertools.count():
             try:
                 response = self._client.invoke(FunctionName=self.function, Payload=payload, LogType="Tail")
                 break
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if code in THROTTLED:
+                    if copy.throttled_s >= THROTTLE_BUDGET_S:
+                        raise LambdaThrottledError(_throttled_too_long(self.function, exc)) from None
+                    with self._billing:
+                        self.throttles += 1
                 # 500 and 503: the service's own trouble. Other 5xx (502) are the function's
                 # set-up failing (its network, keys or code): another try would fail the same.
-                if (code not in RETRYABLE and status not in (500, 503)) or attempt == MAX_TRIES - 1:
+                elif (code not in RETRYABLE and status not in (500, 503)) or faults == MAX_TRIES - 1:
                     raise
-                with self._billing:
-                    self.throttles += 1
+                else:
+                    faults += 1
                 throttled()
-                time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+                pause = self._rng() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16))
+                self._pause(copy, pause, throttle=code in THROTTLED)
         body = json.loads(response["Payload"].read() or b"null")
         tail = base64.b64decode(response.get("LogResult", "")).decode(errors="replace")
         billing = parse_report(tail)
@@ -166,6 +266,19 @@ class LambdaExecutor(Executor):
             kind = body.get("errorType", "Error") if isinstance(body, dict) else "Error"
             raise LambdaTaskError(f"{kind}: {message}")
         return {**body, "billed_ms": billed}
+
+    def _pause(self, copy: _Copy, seconds: float, *, throttle: bool) -> None:
+        """Back off for ``seconds``, booked on ``copy`` (and on its throttling budget)."""
+        with self._billing:
+            copy.pausing_since = began = self._clock()
+        self._sleep(seconds)
+        with self._billing:  # both at once: running_seconds reads them together
+            paused = self._clock() - began
+            copy.backed_off += paused
+            copy.throttled_s += paused if throttle else 0.0
+            copy.pausing_since = None
+        if self._closing.is_set():
+            raise _Closed()  # the job is over: no invocation after close()
 
     def progress(self) -> list[Progress]:
         return drain(self._reports)
@@ -185,7 +298,18 @@ class LambdaExecutor(Executor):
         # Queued invocations are dropped; running ones are waited for, so that nothing runs (or
         # bills) after the command returns. A job that ends early has told them to stop
         # (CANCEL_KEY), which they see within a fraction of a second.
+        self._closing.set()  # ends back-off pauses: those copies invoke nothing more
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _throttled_too_long(function: str, exc: Exception) -> str:
+    """The one line for throttling past the budget, with Lambda's reason when it gives one."""
+    reason = getattr(exc, "response", {}).get("Reason") or "TooManyRequestsException"
+    return (
+        f"Lambda throttled every invocation of {function} for {THROTTLE_BUDGET_S:.0f} s ({reason}): "
+        "the account's concurrency is taken (other functions, or the function's reserved "
+        "concurrency is 0); run with fewer --workers, or `sprocket resume` the job later"
+    )
 
 
 def lambda_client(session: boto3.Session, region: str, timeout: float) -> LambdaClient:

@@ -40,6 +40,16 @@ class Executor(ABC):
         with self._lock:
             self._in_flight -= 1
 
+    def check_sources(self, sources: list[str]) -> None:
+        """Raise, naming it, for a source the workers cannot read; by default they read what
+        this machine reads."""
+
+    def running_seconds(self, future: Future[Result]) -> float | None:
+        """Seconds ``future``'s task has run, where the executor knows better than the time
+        since it was submitted (Lambda: not counting back-off from throttling); None: it
+        does not."""
+        return None
+
     def can_submit(self) -> bool:
         """Whether a submitted task would start now rather than wait in a queue."""
         return self._in_flight < self.workers

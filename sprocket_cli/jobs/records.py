@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -28,7 +27,6 @@ from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import Event, JobCancelled, JobFailed, JobFinished, JobStarted, TaskFinished
 from sprocket_cli.jobs.journal import JOURNAL_NAME, read_journal
 from sprocket_cli.processes import pid_alive
-from sprocket_cli.storage.layout import WORK
 
 JOB_FILE = "job.json"
 
@@ -212,18 +210,6 @@ def all_jobs(parent: Path | None) -> Iterator[JobStatus]:
     for job_dir in sorted(root.iterdir(), reverse=True):
         if (job_dir / JOB_FILE).is_file():
             yield status(job_dir)
-
-
-def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
-
-
-def clean(job: JobStatus, *, everything: bool) -> int:
-    """Remove a stopped job's intermediates (or, with ``everything``, its folder); bytes freed."""
-    target = job.job_dir if everything else job.job_dir / WORK
-    freed = folder_bytes(target)
-    shutil.rmtree(target, ignore_errors=True)
-    return freed
 
 
 # Output locks. A job takes one per output before its folder exists and drops it once the file

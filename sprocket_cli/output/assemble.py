@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sprocket_cli.errors import OutputError
+from sprocket_cli.errors import DiskFullError, FfmpegError, OutputError
+from sprocket_cli.jobs.leftovers import JOINED_VIDEO, PART_SUFFIX
 from sprocket_cli.jobs.records import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.containers import audio_target, container_for
@@ -27,7 +28,6 @@ from sprocket_cli.media.probe import video_codec
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
 
-PART_SUFFIX = ".part"
 #: What mkstemp puts between prefix and suffix: 8 of ``tempfile._RandomNameSequence.characters``.
 #: Matched exactly, so that a user's own ``.NAME.something.part`` is never taken for ours.
 _MKSTEMP_NAME = "[a-z0-9_]{8}"
@@ -76,11 +76,17 @@ def _assemble(
 ) -> str:
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
-    video = work_dir / "video.mp4"
-    with video.open("wb") as f:
-        f.write(storage.get_bytes(f"{folder}/{entries[0].init_uri}"))
-        for e in entries:
-            f.write(storage.get_bytes(f"{folder}/{e.uri}"))
+    video = work_dir / JOINED_VIDEO
+    try:
+        with video.open("wb") as f:
+            f.write(storage.get_bytes(f"{folder}/{entries[0].init_uri}"))
+            for e in entries:
+                f.write(storage.get_bytes(f"{folder}/{e.uri}"))
+    except BaseException as exc:
+        video.unlink(missing_ok=True)  # half a video, on the disk that may have no room for it
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"{video}: No space left on device") from None
+        raise
     # ffmpeg starts each input at 0; a video whose first frame comes later on the source's
     # timeline (a filter that gives no frame for the first ones) keeps that delay to the audio.
     first = entries[0].start_ticks / entries[0].timescale
@@ -94,13 +100,19 @@ def _assemble(
         said = target.describe(audio.source_codec, copied=audio.copies(target))
     if container.movflags:
         args += ["-movflags", "+faststart"]
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
-    os.close(fd)
     try:
-        run_ffmpeg([*args, "-f", container.muxer, "-y", tmp], what=f"assembling {dest}")
-        publish(tmp, dest)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
+        os.close(fd)
+        try:
+            run_ffmpeg([*args, "-f", container.muxer, "-y", tmp], what=f"assembling {dest}")
+            publish(tmp, dest)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except FfmpegError as exc:
+        if "No space left on device" in exc.stderr:
+            raise DiskFullError(f"{dest}: No space left on device") from None
+        raise
     finally:
-        Path(tmp).unlink(missing_ok=True)
         video.unlink(missing_ok=True)
     return said
 
@@ -115,6 +127,10 @@ def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:
             publish(tmp, dest)
         finally:
             Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:  # a failed write names no file: name the one asked for
+            raise DiskFullError(f"{dest}: No space left on device") from None
+        raise
     finally:
         unlock_outputs([dest])
 

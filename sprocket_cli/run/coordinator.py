@@ -11,10 +11,12 @@ on a virtual clock. The loop itself only routes and waits: tasks are made by
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 from collections.abc import Iterator
 
-from sprocket_cli.errors import JobCancelledError, JobFailedError
+from sprocket_cli.errors import DiskFullError, JobCancelledError, JobFailedError
 from sprocket_cli.events import (
     Event,
     JobCancelled,
@@ -24,6 +26,7 @@ from sprocket_cli.events import (
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.jobs.control import POLL_INTERVAL, clear_requests
 from sprocket_cli.jobs.journal import Journal
+from sprocket_cli.jobs.leftovers import remove_temporaries
 from sprocket_cli.pipeline.delivery import DeliveryFunction, Item
 from sprocket_cli.pipeline.registry import delivery_class
 from sprocket_cli.plan.scheduling import PlaybackClock, make_policy
@@ -74,7 +77,7 @@ class _Coordinator:
         clear_requests(job.job_dir)
         run.storage.delete(CANCEL_KEY)  # an earlier run's, in storage the job folder is not (S3)
         yield run.emit(job_started(run, self.span_groups))
-        ended = False
+        ended = full_disk = False
         try:
             for name, chunk_plan in job.chunks.items():
                 source = job.inputs[name].source
@@ -86,9 +89,26 @@ class _Coordinator:
             yield from self.loop()
             yield from self.finish()
             ended = True
-        except JobFailedError as exc:
-            yield run.emit(JobFailed(t=run.now(), job_id=job.job_id, error=str(exc)))
+        except (JobFailedError, DiskFullError) as exc:
+            # A task's full disk comes as the cause of the job's failure; the assembly's as is.
+            full_disk = isinstance(exc, DiskFullError) or isinstance(exc.__cause__, DiskFullError)
+            if full_disk:
+                remove_temporaries(job.job_dir)  # room for the journal's last line
+            yield from self.failed_anyway(str(exc))
             raise
+        except OSError as exc:
+            # The file system refused (full, read-only, gone): the job failed, it was not
+            # interrupted. A full disk is named (a failed write names no file), and the job's
+            # half-written temporaries go at once.
+            where = exc.filename or job.job_dir
+            if exc.errno != errno.ENOSPC:
+                yield from self.failed_anyway(f"{where}: {exc.strerror or exc}")
+                raise
+            full_disk = True
+            remove_temporaries(job.job_dir)
+            full = DiskFullError(f"{where}: No space left on device")
+            yield from self.failed_anyway(str(full))
+            raise full from None
         except JobCancelledError:
             yield run.emit(JobCancelled(t=run.now(), job_id=job.job_id))
             raise
@@ -99,9 +119,21 @@ class _Coordinator:
             if not ended and running and not run.storage.exists(CANCEL_KEY):
                 # Failed or interrupted: copies still running (on Lambda, say) stop on seeing this
                 # instead of working, and billing, to the end. A resume removes it.
-                run.storage.put_bytes(CANCEL_KEY, b"")
+                with contextlib.suppress(OSError):  # a full disk: the failure is told already
+                    run.storage.put_bytes(CANCEL_KEY, b"")
             self.staged.close()
             self.publisher.close()
+            if full_disk:
+                remove_temporaries(job.job_dir)  # those the audio thread left since
+
+    def failed_anyway(self, error: str) -> Iterator[Event]:
+        """The job failed: say so, in the journal too if it can still be written (the disk
+        that is full may be the job folder's, and then the user still sees the event)."""
+        run = self.run_
+        event = JobFailed(t=run.now(), job_id=run.job.job_id, error=error)
+        with contextlib.suppress(OSError):
+            run.emit(event)
+        yield event
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
         """Deliver ``item`` produced by ``endpoint_node`` to every group that reads it."""

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sprocket_cli.errors import JobFailedError
+from sprocket_cli.errors import JobFailedError, SprocketError
 from sprocket_cli.events import Event, TaskFailed, TaskProgress, TaskQueued, TaskStarted, TaskSuperseded
 from sprocket_cli.plan.scheduling import Policy
 from sprocket_cli.run.context import RunContext
@@ -175,7 +175,8 @@ class Dispatcher:
             return
         now = self.run.executor.now()
         for future, r in list(self.running.items()):
-            if future not in self.timed_out and now - r.dispatched > limit:
+            ran = self.run.executor.running_seconds(future)
+            if future not in self.timed_out and (now - r.dispatched if ran is None else ran) > limit:
                 self.timed_out.add(future)
                 yield from self.failed(
                     r.task, TimeoutError(f"no result after {limit:g}s"), r.slot, timed_out=True
@@ -233,8 +234,9 @@ class Dispatcher:
     ) -> Iterator[Event]:
         run = self.run
         spare = task.task_id in self.done or self.copies_in_flight(task.task_id) > 0
-        # A failure that will repeat (the filters leave no frame) is not worth another attempt.
-        repeats = getattr(exc, "retry", True) is False
+        # A failure that will repeat (no frame left, a filter or the encoder refusing the frames,
+        # a full disk) is not worth another attempt.
+        repeats = isinstance(exc, SprocketError) and not exc.retry
         will_retry = task.attempt <= run.job.retries and not spare and not repeats
         yield run.emit(
             TaskFailed(
@@ -251,7 +253,10 @@ class Dispatcher:
             return  # another copy has delivered, or still may
         if not will_retry:
             attempts = "" if repeats else f" after {task.attempt} attempts"
-            raise JobFailedError(f"chunk {task.chunk.index} failed in {task.group}{attempts}: {exc}")
+            error = JobFailedError(f"chunk {task.chunk.index} failed in {task.group}{attempts}: {exc}")
+            if repeats and isinstance(exc, SprocketError):
+                error.exit_code = exc.exit_code  # a full disk exits as one does anywhere else
+            raise error from exc  # the coordinator reads the cause: a full disk, say
         delay = RETRY_BACKOFF * 2 ** (task.attempt - 1)
         retry = Task(**{**task.__dict__, "attempt": task.attempt + 1})
         heapq.heappush(self.retry_heap, (run.executor.now() + delay, next(self._seq), retry))

@@ -5,6 +5,14 @@ One demuxing pass reads the source once and writes every chunk's packets to its 
 decoding: about as fast as the disk). MP4 keeps the source's time base and timestamps, so a
 worker seeks and trims an uploaded chunk exactly as it would the whole source. Uploads start
 as chunks close, while later chunks are still being cut.
+
+Chunks that decode from the same keyframe share one file, uploaded once: with sparse
+keyframes (one every minute, or one in the whole file) a file per chunk would carry every
+packet from the keyframe on again, so the upload grew with the square of the chunk count.
+Shared, each packet is uploaded about once (files of neighbouring keyframes overlap only by
+the few packets a chunk decodes past the next keyframe); the price is that those chunks
+start when their shared file is up, which they could not do much sooner anyway, since each
+needs the packets from the keyframe on.
 """
 
 from __future__ import annotations
@@ -101,31 +109,38 @@ class Stager:
         except Exception as exc:  # handed to the coordinator's thread, which fails the job
             self._ready.put(StagingError(f"{self.name}: cutting {self.source} into chunks failed: {exc}"))
 
-    def _upload(self, chunk: Chunk, path: str, time_base: Fraction) -> None:
+    def _upload(self, chunks: tuple[Chunk, ...], path: str, time_base: Fraction) -> None:
         while not self._room.acquire(timeout=STOP_POLL):
             if self._stop.is_set():
                 raise _Stopped
-        future = self._uploads.submit(self._put, chunk, path, time_base)
+        future = self._uploads.submit(self._put, chunks, path, time_base)
         future.add_done_callback(self._uploaded)
 
-    def _uploaded(self, future: Future[StagedChunk]) -> None:
+    def _uploaded(self, future: Future[list[StagedChunk]]) -> None:
         if future.cancelled():
             return  # the job ended first
         exc = future.exception()
         if exc is None:
-            self._ready.put(future.result())
+            for staged in future.result():
+                self._ready.put(staged)
             return
         reason = explain(exc) or exc
         self._ready.put(StagingError(f"{self.name}: uploading a chunk to storage failed: {reason}"))
 
-    def _put(self, chunk: Chunk, path: str, time_base: Fraction) -> StagedChunk:
+    def _put(self, chunks: tuple[Chunk, ...], path: str, time_base: Fraction) -> list[StagedChunk]:
+        """Upload the file ``chunks`` share, once; one :class:`StagedChunk` per chunk, the
+        file's bytes booked on the first (so that the job's upload total is what was sent)."""
         try:
-            key = f"{self.folder}/{self.name}/c{chunk.index:05d}.mp4"
+            key = f"{self.folder}/{self.name}/c{chunks[0].index:05d}.mp4"
             size = os.path.getsize(path)
             started = time.monotonic()
             self.storage.put_file(key, path)
             seconds = time.monotonic() - started
-            return StagedChunk(self.name, chunk.index, key, self.storage.url(key), time_base, size, seconds)
+            url = self.storage.url(key)
+            return [
+                StagedChunk(self.name, c.index, key, url, time_base, size if i == 0 else 0, seconds)
+                for i, c in enumerate(chunks)
+            ]
         finally:
             self._room.release()
 
@@ -135,57 +150,75 @@ class _Stopped(Exception):
 
 
 def split(
-    source: str, chunks: tuple[Chunk, ...], folder: str, done: Callable[[Chunk, str, Fraction], None]
+    source: str,
+    chunks: tuple[Chunk, ...],
+    folder: str,
+    done: Callable[[tuple[Chunk, ...], str, Fraction], None],
 ) -> None:
-    """Write each chunk's packets to ``folder/cNNNNN.mp4`` in one pass; call ``done`` with the file
-    and its time base as each closes.
+    """Write the packets of each group of chunks that seek to the same keyframe to
+    ``folder/cNNNNN.mp4`` (named for the group's first chunk) in one pass; call ``done`` with
+    the group, its file and the file's time base as each closes.
 
-    A chunk's file runs from its seek keyframe to the last packet decoded before its end, so
-    every frame the chunk shows can be decoded from the file alone.
+    A file runs from its keyframe to the last packet decoded before its last chunk's end, so
+    every frame its chunks show can be decoded from the file alone.
     """
     import av  # lazy: only remote backends stage sources
 
     with av.open(source) as container:
         stream = container.streams.video[0]
         writers: dict[int, _ChunkFile] = {}
-        waiting = list(chunks)
+        waiting = seek_groups(chunks)
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             pts = packet.pts
-            while waiting and packet.is_keyframe and pts is not None and pts >= waiting[0].seek_pts:
-                chunk = waiting.pop(0)
-                path = os.path.join(folder, f"c{chunk.index:05d}.mp4")
-                writers[chunk.index] = _ChunkFile(chunk, path, stream)
+            while waiting and packet.is_keyframe and pts is not None and pts >= waiting[0][0].seek_pts:
+                group = waiting.pop(0)
+                path = os.path.join(folder, f"c{group[0].index:05d}.mp4")
+                writers[group[0].index] = _ChunkFile(group, path, stream)
             for index, writer in list(writers.items()):
                 if writer.take(packet):
                     del writers[index]
-                    done(writer.chunk, writer.path, writer.close())
+                    done(writer.chunks, writer.path, writer.close())
             if not waiting and not writers:
                 return  # the rest of the file belongs to no chunk
         for writer in writers.values():
-            done(writer.chunk, writer.path, writer.close())
+            done(writer.chunks, writer.path, writer.close())
         if waiting:
-            raise ValueError(f"no keyframe found where chunk {waiting[0].index} starts")
+            raise ValueError(f"no keyframe found where chunk {waiting[0][0].index} starts")
+
+
+def seek_groups(chunks: tuple[Chunk, ...]) -> list[tuple[Chunk, ...]]:
+    """``chunks`` in runs of neighbours that seek to the same keyframe: each run is one file."""
+    groups: list[list[Chunk]] = []
+    for chunk in chunks:
+        if groups and groups[-1][0].seek_pts == chunk.seek_pts:
+            groups[-1].append(chunk)
+        else:
+            groups.append([chunk])
+    return [tuple(g) for g in groups]
 
 
 class _ChunkFile:
-    def __init__(self, chunk: Chunk, path: str, template: Any) -> None:
+    def __init__(self, chunks: tuple[Chunk, ...], path: str, template: Any) -> None:
         import av
 
-        self.chunk = chunk
+        self.chunks = chunks
+        self._last = any(c.is_last for c in chunks)
+        self._decode_end = max(c.decode_end_pts for c in chunks)
+        self._time_base = chunks[0].time_base
         self.path = path
         self._out = av.open(path, "w", format="mp4")
         self._stream = self._out.add_stream_from_template(template)
 
     def take(self, packet: Any) -> bool:
-        """Write ``packet`` if the chunk needs it; True once the chunk is complete.
+        """Write ``packet`` if one of the chunks needs it; True once they all are complete.
 
-        Every frame the chunk shows (pts before its end) and every frame those reference is
+        Every frame a chunk shows (pts before its end) and every frame those reference is
         decoded before them, so all have a decode time before the end: the first packet with a
-        later one ends the chunk, whatever the GOP structure.
+        later one than the last chunk's end completes the file, whatever the GOP structure.
         """
-        if not self.chunk.is_last and packet.dts is not None and packet.dts >= self.chunk.decode_end_pts:
+        if not self._last and packet.dts is not None and packet.dts >= self._decode_end:
             return True
         self._out.mux(_copy(packet, self._stream))
         return False
@@ -195,8 +228,8 @@ class _ChunkFile:
         source's (chunk refs are rescaled to it)."""
         self._out.close()
         written = Fraction(self._stream.time_base)
-        if (self.chunk.time_base / written).denominator != 1:
-            raise ValueError(f"the chunk file's time base {written} does not divide {self.chunk.time_base}")
+        if (self._time_base / written).denominator != 1:
+            raise ValueError(f"the chunk file's time base {written} does not divide {self._time_base}")
         return written
 
 

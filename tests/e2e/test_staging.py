@@ -68,3 +68,41 @@ def test_an_upload_that_fails_is_a_one_line_staging_error(clip: Path, aws: AwsSt
                 stager.take(5.0)
     finally:
         stager.close()
+
+
+@pytest.mark.parametrize(("keyint", "files"), [(None, 1), (50, 2)])
+def test_sparse_keyframes_upload_each_byte_about_once(
+    make_clip: ClipMaker, aws: AwsStandIn, keyint: int | None, files: int
+) -> None:
+    """Eight chunks on one keyframe: a file per chunk from the keyframe on sent the source 4.5
+    times over (1/8 + 2/8 + ... + 8/8); on a keyframe every 2 s (four chunks each), 2.5 times.
+    Shared per keyframe, it is sent once (plus MP4 headers)."""
+    import boto3
+
+    from sprocket_cli.storage.s3 import S3Storage
+
+    src = make_clip(seconds=4, keyint=keyint)
+    plan = plan_chunks(probe(str(src)), 0.5)
+    assert len(plan.chunks) == 8 and len({c.seek_pts for c in plan.chunks}) == files
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="staging-bytes")
+    sent: list[int] = []
+
+    def count(request: object, **_: object) -> None:
+        # The bytes of each PutObject/UploadPart as they go to moto's server.
+        sent.append(int(getattr(request, "headers", {}).get("Content-Length", 0)))
+
+    for op in ("PutObject", "UploadPart"):
+        client.meta.events.register(f"before-send.s3.{op}", count)
+    stager = Stager("input_0", str(src), plan, S3Storage("staging-bytes", "jobs/j", client), "work/source")
+    staged = []
+    try:
+        while stager.pending:
+            staged += stager.take(5.0)
+    finally:
+        stager.close()
+    assert sorted(s.chunk for s in staged) == list(range(8))
+    assert len({s.key for s in staged}) == files  # one per keyframe, which its chunks read
+    source = src.stat().st_size
+    assert sum(sent) <= source * 1.1, (sum(sent), source)
+    assert sum(s.bytes for s in staged) == sum(sent)  # the job's upload total is what was sent

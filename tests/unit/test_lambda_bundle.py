@@ -7,6 +7,7 @@ runs its handler in a fresh ``python -I -S`` behind a local Invoke API (tests/la
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import shutil
@@ -241,3 +242,50 @@ def test_the_zip_is_deterministic(bundle: Bundle, tmp_path: Path) -> None:
     (root / "sprocket_cli" / "__init__.py").touch()  # a new mtime must not change the zip
     write_zip(root, again)
     assert first.read_bytes() == again.read_bytes()
+
+
+def test_a_second_build_from_the_same_inputs_is_not_redone(bundle: Bundle) -> None:
+    """What makes a second `sprocket setup` skip the build: the builder finds its own zip."""
+    before = bundle.path.stat()
+    again = build_bundle(bundle.arch, bundle.path.parent, bundle.python_version)
+    assert again.reused and again.path == bundle.path
+    after = again.path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    assert dataclasses.replace(again, reused=False) == bundle
+
+
+def test_a_changed_input_or_zip_means_a_new_build(bundle: Bundle, tmp_path: Path) -> None:
+    from lambda_bundle.cache import earlier_build, inputs_digest
+
+    digest = inputs_digest(bundle.arch, bundle.python_version, faces=False)
+    other_arch = "arm64" if bundle.arch == "x86_64" else "x86_64"
+    assert digest != inputs_digest(other_arch, bundle.python_version, faces=False)
+    assert digest != inputs_digest(bundle.arch, "3.99", faces=False)
+    assert digest != inputs_digest(bundle.arch, bundle.python_version, faces=True)
+    # The record and its zip, copied: found again; with the zip cut short, not.
+    for suffix in (".zip", ".json"):
+        shutil.copy(bundle.path.with_suffix(suffix), tmp_path / bundle.path.with_suffix(suffix).name)
+    path, found_digest, found = earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)
+    assert found is not None and found.reused and found_digest == digest and path.parent == tmp_path
+    with path.open("r+b") as f:
+        f.truncate(100)
+    assert earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)[2] is None
+    # A record made from other inputs (another checkout of the code, say) is not taken either.
+    record = path.with_suffix(".json")
+    record.write_text(record.read_text().replace(digest, "0" * 64))
+    shutil.copy(bundle.path, path)
+    assert earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)[2] is None
+
+
+def test_a_build_whose_inputs_changed_meanwhile_is_not_recorded(bundle: Bundle, tmp_path: Path) -> None:
+    """Code edited during a build: the zip may hold either version, so no record vouches for it."""
+    from lambda_bundle.cache import earlier_build, record_build
+
+    path, digest, _ = earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)
+    shutil.copy(bundle.path, path)
+    moved = dataclasses.replace(bundle, path=path)
+    assert record_build(moved, "0" * 64) == moved  # the digest taken before the build differs
+    assert not path.with_suffix(".json").exists()
+    assert earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)[2] is None
+    record_build(moved, digest)
+    assert earlier_build(tmp_path, bundle.arch, bundle.python_version, faces=False)[2] is not None
