@@ -166,6 +166,8 @@ class ChunkCommand:
         graph = self._tail()
         if graph:
             out_opts["vf"] = ",".join(graph)
+        if self.plain_clock:
+            out_opts.update(self._frame_log_options(output_path))
         out_opts.update(self._output_options())
         out = ffmpeg.output(stream, output_path, **out_opts)
         return [str(a) for a in ffmpeg.get_args(out, overwrite_output=True)]
@@ -244,13 +246,18 @@ class ChunkCommand:
         args += ["-dec", "0:0", "-fps_mode:v", "passthrough"]
         return [*args, *self._graph_output(f"[dec:0]{tail}[out]", output_path, logged=True)]
 
+    def _frame_log_options(self, output_path: str) -> dict[str, object]:
+        """The encoder logs the time of each frame it is given; the first places the segment."""
+        if self.encoder is None:
+            return {}
+        self._frame_log = f"{output_path}.frames"
+        return {"stats_enc_pre:v": self._frame_log, "stats_enc_pre_fmt:v": "{pts} {tb}"}
+
     def _graph_output(self, graph: str, output_path: str, *, logged: bool) -> list[str]:
         """The arguments from ``-filter_complex graph`` to the output, the graph writing ``[out]``."""
         args = ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
         if logged and self.encoder is not None:
-            # The encoder logs the time of each frame it is given; the first places the segment.
-            self._frame_log = f"{output_path}.frames"
-            args += ["-stats_enc_pre:v", self._frame_log, "-stats_enc_pre_fmt:v", "{pts} {tb}"]
+            args += _flags(self._frame_log_options(output_path))
         else:
             # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
             # would move frames of a source that does not start on that grid.

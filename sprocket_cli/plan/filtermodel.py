@@ -17,6 +17,7 @@ from sprocket_cli.plan.cuts import Cut, restarts
 from sprocket_cli.plan.filtergraph import FilterUse, parse_graph
 from sprocket_cli.plan.filteroptions import filter_help
 from sprocket_cli.plan.filtertable import (
+    ANCHORED_RATES,
     DEINTERLACERS,
     DROPS_LEADING,
     LONGEST_WINDOW,
@@ -63,6 +64,10 @@ class Finding:
     """A deinterlacer sending a frame per field: twice the frames, at half-frame times."""
     scale: Fraction | None = None
     """How much a retime stretches time (``setpts=2*PTS``: 2)."""
+    anchored: bool = False
+    """A rate filter whose grid counts from the first frame it is given (framerate,
+    minterpolate): each chunk gives it a copy of its first frame on the grid point before, so
+    that its grid is the whole file's."""
     picks: bool = False
     """A ``select`` of frames by their number alone (:mod:`framepicks`)."""
     packs: bool = False
@@ -108,6 +113,11 @@ class ChainPlan:
         return next((f.scale for f in self.findings if f.scale is not None), Fraction(1))
 
     @property
+    def anchor(self) -> Fraction | None:
+        """The rate of a filter whose grid counts from its first frame (:attr:`Finding.anchored`)."""
+        return next((f.rate for f in self.findings if f.anchored), None) if self.split else None
+
+    @property
     def resync(self) -> bool:
         """Whether the chain speeds up or stretches time by a fraction: ffmpeg's encoder puts
         its frames on the 1/frame-rate grid, dropping a frame whose slot is taken, by a rule
@@ -121,7 +131,7 @@ class ChainPlan:
         """How many times finer than the source's the output's ticks must be to hold every
         frame time exactly (a frame per field halves the step); a resynced chain's are set
         from the frame rate when the job is planned."""
-        if self.resync or self.picks:
+        if self.resync or self.picks or self.anchor is not None:
             return 1
         return (2 if self.split and any(f.fields for f in self.findings) else 1) * self.scale.denominator
 
@@ -165,6 +175,11 @@ def classify(use: FilterUse) -> Finding:
         if rate is None:
             return Finding(use.text, FilterClass.TIMING, why="its rate or rounding is not a plain grid")
         return Finding(use.text, FilterClass.RATE, rate=rate)
+    if name in ANCHORED_RATES:
+        if (rate := _grid_rate(values)) is None:
+            return Finding(use.text, FilterClass.TIMING, why="its rate is not a plain number")
+        before, after = ANCHORED_RATES[name]
+        return Finding(use.text, FilterClass.RATE, before, after, rate=rate, anchored=True)
     if name == "setpts" and (scale := _stretch(use)) is not None:
         if scale >= 1 and scale.denominator == 1:
             return Finding(use.text, FilterClass.RETIME, scale=scale)
@@ -229,7 +244,11 @@ def _one_to_one(f: Finding) -> bool:
 
 def _needs_options(name: str) -> bool:
     return (
-        name in WINDOWED or name in RANDOM_STATE or name in DEINTERLACERS or name in ("fade", "fps", "tpad")
+        name in WINDOWED
+        or name in RANDOM_STATE
+        or name in DEINTERLACERS
+        or name in ANCHORED_RATES
+        or name in ("fade", "fps", "tpad")
     )
 
 
@@ -330,8 +349,11 @@ def _plan(findings: tuple[Finding, ...], kept: tuple[Finding, ...], rest: str) -
             continue  # each chunk counts from its own first frame's number
         if f.kind is FilterClass.PAD:
             continue  # chunks drop what falls past their end; the last keeps the padding
-        if f.resync and all(g.kind is FilterClass.FRAME for g in kept if g is not f):
+        alone = all(g.kind is FilterClass.FRAME for g in kept if g is not f)
+        if f.resync and alone:
             continue  # its own rolls; kept by output time (ChainPlan.resync)
+        if f.anchored and alone and len(kept) == len(findings) and not re.search(r"[;\[]", rest):
+            continue  # its own rolls, on a chain of one line (ChainPlan.anchor)
         timing = [g for g in kept if g.kind in (FilterClass.RATE, FilterClass.RETIME)]
         if (
             f.kind in (FilterClass.RATE, FilterClass.RETIME)

@@ -45,7 +45,10 @@ HANDLING: Mapping[FilterClass, tuple[str, str]] = {
         "also reads a few neighbouring frames",
         "split; each chunk decodes the neighbours it needs and drops them",
     ),
-    FilterClass.RATE: ("resamples the rate on a fixed time grid", "split"),
+    FilterClass.RATE: (
+        "resamples the rate on a fixed time grid",
+        "split; framerate and minterpolate with a few frames either side",
+    ),
     FilterClass.RETIME: (
         "scales time by a constant (setpts=k*PTS, k >= 0.25)",
         "split; off the frame-rate grid, each chunk decodes the frames ffmpeg's drop rule reads",
@@ -153,10 +156,15 @@ RANDOM_STATE: Mapping[str, str] = {
 #: neighbour to read yet): the output starts that many frames later, as ffmpeg's does.
 DROPS_LEADING: Mapping[str, int] = {"tblend": 1}
 
+#: Rate filters whose grid counts from the first frame they are given: (frames before, frames
+#: after) a chunk decodes for them. Measured: framerate blends the two frames around each slot
+#: (its scene detection reads the pair before); minterpolate's motion search reads further.
+ANCHORED_RATES: Mapping[str, tuple[int, int]] = {"framerate": (2, 2), "minterpolate": (8, 3)}
+
 #: Filters that decide which frames exist, or when, from what came before.
 TIMING = _names(
     """
-    setpts settb select trim tpad framestep framerate minterpolate decimate mpdecimate
+    setpts settb select trim tpad framestep decimate mpdecimate
     interlace tinterlace telecine detelecine pullup fieldmatch separatefields weave
     doubleweave repeatfields tile untile freezeframes dejudder fieldhint interleave
     """
@@ -209,7 +217,7 @@ def class_members() -> dict[FilterClass, list[str]]:
     return {
         FilterClass.FRAME: sorted(PER_FRAME),
         FilterClass.WINDOW: sorted({*WINDOWED, *DEINTERLACERS}),
-        FilterClass.RATE: ["fps"],
+        FilterClass.RATE: sorted({"fps", *ANCHORED_RATES}),
         FilterClass.RETIME: ["setpts"],
         FilterClass.PAD: ["tpad"],
         FilterClass.TIMING: sorted(TIMING),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from fractions import Fraction
 
 from sprocket_cli.errors import BadFilterError
 from sprocket_cli.media.command import timescale_for
@@ -38,18 +39,31 @@ def place_on_frame_grid(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, i
     must be. A resynced or packed chain's frames land on ffmpeg's 1/frame-rate grid, counted
     from the first frame: it splits only over a video of a plain frame rate (a resynced one
     also only where the video starts at 0)."""
-    if not (chain.resync or chain.picks):
+    if not (chain.resync or chain.picks or chain.anchor):
         return chain, chain.timescale_factor
-    placed = next(f for f in chain.findings if f.resync or f.packs)
-    rate = info.fps
-    if chain.resync and (not info.frame_pts or info.frame_pts[0] != 0):
+    placed = next(f for f in chain.findings if f.resync or f.packs or f.anchored)
+    rate = chain.anchor or info.fps
+    starts_at_0 = bool(info.frame_pts) and info.frame_pts[0] == 0
+    if (chain.resync or chain.anchor) and not starts_at_0:
         why = "the video's first frame is not at time 0, where ffmpeg's frame-rate grid counts from"
+    elif chain.anchor and grid_period(rate, info.time_base) > LONGEST_GRID_PERIOD:
+        why = f"its grid (1/{rate} s) seldom falls on the video's time base ({info.time_base})"
     elif rate.denominator > 1001 or rate.numerator > 240000:
         why = f"the video's frame rate varies (average {float(rate):.3f}): ffmpeg's grid is not known"
     else:
         timescale = timescale_for(info.time_base)
         return chain, math.lcm(timescale, rate.numerator) // timescale
     return replace(chain, whole=Finding(placed.text, FilterClass.TIMING, why=why)), 1
+
+
+#: The most grid slots between two that fall on the video's time base: a chunk hands an
+#: anchored rate filter its first frame at such a slot, up to this many slots early.
+LONGEST_GRID_PERIOD = 64
+
+
+def grid_period(rate: Fraction, time_base: Fraction) -> int:
+    """Every how many slots of a 1/``rate`` grid one falls on a whole ``time_base`` tick."""
+    return (1 / (rate * time_base)).denominator
 
 
 def place_picks(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, bytes | None]:

@@ -47,6 +47,9 @@ class Timeline(StageConfig):
     (:func:`~sprocket_cli.plan.framepicks.pack`); the rate is the source's, ``rate``."""
     rate: str | None = None
     """The source's frame rate, where packed frames are one frame duration apart."""
+    anchor: str | None = None
+    """The rate of a filter whose grid counts from the first frame it is given (framerate,
+    minterpolate): each chunk gives it its first frame again on the grid point before."""
     resync: str | None = None
     """A retime ffmpeg puts back on the frame-rate grid (``"1/2"`` for ``setpts=0.5*PTS``):
     each chunk keeps its frames by output time (:attr:`~sprocket_cli.plan.filtermodel.ChainPlan.resync`)."""
@@ -86,7 +89,8 @@ class Filter(Stage[FilterConfig]):
             timeline = Timeline(
                 picks=None if mask is None else pack(mask),
                 rate=None if mask is None else str(inputs[0].fps),
-                grid=None if chain.rate is None else str(chain.rate),
+                grid=None if chain.rate is None or chain.anchor else str(chain.rate),
+                anchor=None if chain.anchor is None else str(chain.anchor),
                 stretch=1 if chain.resync else int(chain.scale),
                 ticks=ticks,
                 restart=chain.cut is not None,
@@ -119,10 +123,17 @@ class Filter(Stage[FilterConfig]):
                 start, end = command.keep
                 shift = float(base * chunk.time_base)
                 command.keep = (start - shift, None if end is None else end - shift)
+        if timeline.anchor is not None and not command.on_lane:
+            vf = f"{anchor_grid(chunk, Fraction(timeline.anchor))},{vf}"
         command.add_filter(vf)
         if command.on_lane:
             return  # one input's frames before a join: the joined chain places the output
         command.timescale_factor = timeline.ticks
+        if timeline.anchor is not None:
+            # The chunk keeps its own frames' slots (the decode stage's keep); the encoder's
+            # log of the first places the segment.
+            command.plain_clock = True
+            return
         if timeline.resync is not None:
             # The chunk's frames are those whose output times fall in its span scaled; the
             # encoder's log of the first places the segment.
@@ -159,6 +170,26 @@ def pack_picks(vf: str, command: ChunkCommand, chunk: ChunkRef, mask: bytes, rat
     command.add_filter(",".join(number_frames(u.text, lead if packs(u) else chunk.lead_index) for u in uses))
     command.keep = (start, None if chunk.is_last else end)
     command.start_ticks = round(before / rate * chunk.timescale * command.timescale_factor)
+
+
+def anchor_grid(chunk: ChunkRef, rate: Fraction) -> str:
+    """Filters that give the chunk's first decoded frame twice, the first copy on the latest
+    slot of the 1/``rate`` grid before it that falls on a whole tick: a filter whose grid
+    counts from the first frame it sees (framerate) then counts from there, on the whole
+    file's grid, as a whole-file run does from the video's first frame at 0 ('null': the
+    chunk starts the video)."""
+    lead = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
+    period = (1 / (rate * chunk.time_base)).denominator
+    slot = math.floor(lead * chunk.time_base * rate) // period * period
+    ticks = int(slot / rate / chunk.time_base)
+    if ticks == lead:
+        return "null"  # it starts on the grid itself
+    # interleave puts its output in microseconds: settb gives the frames their ticks back.
+    tb = chunk.time_base
+    return (
+        f"split[sprocket_first][sprocket_rest];[sprocket_first]trim=end_frame=1,setpts={ticks}[sprocket_slot];"
+        f"[sprocket_slot][sprocket_rest]interleave,settb={tb.numerator}/{tb.denominator}"
+    )
 
 
 def place_on_grid(command: ChunkCommand, chunk: ChunkRef, rate: Fraction, base: int = 0) -> None:

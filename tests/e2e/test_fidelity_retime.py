@@ -1,6 +1,7 @@
 """Chunked equals whole for retimes off the frame-rate grid: ``setpts=0.5*PTS`` (ffmpeg drops
 the frames whose slot on the 1/frame-rate grid is taken) and ``setpts=1.5*PTS`` (ffmpeg rounds
-each time to the grid), against plain ``ffmpeg -vf`` on the same binary, losslessly.
+each time to the grid), and for rate filters whose grid counts from the first frame they see
+(``framerate``, ``minterpolate``), against plain ``ffmpeg -vf`` on the same binary, losslessly.
 
 Which frame ffmpeg drops depends on the frames before it, so every chunk boundary is a place
 where a chunked run could keep a different frame: the clips have several boundaries, motion
@@ -45,4 +46,21 @@ def test_retimes_across_sparse_keyframes_at_25_fps(make_clip: ClipMaker, tmp_pat
     src = make_clip(seconds=9, size="192x108", fps="25", keyint=125, audio=False)
     started = assert_same_as_ffmpeg(src, vf, tmp_path)
     assert started["chunks"] >= 3
+    assert started["notices"] == []
+
+
+@pytest.mark.parametrize(
+    "vf",
+    [
+        "framerate=fps=50",  # blends the frames around each slot of a grid from the first frame
+        "framerate=fps=24",
+        "hue=s=0,framerate=fps=60000/1001",
+        "minterpolate=fps=50",  # motion-compensated: its search reads several frames back
+    ],
+)
+def test_rates_whose_grid_counts_from_the_first_frame_split_exactly(
+    ntsc: Path, tmp_path: Path, vf: str
+) -> None:
+    started = assert_same_as_ffmpeg(ntsc, vf, tmp_path)
+    assert started["chunks"] >= 4
     assert started["notices"] == []

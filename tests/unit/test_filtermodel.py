@@ -44,6 +44,8 @@ def test_malformed_graphs_are_bad_filters(graph: str) -> None:
         ("tmix=frames=9", FilterClass.WINDOW),
         ("yadif", FilterClass.WINDOW),
         ("fps=12", FilterClass.RATE),
+        ("framerate=fps=50", FilterClass.RATE),  # its grid counts from its first frame
+        ("minterpolate", FilterClass.RATE),
         ("yadif=mode=1", FilterClass.WINDOW),  # a frame per field: times stay inside the frame's
         ("bwdif", FilterClass.WINDOW),
         ("tmedian", FilterClass.WINDOW),  # built from the 2r frames after: post-roll only
