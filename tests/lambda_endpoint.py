@@ -497,6 +497,29 @@ def bundle_root(bundle: Bundle, tmp_path_factory: pytest.TempPathFactory) -> Ite
     release(root)
 
 
+def set_up(region: str, endpoint: LocalLambda, url: str, bucket: str, monkeypatch: pytest.MonkeyPatch,
+           config: Path) -> None:  # fmt: skip
+    """What `sprocket setup` leaves: its settings (under ``config``) and ``bucket``; Lambda
+    calls go to ``url`` (the endpoint, or a relay to it)."""
+    import boto3
+
+    from sprocket_cli.aws.settings import AwsSettings
+    from sprocket_cli.stamp import code_stamp
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", url)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session that sees these endpoints
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    AwsSettings(
+        region=region,
+        bucket=bucket,
+        function=endpoint.function,
+        memory_mb=endpoint.memory_mb,
+        arch=machine_arch(),
+        stamp=code_stamp(),
+    ).save()
+
+
 @pytest.fixture
 def local_lambda(bundle_root: Path) -> Iterator[LocalLambda]:
     """A fresh endpoint (counts start at zero) over the session's unpacked bundle."""

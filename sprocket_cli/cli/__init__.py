@@ -69,6 +69,16 @@ class LazyGroup(TyperGroup):
             return args[0], load_command(args[0]), args[1:]
         return super().resolve_command(ctx, args)
 
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        # The group's --help is unset (None) whenever a command follows it. Typer >= 0.20
+        # coerces an unset flag through a pydantic TypeAdapter, which imports pydantic (~0.1 s)
+        # for every `sprocket CMD`, --help included; False is Click's own default for a flag
+        # and is never coerced. Help text and behaviour are the same either way.
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
 
 app = typer.Typer(
     name="sprocket",

@@ -1,4 +1,7 @@
-"""``sprocket blend A B``: superimpose two videos frame by frame, in parallel chunks of A."""
+"""``sprocket blend A B``: superimpose two videos frame by frame, in parallel chunks of A.
+
+The core is imported when the command runs, not for its help (see :mod:`~sprocket_cli.cli.jobcmds`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
-from sprocket_cli.media.audioplan import CHOICES
-from sprocket_cli.media.blendoptions import BlendOptions
 
 EXAMPLES = """Examples:
 
@@ -78,15 +77,20 @@ def blend_cmd(
     The work is cut on A's keyframes; each chunk reads the matching stretch of B. Streaming
     output, progress and the summary are as for `sprocket filter`.
     """
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import default_output, follow, local_input
+    from sprocket_cli.media.audioplan import CHOICES
+    from sprocket_cli.media.blendoptions import BlendOptions
+
     # A bad flag fails here, naming the flag, before any probe.
     checked = BlendOptions(mode, opacity, key_color, similarity, blend_edge, fit, offset, duration)
     settings = dataclasses.asdict(checked)
     if audio not in CHOICES:
         raise typer.BadParameter(f"must be one of {', '.join(CHOICES)}", param_hint="--audio")
     spec = builtin_pipelines.load("blend", {"blend": settings, "encode": {"preset": preset, "crf": crf}})
-    dest = output or _default_output(a, "blend")
-    inputs = {"input_0": _local_input(a, job), "input_1": _local_input(b, job)}
-    _follow(spec, inputs, {"output_0": dest}, job, audio=audio)
+    dest = output or default_output(a, "blend")
+    inputs = {"input_0": local_input(a, job), "input_1": local_input(b, job)}
+    follow(spec, inputs, {"output_0": dest}, job, audio=audio)
 
 
 blend_cmd.__doc__ = (blend_cmd.__doc__ or "") + "\n\n" + EXAMPLES

@@ -6,17 +6,27 @@ import errno
 import functools
 import sys
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from sprocket_cli.errors import OptionError, PipespecError, SprocketError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@functools.cache
+def err_console() -> Console:
+    """Where errors go. Made on the first error: importing Rich's console (~20 ms) would add
+    a fifth to `sprocket --version`, and a command that succeeds never needs it."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
 
 #: Set by the global ``--debug`` flag: errors are re-raised with their traceback.
 DEBUG = {"on": False}
@@ -50,12 +60,12 @@ def boundary(fn: Callable[P, R]) -> Callable[P, R]:
             if DEBUG["on"]:
                 raise
             if isinstance(exc, PipespecError) and len(exc.problems) > 1:
-                err_console.print(f"[red]error:[/] {exc.source}: {len(exc.problems)} problems")
+                err_console().print(f"[red]error:[/] {exc.source}: {len(exc.problems)} problems")
                 for problem in exc.problems:
-                    err_console.print(f"  - {problem}", markup=False)
+                    err_console().print(f"  - {problem}", markup=False)
             else:
-                err_console.print("[red]error:[/] ", end="")
-                err_console.print(message(exc), markup=False)
+                err_console().print("[red]error:[/] ", end="")
+                err_console().print(message(exc), markup=False)
             raise typer.Exit(exc.exit_code) from None
         except OSError as exc:  # the disk, not our logic: full, read-only, gone
             if DEBUG["on"]:
@@ -66,13 +76,13 @@ def boundary(fn: Callable[P, R]) -> Callable[P, R]:
                 if exc.errno == errno.ENOSPC
                 else ""
             )
-            err_console.print("[red]error:[/] ", end="")
-            err_console.print(f"{where}{exc.strerror or exc}{hint}", markup=False)
+            err_console().print("[red]error:[/] ", end="")
+            err_console().print(f"{where}{exc.strerror or exc}{hint}", markup=False)
             raise typer.Exit(OS_ERROR) from None
         except KeyboardInterrupt:
             if DEBUG["on"]:
                 raise
-            err_console.print("[yellow]interrupted[/]: the job folder keeps what was done")
+            err_console().print("[yellow]interrupted[/]: the job folder keeps what was done")
             sys.stderr.flush()
             raise typer.Exit(INTERRUPTED) from None
 

@@ -1,4 +1,7 @@
-"""``sprocket find-face VIDEO --person PHOTO``: box a person's face, or list their scenes."""
+"""``sprocket find-face VIDEO --person PHOTO``: box a person's face, or list their scenes.
+
+The core is imported when the command runs, not for its help (see :mod:`~sprocket_cli.cli.jobcmds`).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
-from sprocket_cli.cli.render import console
 from sprocket_cli.errors import UsageError
-from sprocket_cli.events import TaskFinished
-from sprocket_cli.jobs.journal import read_journal
 
 EXAMPLES = """Examples:
 
@@ -110,6 +108,10 @@ def find_face_cmd(
     with the audio cut at the same frames. With --report, the scenes are written as JSON and no
     video is made. The scenes found are listed at the end.
     """
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import default_output, follow, local_input
+    from sprocket_cli.cli.render import console
+
     photos = [p if "://" in p or not Path(p).exists() else str(Path(p).resolve()) for p in person]
     faces = {
         "person": photos,
@@ -124,18 +126,18 @@ def find_face_cmd(
         raise UsageError("--report writes scenes as JSON and no video: leave out -o and --keep-only")
     if report is not None and job["open_stream"]:
         raise UsageError("--open plays the video; --report writes none (use -o to make one)")
-    local = _local_input(video, job)
+    local = local_input(video, job)
     encode = {"preset": preset, "crf": crf}
     if report is not None:
         spec = builtin_pipelines.load("face_scenes", {"faces": faces})
         dest = report
     elif keep_only:
         spec = builtin_pipelines.load("scene_keep", {"faces": faces, "encode": encode})
-        dest = output or _default_output(video, "kept")
+        dest = output or default_output(video, "kept")
     else:
         spec = builtin_pipelines.load("face_recognition", {"faces": faces, "encode": encode})
-        dest = output or _default_output(video, "faces")
-    job_dir = _follow(spec, {"input_0": local}, {"output_0": dest}, job)
+        dest = output or default_output(video, "faces")
+    job_dir = follow(spec, {"input_0": local}, {"output_0": dest}, job)
     if not job["as_json"]:
         found = print_scenes(scenes_found(job_dir), ", ".join(person))
         if keep_only and not found:
@@ -147,6 +149,9 @@ def scenes_found(job_dir: Path) -> list[dict[str, Any]]:
 
     A scene searched by an earlier version (before per-sample outcomes) is left out of the
     listing rather than failing it: a resumed job may carry some."""
+    from sprocket_cli.events import TaskFinished
+    from sprocket_cli.jobs.journal import read_journal
+
     facts = {
         e.chunk: e.result["meta"]
         for e in read_journal(job_dir)
@@ -161,6 +166,8 @@ _LIST_ALL = 40
 
 def print_scenes(scenes: list[dict[str, Any]], who: str) -> bool:
     """A line on the whole search, then one per scene; whether the person was found anywhere."""
+    from sprocket_cli.cli.render import console
+
     found = [s for s in scenes if s["matched"]]
     console.print(headline(scenes, who))
     shown = scenes if len(scenes) <= _LIST_ALL else found

@@ -1,4 +1,8 @@
-"""``sprocket filters``: how each ffmpeg filter runs in chunks, or what one chain will do."""
+"""``sprocket filters``: how each ffmpeg filter runs in chunks, or what one chain will do.
+
+The filter model is imported when the command runs, not for its help. Rich is not deferred:
+Typer's help has loaded its console and tables already.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.plan.filtermodel import analyze
-from sprocket_cli.plan.filtertable import HANDLING, class_members
 
 out = Console(highlight=False)
 
 
 def markdown() -> str:
     """The docs page (docs/filters.md), made from the same table the planner reads."""
+    from sprocket_cli.plan.filtertable import HANDLING, class_members
+
     lines = [
         "# How each ffmpeg filter runs in chunks",
         "",
@@ -52,6 +56,9 @@ def filters_cmd(
     'tmix=frames=9,hue=s=0'`): each filter's class and whether the job splits (and how many
     neighbouring frames each chunk decodes) or runs on one worker, and why.
     """
+    from sprocket_cli.plan.filtermodel import analyze
+    from sprocket_cli.plan.filtertable import HANDLING, class_members
+
     if as_markdown:
         typer.echo(markdown(), nl=False)
         return

@@ -1,35 +1,21 @@
-"""``sprocket filter``, ``run`` and ``demo``: commands that start a job and follow it."""
+"""``sprocket filter``, ``run``, ``demo`` and ``serve``: commands that start a job and follow it.
+
+Only what the commands' signatures need is imported here; the core is imported in their
+bodies (and through :mod:`sprocket_cli.cli.jobrun`), so that `sprocket filter --help` shows
+its help without loading the session, the backends, pydantic or PyAV.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
 
 import typer
 
-import builtin_pipelines
-from sprocket_cli.backends import backend_class
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.monitor import run_tui
-from sprocket_cli.cli.playback import Playback, choose_player
-from sprocket_cli.cli.render import DownloadBar, console, render
 from sprocket_cli.errors import UsageError
-from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
-from sprocket_cli.jobs.options import JobOptions
-from sprocket_cli.jobs.records import find_job, jobs_root
-from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
-from sprocket_cli.pipeline.pipespec import Pipespec, load_file
-from sprocket_cli.plan.scheduling import POLICIES
-from sprocket_cli.plan.speed import with_speed
-from sprocket_cli.session import JobRequest, start
-from sprocket_cli.storage.layout import MASTER
-from sprocket_cli.tasks import Fault
 
 FILTER_EPILOG = """Examples:
 
@@ -45,66 +31,6 @@ FILTER_EPILOG = """Examples:
 
   sprocket filter https://example.com/clip.mp4 --vf 'eq=contrast=1.3'
 """
-
-
-def _local_input(text: str, job: dict[str, Any]) -> str:
-    """A path or URL the job reads ``text`` from: a local file, an ``s3://`` object (read in
-    place with range requests, through a presigned URL made per job), or an http(s) URL: read in place by
-    remote workers when its server serves byte ranges, else downloaded once and reused."""
-    if text.startswith("s3://"):
-        readable(text)  # there and readable, or a one-line error now; presigned per job
-        return text
-    if is_url(text) and backend_class(job["backend"]).REMOTE and serves_ranges(text):
-        return text
-    if not is_url(text):
-        return resolve_input(text, Path("."))
-    quiet = job["as_json"]
-    folder = (
-        (job["job_dir"] or jobs_root()).parent / "downloads" / hashlib.sha1(text.encode()).hexdigest()[:12]
-    )
-    existing = sorted(folder.glob("source.*")) if folder.is_dir() else []
-    existing = [p for p in existing if not p.name.endswith(".part")]
-    if existing:
-        return str(existing[0])
-    if quiet:
-        return resolve_input(text, folder)
-    with DownloadBar(text) as bar:
-        return resolve_input(text, folder, bar)
-
-
-def _default_output(source_text: str, suffix: str) -> Path:
-    stem = Path(urlparse(source_text).path).stem if is_url(source_text) else Path(source_text).stem
-    return Path.cwd() / f"{stem or 'video'}-{suffix}.mp4"
-
-
-def _follow(
-    spec: Pipespec,
-    inputs: dict[str, str],
-    outputs: dict[str, Path],
-    job: dict[str, Any],
-    check: Callable[[], None] | None = None,
-    *,
-    audio: str = "a",
-    audio_filters: str | None = None,
-) -> Path:
-    """Start the job through the session API (``check`` runs beside the probe) and follow it,
-    rendering its events (or in the TUI); return the job folder."""
-    as_json = job["as_json"]
-    tui = _tui(job["tui"], as_json)
-    playback = _playback(job["open_stream"], job["player"], job["serve_for"])
-    options = replace(_job_options(job, audio), audio_filters=audio_filters)
-    handle = start(JobRequest(spec, inputs, outputs, options), check=check)
-    remote = handle.storage if handle.remote else None  # the local server proxies its stream
-    if playback is not None:
-        playback.storage = remote
-    if tui:
-        player = playback.player if playback is not None else None
-        run_tui(handle.events(), open_stream=playback is not None, player=player, storage=remote)
-        return handle.job_dir
-    render(playback.watch(handle.events()) if playback is not None else handle.events(), as_json)
-    if playback is not None:
-        playback.linger()
-    return handle.job_dir
 
 
 @boundary
@@ -185,15 +111,20 @@ def filter_cmd(
     hold. Progress shows chunks done, frames/s and how far the stream (HLS/DASH in the job
     folder) is playable; the final file is assembled by stream copy.
     """
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import default_output, follow, local_input
+    from sprocket_cli.inputs import readable
     from sprocket_cli.media.codecs import encoder_options, resolve
     from sprocket_cli.media.containers import container_for
+    from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
+    from sprocket_cli.plan.speed import with_speed
 
     sources = [source] if second is None else [source, second]
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
     encode = {"codec": codec, "crf": crf, "preset": preset, "pix_fmt": pix_fmt, "encoder_args": encoder_args}
     segment_format = resolve(codec).segment_format
     # ProRes and DNxHR go in MOV: the default name follows.
-    dest = output or _default_output(source, "filtered").with_suffix(f".{segment_format}")
+    dest = output or default_output(source, "filtered").with_suffix(f".{segment_format}")
     container = container_for(dest)
     if filter_complex is None and second is None:
         video, af = with_speed(vf, af, speed)
@@ -213,7 +144,7 @@ def filter_cmd(
         def check_video(paths: list[str]) -> None:
             graph.check(paths, encoder, segment_format, container)
 
-    local = [_local_input(s, job) for s in sources]
+    local = [local_input(s, job) for s in sources]
 
     def check() -> None:  # runs beside the probe
         readables = [readable(path) for path in local]
@@ -222,102 +153,10 @@ def filter_cmd(
             check_audio_filter(readables[0], af)
 
     inputs = {f"input_{i}": path for i, path in enumerate(local)}
-    _follow(spec, inputs, {"output_0": dest}, job, check, audio_filters=af)
+    follow(spec, inputs, {"output_0": dest}, job, check, audio_filters=af)
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG
-
-
-def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
-    """JobOptions from the job commands' shared options (:data:`~options.JOB_OPTIONS`)."""
-    return JobOptions(
-        workers=cli["workers"],
-        chunk_seconds=cli["chunk_seconds"],
-        first_chunk_seconds=min(cli["first_chunk_seconds"], cli["chunk_seconds"]),
-        retries=cli["retries"],
-        keep_intermediate=cli["keep_intermediate"],
-        overwrite=cli["overwrite"],
-        job_parent=cli["job_dir"],
-        **_scheduling(cli["policy"], cli["deadline_start"], cli["open_stream"]),
-        faults=_faults(cli["inject"] or []),
-        resume=cli["resume"],
-        backend=cli["backend"],
-        backend_options=tuple(_bindings(cli["backend_opt"] or [], "--backend-opt").items()),
-        stragglers=cli["stragglers"],
-        speculate_after=cli["speculate_after"],
-        task_timeout=cli["task_timeout"],
-        audio=audio,
-    )
-
-
-def _faults(values: list[str]) -> tuple[Fault, ...]:
-    faults = []
-    for value in values:
-        chunk, _, spec = value.partition(":")
-        try:
-            fields = {k: float(v) for k, v in (kv.split("=") for kv in spec.split(",") if kv)}
-            faults.append(
-                Fault(
-                    chunk=int(chunk),
-                    sleep=fields.pop("sleep", 0.0),
-                    fail=int(fields.pop("fail", 0)),
-                    kill=int(fields.pop("kill", 0)),
-                )
-            )
-        except ValueError:
-            fields = {"": 0.0}
-        if fields:
-            raise UsageError(f"--inject takes CHUNK:sleep=S,fail=N,kill=N, not {value!r}")
-    return tuple(faults)
-
-
-def _scheduling(policy: str | None, deadline_start: float, open_stream: bool) -> dict[str, Any]:
-    """JobOptions fields for ``--policy``: streaming is the default when the user watches."""
-    chosen = policy or ("streaming" if open_stream else "overall")
-    if chosen not in POLICIES:
-        raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {chosen!r}")
-    return {"policy": chosen, "deadline_start": deadline_start if chosen == "streaming" else None}
-
-
-def _tui(tui: bool, as_json: bool) -> bool:
-    if tui and as_json:
-        raise UsageError("--tui and --json do not go together: the TUI owns the terminal")
-    return tui
-
-
-def _playback(open_stream: bool, player: str | None, serve_for: float | None) -> Playback | None:
-    if not open_stream:
-        if player is not None or serve_for is not None:
-            raise UsageError("--player and --serve-for go with --open")
-        return None
-    return Playback(player=choose_player(player), serve_for=serve_for)
-
-
-def _bindings(values: list[str], flag: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for value in values:
-        name, sep, target = value.partition("=")
-        if not sep or not name or not target:
-            raise UsageError(f"{flag} takes NAME=VALUE (like {flag} input_0=in.mp4), not {value!r}")
-        out[name] = target
-    return out
-
-
-def _overrides(values: list[str]) -> dict[str, dict[str, Any]]:
-    import json
-
-    out: dict[str, dict[str, Any]] = {}
-    for value in values:
-        path, sep, raw = value.partition("=")
-        node, dot, key = path.partition(".")
-        if not sep or not dot or not node or not key:
-            raise UsageError(f"--set takes NODE.KEY=VALUE (like --set filter.vf=hue=s=0), not {value!r}")
-        try:
-            parsed = json.loads(raw)
-        except json.JSONDecodeError:
-            parsed = raw  # plain strings need no quotes
-        out.setdefault(node, {})[key] = parsed
-    return out
 
 
 @boundary
@@ -344,17 +183,21 @@ def run_cmd(
 
     Example: sprocket run builtin_pipelines/filter.json --input input_0=in.mp4 -o gray.mp4
     """
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import bindings, default_output, follow, local_input, overrides
+    from sprocket_cli.pipeline.pipespec import load_file
+
     spec_path = Path(spec)
     path = spec_path if spec_path.exists() or spec_path.suffix == ".json" else builtin_pipelines.path(spec)
-    pipespec = load_file(path, _overrides(settings or []))
-    bound_in = _bindings(inputs or [], "--input")
-    bound_out = {k: Path(v) for k, v in _bindings(outputs or [], "--output").items()}
+    pipespec = load_file(path, overrides(settings or []))
+    bound_in = bindings(inputs or [], "--input")
+    bound_out = {k: Path(v) for k, v in bindings(outputs or [], "--output").items()}
     if out_file is not None:
         bound_out["output_0"] = out_file
     if not bound_out and pipespec.outputs == ("output_0",) and "input_0" in bound_in:
-        bound_out["output_0"] = _default_output(bound_in["input_0"], pipespec.name)
-    local = {name: _local_input(src, job) for name, src in bound_in.items()}
-    _follow(pipespec, local, bound_out, job)
+        bound_out["output_0"] = default_output(bound_in["input_0"], pipespec.name)
+    local = {name: local_input(src, job) for name, src in bound_in.items()}
+    follow(pipespec, local, bound_out, job)
 
 
 @boundary
@@ -368,6 +211,9 @@ def demo_cmd(
     job_dir: opt.JobDir = None,
 ) -> None:
     """Make a 720p test clip with audio (ffmpeg lavfi), then turn it gray with `sprocket filter`."""
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import follow
+    from sprocket_cli.cli.render import console
     from sprocket_cli.media.testclip import make_test_clip
 
     clip = Path.cwd() / "sprocket-demo.mp4"
@@ -377,7 +223,7 @@ def demo_cmd(
     dest = output or Path.cwd() / "sprocket-demo-gray.mp4"
     job = {**opt.JOB_DEFAULTS, "workers": workers, "overwrite": overwrite, "job_dir": job_dir}
     spec = builtin_pipelines.load("filter", {"filter": {"vf": "hue=s=0"}})
-    _follow(spec, {"input_0": str(clip)}, {"output_0": dest}, job)
+    follow(spec, {"input_0": str(clip)}, {"output_0": dest}, job)
 
 
 @boundary
@@ -389,6 +235,10 @@ def serve_cmd(
     no_open: Annotated[bool, typer.Option("--no-open", help="Serve only; open no player.")] = False,
 ) -> None:
     """Serve a running or finished job's stream again on 127.0.0.1, and open a player."""
+    from sprocket_cli.cli.playback import Playback, choose_player
+    from sprocket_cli.jobs.records import find_job
+    from sprocket_cli.storage.layout import MASTER
+
     folder = find_job(job, job_dir)
     if not (folder / MASTER).is_file():
         raise UsageError(f"{job}: the job has no playable segment yet")

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.render import render
-from sprocket_cli.jobs.leftovers import clean
-from sprocket_cli.jobs.records import all_jobs, find_job
-from sprocket_cli.session import resume
 
-out = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# The commands import what they use when they run: listing them or showing their help should
+# not pay for Rich's console, the job records or the session.
+
+
+@functools.cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
 STATE_STYLE = {
     "finished": "green",
     "failed": "red",
@@ -28,6 +36,10 @@ STATE_STYLE = {
 @boundary
 def jobs_cmd(job_dir: opt.JobDir = None) -> None:
     """List jobs, newest first, with their state: finished, failed, cancelled, running or interrupted."""
+    from rich.table import Table
+
+    from sprocket_cli.jobs.records import all_jobs
+
     table = Table(box=None, header_style="bold")
     for col in ("job", "state", "tasks", "pipeline", "input", "output"):
         table.add_column(col)
@@ -43,9 +55,9 @@ def jobs_cmd(job_dir: opt.JobDir = None) -> None:
             ", ".join(r.outputs.values()),
         )
     if table.row_count:
-        out.print(table)
+        out().print(table)
     else:
-        out.print("no jobs yet: start one with `sprocket filter` or `sprocket demo`")
+        out().print("no jobs yet: start one with `sprocket filter` or `sprocket demo`")
 
 
 @boundary
@@ -55,6 +67,10 @@ def resume_cmd(
     as_json: opt.Json = False,
 ) -> None:
     """Finish an interrupted or cancelled job without redoing the chunks it had finished."""
+    from sprocket_cli.cli.render import render
+    from sprocket_cli.jobs.records import find_job
+    from sprocket_cli.session import resume
+
     render(resume(find_job(job, job_dir)).events(), as_json)
 
 
@@ -67,6 +83,9 @@ def clean_cmd(
 ) -> None:
     """Free disk space: remove stopped jobs' intermediates and half-written files (with --all,
     the whole folders of finished and failed jobs)."""
+    from sprocket_cli.jobs.leftovers import clean
+    from sprocket_cli.jobs.records import all_jobs
+
     freed = 0
     count = 0
     for job in all_jobs(job_dir):
@@ -74,4 +93,4 @@ def clean_cmd(
             continue  # never pull files from under a job, nor lose one that can still resume
         freed += clean(job.job_dir, everything=everything)
         count += 1
-    out.print(f"cleaned {count} jobs, freed {freed / 1e6:.1f} MB")
+    out().print(f"cleaned {count} jobs, freed {freed / 1e6:.1f} MB")

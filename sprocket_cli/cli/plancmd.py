@@ -1,4 +1,8 @@
-"""``sprocket plan``: what a job would take and cost, simulated before spending anything."""
+"""``sprocket plan``: what a job would take and cost, simulated before spending anything.
+
+The simulator, the prober and the pipelines are imported when the command runs, not for its
+help. Rich is not deferred: Typer's help has loaded its console and tables already.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +12,23 @@ import re
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.errors import OptionError, UsageError
-from sprocket_cli.executors.simulated import CloudModel, local_model
-from sprocket_cli.media.chunking import plan_chunks, whole_seconds
-from sprocket_cli.media.probe import MediaInfo, probe
-from sprocket_cli.media.testclip import make_test_clip
-from sprocket_cli.pipeline.pipespec import Pipespec, load_file
-from sprocket_cli.plan.calibrate import frames_per_core_second
-from sprocket_cli.plan.cuts import microseconds
-from sprocket_cli.plan.estimate import Estimate, simulate, synthetic_media
-from sprocket_cli.plan.filtermodel import analyze
-from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
+
+# The --policy help names them; the module costs little once the shared options have loaded Task.
 from sprocket_cli.plan.scheduling import POLICIES
+
+if TYPE_CHECKING:
+    from sprocket_cli.media.probe import MediaInfo
+    from sprocket_cli.pipeline.pipespec import Pipespec
+    from sprocket_cli.plan.estimate import Estimate
 
 out = Console(highlight=False)
 
@@ -80,6 +80,13 @@ def plan_cmd(
     bandwidth, concurrency and rate limits, stragglers), next to this machine as the local
     backend.
     """
+    import builtin_pipelines
+    from sprocket_cli.executors.simulated import CloudModel, local_model
+    from sprocket_cli.media.probe import probe
+    from sprocket_cli.pipeline.pipespec import load_file
+    from sprocket_cli.plan.estimate import simulate, synthetic_media
+    from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
+
     if backend not in ("lambda", "local"):
         raise UsageError(f"--backend must be lambda or local, not {backend!r}")
     if policy not in POLICIES:
@@ -146,6 +153,9 @@ def plan_cmd(
 
 def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:
     """Say how ``vf`` splits and what its pre- and post-roll cost; the chunk length to plan with."""
+    from sprocket_cli.media.chunking import plan_chunks, whole_seconds
+    from sprocket_cli.plan.filtermodel import analyze
+
     chain = analyze(vf)
     if not chain.split:
         out.print(f"{vf}: {chain.reason}; planned as one chunk on one worker")
@@ -165,6 +175,10 @@ def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:
 def _calibrate(spec: Pipespec, media: MediaInfo, keyframe_seconds: float) -> float:
     """Frames/s of one core for ``spec`` on ``media``, or, for a video that is not here, on a
     test clip of its size and rate made for the purpose."""
+    from sprocket_cli.media.probe import probe
+    from sprocket_cli.media.testclip import make_test_clip
+    from sprocket_cli.plan.calibrate import frames_per_core_second
+
     if not media.source.startswith("simulated://"):
         return frames_per_core_second(spec, media)
     with tempfile.TemporaryDirectory(prefix="sprocket-plan-") as tmp:
@@ -181,6 +195,8 @@ _LENGTH = re.compile(r"^(\d+(?:\.\d*)?)(h|m|s)$")
 
 def _seconds(text: str) -> float:
     """``--duration`` in seconds: 2h, 90m, 45s, or ffmpeg's [[HH:]MM:]SS[.frac]."""
+    from sprocket_cli.plan.cuts import microseconds
+
     m = _LENGTH.match(text.strip())
     if m is not None:
         value = float(m[1]) * {"h": 3600, "m": 60, "s": 1}[m[2]]

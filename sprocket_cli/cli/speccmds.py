@@ -1,4 +1,8 @@
-"""``sprocket pipelines``, ``backends`` and ``validate``: what is installed, and whether a spec is sound."""
+"""``sprocket pipelines``, ``backends`` and ``validate``: what is installed, and whether a spec is sound.
+
+The pipelines, the pipespec model and the planner are imported when a command runs, not for
+its help. Rich is not deferred: Typer's help has loaded its console and tables already.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import builtin_pipelines
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.pipeline.pipespec import load_file
-from sprocket_cli.plan.fusion import plan
 
 out = Console(highlight=False)
 
@@ -20,6 +21,8 @@ out = Console(highlight=False)
 @boundary
 def pipelines_cmd() -> None:
     """List the built-in pipelines with a one-line description each."""
+    import builtin_pipelines
+
     table = Table(box=None, show_header=True, header_style="bold")
     table.add_column("pipeline")
     table.add_column("description")
@@ -50,6 +53,10 @@ def validate_cmd(
     spec: Annotated[Path, typer.Argument(help="Pipespec JSON file (or a built-in pipeline name).")],
 ) -> None:
     """Check a pipespec and report every problem with its location (exit 3 if any)."""
+    import builtin_pipelines
+    from sprocket_cli.pipeline.pipespec import load_file
+    from sprocket_cli.plan.fusion import plan
+
     path = spec if spec.exists() or spec.suffix == ".json" else builtin_pipelines.path(str(spec))
     physical = plan(load_file(path))
     groups = ", ".join(g.name for g in physical.groups)

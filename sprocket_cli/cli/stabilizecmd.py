@@ -1,4 +1,7 @@
-"""``sprocket stabilize``: vid.stab's two passes as map-reduce over chunks."""
+"""``sprocket stabilize``: vid.stab's two passes as map-reduce over chunks.
+
+The core is imported when the command runs, not for its help (see :mod:`~sprocket_cli.cli.jobcmds`).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-import builtin_pipelines
 from sprocket_cli.cli import options as opt
 from sprocket_cli.cli.boundary import boundary
-from sprocket_cli.cli.jobcmds import _default_output, _follow, _local_input
-from sprocket_cli.cli.render import console
-from sprocket_cli.media.vidstab import join_transforms, static_zoom
 
 EXAMPLES = """Examples:
 
@@ -53,14 +52,19 @@ def stabilize_cmd(
     `vidstabdetect` then `vidstabtransform=smoothing=S:optalgo=gauss:crop=black` on the whole
     file, with the zoom vid.stab picks so no border shows.
     """
-    local = _local_input(source, job)
-    dest = output or _default_output(source, "stabilized")
+    import builtin_pipelines
+    from sprocket_cli.cli.jobrun import default_output, follow, local_input
+    from sprocket_cli.cli.render import console
+    from sprocket_cli.media.vidstab import join_transforms, static_zoom
+
+    local = local_input(source, job)
+    dest = output or default_output(source, "stabilized")
     with tempfile.TemporaryDirectory(prefix="sprocket-stabilize-") as tmp:
         report = Path(tmp) / "motions.json"
         detect = builtin_pipelines.load("stabilize_detect", {"detect": {"shakiness": shakiness}})
         console.print("pass 1 of 2: measuring camera motion")
         quiet = {**job, "open_stream": False, "tui": False}
-        detect_dir = _follow(detect, {"input_0": local}, {"output_0": report}, quiet)
+        detect_dir = follow(detect, {"input_0": local}, {"output_0": report}, quiet)
         chunks = json.loads(report.read_text(encoding="utf-8"))
     motions = join_transforms([base64.b64decode(c["motions"]) for c in chunks])
     path = detect_dir / "motions.trf"
@@ -76,7 +80,7 @@ def stabilize_cmd(
             "encode": {"preset": preset, "crf": crf},
         },
     )
-    _follow(transform, {"input_0": local}, {"output_0": dest}, job)
+    follow(transform, {"input_0": local}, {"output_0": dest}, job)
 
 
 stabilize_cmd.__doc__ = (stabilize_cmd.__doc__ or "") + "\n\n" + EXAMPLES

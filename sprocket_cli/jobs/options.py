@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sprocket_cli.errors import OptionError
-from sprocket_cli.tasks import Fault
+
+if TYPE_CHECKING:  # the tasks module is heavy for the CLI's --help, which reads this
+    from sprocket_cli.tasks import Fault
 
 #: Chunk lengths ramp from the first to the target: a short first chunk makes the first
 #: segment playable soon, long later ones spend less on per-process start-up (measured with

@@ -19,10 +19,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sprocket_cli.errors import OptionError, UsageError
-from sprocket_cli.tasks import Task
+
+if TYPE_CHECKING:  # the tasks module is heavy for the CLI's --help, which reads this
+    from sprocket_cli.tasks import Task
 
 Priority = tuple[float, ...]
 

@@ -18,7 +18,7 @@ from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import LocalLambda, machine_arch
+from tests.lambda_endpoint import LocalLambda, set_up
 from tests.media_checks import facts
 
 runner = CliRunner()
@@ -30,20 +30,7 @@ def deployed(
     aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> LocalLambda:
     """What `sprocket setup` leaves: its settings and bucket; Lambda calls reach the endpoint."""
-    from sprocket_cli.stamp import code_stamp
-
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", local_lambda.url)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session that sees this test's endpoints
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    AwsSettings(
-        region=aws.region,
-        bucket=BUCKET,
-        function=local_lambda.function,
-        memory_mb=local_lambda.memory_mb,
-        arch=machine_arch(),
-        stamp=code_stamp(),
-    ).save()
+    set_up(aws.region, local_lambda, local_lambda.url, BUCKET, monkeypatch, tmp_path / "config")
     return local_lambda
 
 

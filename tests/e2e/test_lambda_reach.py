@@ -13,16 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
 from sprocket_cli.aws.reach import Scope, address_scope
-from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import LocalLambda, machine_arch
+from tests.lambda_endpoint import LocalLambda, set_up
 
 runner = CliRunner()
 BUCKET = "sprocket-test-bucket"
@@ -78,25 +76,12 @@ def on_the_lan(
     aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[LocalLambda]:
     """What `sprocket setup` leaves, with Lambda calls going to the endpoint's private address."""
-    from sprocket_cli.stamp import code_stamp
-
     host = private_address()
     if host is None:
         pytest.skip("this machine has no private-network address to reach the endpoint by")
     port = int(local_lambda.url.rsplit(":", 1)[1])
     relay = Relay(host, ("127.0.0.1", port))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", relay.url)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    AwsSettings(
-        region=aws.region,
-        bucket=BUCKET,
-        function=local_lambda.function,
-        memory_mb=local_lambda.memory_mb,
-        arch=machine_arch(),
-        stamp=code_stamp(),
-    ).save()
+    set_up(aws.region, local_lambda, relay.url, BUCKET, monkeypatch, tmp_path / "config")
     yield local_lambda
     relay.close()
 
