@@ -27,7 +27,8 @@ from sprocket_cli.inputs import readable
 from sprocket_cli.jobs.control import request_cancel
 from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import read_record
-from sprocket_cli.launch import execute, prepare_job, resume_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.run import Job

@@ -40,7 +40,7 @@ class Executor(ABC):
         with self._lock:
             self._in_flight -= 1
 
-    def check_sources(self, sources: list[str]) -> None:
+    def check_sources(self, sources: list[str]) -> None:  # noqa: B027  # optional: most read what we read
         """Raise, naming it, for a source the workers cannot read; by default they read what
         this machine reads."""
 

@@ -11,7 +11,8 @@ import pytest
 import builtin_pipelines
 from sprocket_cli.events import Event, JobFinished, SegmentReady
 from sprocket_cli.jobs.options import JobOptions
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import ClipMaker
 

@@ -24,7 +24,8 @@ import builtin_pipelines
 from sprocket_cli.cli import app
 from sprocket_cli.events import ChunkStaged
 from sprocket_cli.jobs.options import JobOptions
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
 from tests.conftest import ClipMaker
 from tests.media_checks import facts

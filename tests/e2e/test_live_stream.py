@@ -14,7 +14,8 @@ import pytest
 import builtin_pipelines
 from sprocket_cli.events import JobFinished, SegmentReady
 from sprocket_cli.jobs.options import JobOptions
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from tests.conftest import ClipMaker
 

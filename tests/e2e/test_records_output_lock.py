@@ -19,7 +19,8 @@ from sprocket_cli.errors import OutputError
 from sprocket_cli.events import TaskFinished
 from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import lock_path
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from tests.media_checks import facts
 
 runner = CliRunner()

@@ -10,7 +10,8 @@ import pytest
 import builtin_pipelines
 from sprocket_cli.events import ChunkStaged, Event, JobFinished
 from sprocket_cli.jobs.options import JobOptions
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from sprocket_cli.media.chunking import plan_chunks
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import probe

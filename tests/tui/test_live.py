@@ -14,7 +14,8 @@ from sprocket_cli.executors.local import LocalExecutor
 from sprocket_cli.jobs.journal import JOURNAL_NAME
 from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import status
-from sprocket_cli.launch import execute, prepare_job
+from sprocket_cli.launch.execute import execute
+from sprocket_cli.launch.prepare import prepare_job
 from sprocket_cli.tasks import Fault
 from tests.conftest import ClipMaker
 from tests.tui.conftest import settle, until

@@ -1,4 +1,4 @@
-"""From what the user asked to a validated :class:`~sprocket_cli.run.job.Job`, and running it.
+"""A job prepared from what the user asked (or resumed from its record).
 
 Everything that can be checked before work starts is checked here: inputs probe as video,
 outputs can be written and do not clobber anything, the pipespec's endpoints are bound.
@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
 from sprocket_cli.backends import backend_class
 from sprocket_cli.errors import OutputError, UsageError
-from sprocket_cli.events import Event, TaskFinished
-from sprocket_cli.executors.base import Executor
-from sprocket_cli.executors.local import LocalExecutor
+from sprocket_cli.events import TaskFinished
 from sprocket_cli.inputs import is_url, readable
 from sprocket_cli.jobs.journal import read_journal
 from sprocket_cli.jobs.options import RECORDED_OPTIONS, JobOptions
@@ -38,13 +36,14 @@ from sprocket_cli.jobs.records import (
     unlock_outputs,
     write_record,
 )
+from sprocket_cli.launch.binding import Bound, bind, check_bindings
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.output.assemble import remove_stale_parts
 from sprocket_cli.pipeline.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.plan.fusion import plan
-from sprocket_cli.run import Job, run_job
+from sprocket_cli.run import Job
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import Result
@@ -91,8 +90,8 @@ def prepare_job(
     With ``options.resume``, an interrupted job asking for the same work is picked up instead;
     ``storage_for(job folder, job id)`` is where its finished outputs are (default: the folder).
     """
-    _check_bindings("input", spec.inputs, inputs)
-    _check_bindings("output", spec.outputs, outputs)
+    check_bindings("input", spec.inputs, inputs)
+    check_bindings("output", spec.outputs, outputs)
     dests = {name: Path(p).expanduser().absolute() for name, p in outputs.items()}
     found = {str(d): file_identity(d) for d in dests.values()} if options.overwrite else {}
     record = JobRecord(
@@ -268,70 +267,3 @@ def _audio(
     if end_pts is not None and (choice != "a" or end_pts < first.end_pts):
         end = float((end_pts - first.frame_pts[0]) * first.time_base)
     return AudioPlan.choose(choice, inputs, float(offset), end, filters)
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A pipespec bound to its probed inputs, and what its nodes ask of the chunk plan."""
-
-    spec: Pipespec
-    offset: Fraction = Fraction(0)
-    """Where the second input's first frame falls on the first's timeline, seconds."""
-    end_pts: int | None = None
-    """Where the output ends on the first input's timeline; None: where it ends."""
-    roll: tuple[int, int] = (0, 0)
-    """Frames before and after its own that each chunk decodes (windowed filters)."""
-    drops: int = 0
-    """Frames at the start that give no output: the output's timeline starts after them."""
-    span: tuple[int, int] | None = None
-    """(first, end) pts of the first input's frames a cut keeps; None: all of them."""
-    whole: bool = False
-    """One chunk over the whole video: a node gives plain ffmpeg's result only that way."""
-    notices: tuple[str, ...] = ()
-    """Lines for the user before work starts."""
-
-
-def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> Bound:
-    """``spec`` with each node's config completed from the probed inputs (:meth:`Stage.bind`),
-    and what the nodes ask of the chunk plan: the second input's offset, the output's end,
-    the frames windowed filters read around each chunk, or one chunk for the whole video."""
-    bound = Bound(spec)
-    nodes = []
-    for node in spec.nodes:
-        binding = node.stage().bind(node.config, media)
-        nodes.append(replace(node, config=binding.config))
-        bound = replace(
-            bound,
-            offset=binding.offset or bound.offset,
-            end_pts=binding.end_pts if binding.end_pts is not None else bound.end_pts,
-            roll=(bound.roll[0] + binding.roll[0], bound.roll[1] + binding.roll[1]),
-            drops=bound.drops + binding.drops,
-            span=binding.span or bound.span,
-            whole=bound.whole or binding.whole,
-            notices=(*bound.notices, f"{node.name}: {binding.notice}") if binding.notice else bound.notices,
-        )
-    return replace(bound, spec=replace(spec, nodes=tuple(nodes)))
-
-
-def _check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, object]) -> None:
-    missing = [w for w in wanted if w not in given]
-    extra = [g for g in given if g not in wanted]
-    if missing:
-        raise UsageError(f"the pipeline needs {kind} {', '.join(missing)}; bind with --{kind} NAME=...")
-    if extra:
-        raise UsageError(f"the pipeline has no {kind} {', '.join(extra)} (it has: {', '.join(wanted)})")
-
-
-def execute(job: Job, executor: Executor | None = None, storage: Storage | None = None) -> Iterator[Event]:
-    """Run ``job`` on ``executor`` (default: new local workers) with ``storage`` (default: the
-    job folder)."""
-    storage = storage or LocalStorage(job.job_dir)
-    try:
-        if executor is not None:
-            yield from run_job(job, executor, storage)
-            return
-        with LocalExecutor(job.workers) as local:
-            yield from run_job(job, local, storage)
-    finally:
-        # The job has ended, however it ended: its outputs are free for the next job.
-        unlock_outputs([p for p in job.outputs.values() if p is not None])
