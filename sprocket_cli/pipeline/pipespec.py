@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from sprocket_cli.errors import PipespecError, SprocketError
 from sprocket_cli.pipeline import aliases
 from sprocket_cli.pipeline.registry import delivery_class, stage_class
+from sprocket_cli.pipeline.translate import NodeProblem, translate
 from sprocket_cli.stages.base import AnyStage, StageConfig, port_type
 
 DEFAULT_DELIVERY = "one_to_one"
@@ -207,7 +208,7 @@ class _Validator:
         if not isinstance(raw_streams, list) or not raw_streams:
             self.fail("pipespec", '"streams" must be a non-empty list')
             raw_streams = []
-        ours = aliases.translate(raw_nodes, raw_streams)
+        ours = translate(raw_nodes, raw_streams)
         self.ports, self.origins = ours.ports, ours.origins
         nodes = self.nodes(ours.nodes)
         for unknown in sorted(set(self.overrides) - self.names):
@@ -230,7 +231,7 @@ class _Validator:
         nodes: list[Node] = []
         seen: list[str] = []
         for i, raw in raw_nodes:
-            if isinstance(raw, aliases.NodeProblem):  # one of the original's stages, not readable here
+            if isinstance(raw, NodeProblem):  # one of the original's stages, not readable here
                 self.names.add(raw.name)
                 self.fail(self.node_where(raw.name, seen.count(raw.name)), raw.message)
                 seen.append(raw.name)

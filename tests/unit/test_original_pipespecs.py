@@ -354,3 +354,34 @@ def test_sprocket_validate_accepts_a_pipe_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(spec)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "tasks per chunk: decode+grayscale+rotate+pixscale+encode" in result.output
+
+
+MERGE_FILTER = pipe(
+    """
+    {
+      "nodes":[
+        {"name": "decode_0", "stage": "decode"},
+        {"name": "decode_1", "stage": "decode"},
+        {"name": "hstack", "stage": "merge_filter", "delivery_function": "pair_delivery_func",
+         "config": {"filter_complex": "[1:v][0:v]hstack"}},
+        {"name": "encode", "stage": "encode_to_dash"}
+      ],
+      "streams":
+      [
+        {"src": "input_0:chunks", "dst": "decode_0:chunks"},
+        {"src": "input_1:chunks", "dst": "decode_1:chunks"},
+        {"src": "decode_0:frames", "dst": "hstack:frames_0"},
+        {"src": "decode_1:frames", "dst": "hstack:frames_1"},
+        {"src": "hstack:frames", "dst": "encode:frames"},
+        {"src": "encode:chunks", "dst": "output_0:chunks"}
+      ]
+    }
+    """
+)
+
+
+def test_merge_filter_is_a_filter_complex_over_its_two_frame_streams() -> None:
+    spec = parse(MERGE_FILTER, source="merge.pipe")
+    node = spec.node("hstack")
+    assert node.stage().NAME == "filter_complex"
+    assert node.config.graph == "[1:v][0:v]hstack"  # type: ignore[attr-defined]
