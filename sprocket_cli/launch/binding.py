@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from sprocket_cli.errors import UsageError
 from sprocket_cli.media.probe import MediaInfo
-from sprocket_cli.pipeline.pipespec import Pipespec
+from sprocket_cli.pipeline.pipespec import Node, Pipespec
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> Bound:
     bound = Bound(spec)
     nodes = []
     for node in spec.nodes:
-        binding = node.stage().bind(node.config, media)
+        binding = node.stage().bind(node.config, _media_of(spec, node, media))
         nodes.append(replace(node, config=binding.config))
         bound = replace(
             bound,
@@ -53,6 +53,29 @@ def bind(spec: Pipespec, media: Sequence[MediaInfo]) -> Bound:
             notices=(*bound.notices, f"{node.name}: {binding.notice}") if binding.notice else bound.notices,
         )
     return replace(bound, spec=replace(spec, nodes=tuple(nodes)))
+
+
+def _media_of(spec: Pipespec, node: Node, media: Sequence[MediaInfo]) -> Sequence[MediaInfo]:
+    """What ``node`` binds to: the job's inputs, or for a node joining several frame streams
+    the input each of its ports' frames come from (both ports from one input: a mirror)."""
+    if len(node.stage.INPUTS) < 2:
+        return media
+    origins = [_origin(spec, node.name, port, frozenset()) for port in node.stage.INPUTS]
+    if None in origins or origins == list(range(len(origins))):
+        return media
+    return [media[i] for i in origins if i is not None]
+
+
+def _origin(spec: Pipespec, name: str, port: str, seen: frozenset[str]) -> int | None:
+    """The job input (its index) whose frames reach ``name``'s ``port``, through the first
+    input port of each node on the way; None where no single one does."""
+    stream = next((s for s in spec.streams if s.dst.node == name and s.dst.port == port), None)
+    if stream is None or stream.src.node in seen:
+        return None
+    if stream.src.is_input:
+        return spec.inputs.index(stream.src.node)
+    upstream = spec.node(stream.src.node).stage.INPUTS
+    return _origin(spec, stream.src.node, upstream[0], seen | {name}) if upstream else None
 
 
 def check_bindings(kind: str, wanted: tuple[str, ...], given: Mapping[str, object]) -> None:
