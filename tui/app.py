@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -33,7 +34,8 @@ from tui.widgets.totals import Totals
 from tui.widgets.workers_table import WorkersTable
 
 REFRESH_HZ = 10
-#: Opens the stream of the job in this folder; returns a line for the user (where it plays).
+#: Opens the stream of the job in this folder; returns a line for the user: what opened, or
+#: (starting ``note:``) why nothing did and the URL to open by hand.
 Opener = Callable[[Path], str]
 
 
@@ -42,7 +44,10 @@ class SprocketApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     CSS = """
     Screen { layout: vertical; }
-    #title { height: 1; background: $primary-background; color: $text; text-style: bold; }
+    #title {
+        height: 1; background: $primary-background; color: $text; text-style: bold;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     Totals { height: 2; }
     StageBars { height: auto; max-height: 4; }
     ChunkStrip { height: 3; }
@@ -149,6 +154,9 @@ class SprocketApp(App[None]):
             return moment if moment is not None and not view.over else view.last_t
         return max(view.last_t, self.clock() - started.started_at)
 
+    def on_resize(self) -> None:
+        self.mark_dirty()  # the header, the strip and the legend are laid out for a width
+
     def mark_dirty(self) -> None:
         """Redraw at the next tick even if no event arrived (a filter or sort changed)."""
         self._dirty = True
@@ -162,7 +170,11 @@ class SprocketApp(App[None]):
         if started is not None:
             mode = "replay" if self.source is not None and not self.source.live else "live"
             inputs = ", ".join(Path(p).name for p in started.inputs.values())
-            self.query_one("#title", Static).update(f" sprocket · {started.job_id} · {inputs} · {mode}")
+            # The input names go last: on a narrow screen they are what gets cut.
+            title = Text(
+                f" sprocket · {started.job_id} · {mode} · {inputs}", no_wrap=True, overflow="ellipsis"
+            )
+            self.query_one("#title", Static).update(title)
         self.query_one(Totals).show(view, now)
         self.query_one(StageBars).show(view)
         self.query_one(ChunkStrip).show(view, now)
@@ -193,7 +205,10 @@ class SprocketApp(App[None]):
             playlist = self.view.finished.playlist if self.view.finished else "the stream folder"
             self.notify(f"stream: {job_dir / playlist}")
             return
-        self.notify(self.opener(job_dir))
+        said = self.opener(job_dir)
+        # A URL to copy by hand needs longer on screen than Textual's default few seconds.
+        failed = said.startswith("note:")
+        self.notify(said, severity="warning" if failed else "information", timeout=20 if failed else 8)
 
     def action_cancel(self) -> None:
         job_dir = self._steerable()

@@ -120,6 +120,8 @@ class JobView:
     logged: int = 0
     """Log lines ever added (the pane appends those it has not shown)."""
     _groups_done: list[int] = field(default_factory=list)
+    _group_frames: dict[str, int] = field(default_factory=dict)
+    """Frames each group's finished tasks handled in this run (not a resumed run's)."""
     _running: list[int] = field(default_factory=list)
 
     # -- folding ------------------------------------------------------------------------
@@ -212,6 +214,7 @@ class JobView:
             bar.done += 1
         if not e.resumed:  # an earlier run's work is neither cost nor speed of this one
             self.worker_seconds += e.read + e.compute + e.write
+            self._group_frames[e.group] = self._group_frames.get(e.group, 0) + e.frames
             if self.started is not None and e.group == self.started.groups[-1]:
                 self.frames_done += e.frames
         if not self._spans(e.group) and 0 <= e.chunk < len(self._groups_done):
@@ -285,10 +288,15 @@ class JobView:
     def busy(self) -> int:
         return sum(1 for row in self.slots.values() if row.running)
 
-    def frames_seen(self) -> int:
-        """Frames finished, and those the running copies have reported so far: the header
-        moves with the rows from the first progress report, not from the first task's end."""
-        return self.frames_done + sum(row.frames for row in self.slots.values() if row.running)
+    def frames_seen(self) -> float:
+        """Frames through the pipeline so far, from the same figures the rows show: those of
+        finished tasks and those running copies have reported, so the header moves with the
+        rows from their first report. Averaged over the groups every chunk passes through, so
+        that unfused stages count a frame once and the first one's progress shows."""
+        groups = {g for g, bar in self.stages.items() if bar.total} or set(self.stages)
+        done = sum(self._group_frames.get(g, 0) for g in groups)
+        running = sum(row.frames for row in self.slots.values() if row.running and row.group in groups)
+        return (done + running) / max(1, len(groups))
 
     def fps(self, now: float) -> float:
         return self.frames_seen() / now if now > 0 else 0.0

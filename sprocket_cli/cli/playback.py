@@ -20,32 +20,80 @@ from sprocket_cli.storage.layout import MASTER
 PLAYERS = ("mpv", "ffplay", "vlc")
 #: Tried, in order, when the player asked for is not installed; then the browser.
 FALLBACK = ("ffplay",)
+BROWSER = "the browser"
 
 
 def choose_player(player: str | None) -> str | None:
-    """The player to open: ``player``, or, when it is not installed, the next one that is,
-    else None (the browser); a note on stderr says which. A name that is no player at all
-    is an error."""
-    if player is None:
-        return None
-    if player not in PLAYERS:
+    """``--player`` checked before the job starts: a name that is no player at all is an error.
+    Whether it is installed is settled when the stream opens (:func:`open_player`), so that the
+    line saying what opened carries the reason and the URL together."""
+    if player is not None and player not in PLAYERS:
         raise UsageError(f"--player must be one of {', '.join(PLAYERS)}, not {player!r}")
-    for candidate in (player, *(p for p in FALLBACK if p != player)):
-        if shutil.which(candidate) is not None:
-            if candidate != player:
-                console.print(f"[yellow]note:[/] {player} is not installed: playing in {candidate}")
-            return candidate
-    console.print(f"[yellow]note:[/] {player} is not installed: opening the browser instead")
-    return None
+    return player
 
 
-def open_player(url: str, player: str | None) -> bool:
-    """The player page at ``url`` in the browser, or its HLS stream in ``player``; whether a
-    player opened (a machine with no browser opens none)."""
-    if player is None:
-        return webbrowser.open(url)
-    subprocess.Popen([player, url + MASTER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return True
+@dataclass(frozen=True)
+class Opened:
+    """What :func:`open_player` did, for the one line the user reads."""
+
+    url: str
+    """The player page (browser, or nothing opened) or the HLS playlist (a player)."""
+    used: str | None
+    """The player that was started, ``"the browser"``, or None when nothing could open."""
+    asked: str | None = None
+    missing: tuple[str, ...] = ()
+    """Players tried and not found on PATH, the one asked for first."""
+    why_not_browser: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.used is not None
+
+    def line(self) -> str:
+        """``note: mpv is not installed: playing in ffplay: URL`` and the like: what opened,
+        why the player asked for did not, and always the URL."""
+        others = [p for p in self.missing if p != self.asked]
+        nor = f" ({', '.join(others)} not installed either)" if others else ""
+        if self.used is None:
+            by_hand = f"open {self.url} in a browser, or {self.url}{MASTER} in a player"
+            if self.asked is not None:
+                return f"note: {self.asked} is not installed{nor} and {self.why_not_browser}: {by_hand}"
+            return f"note: {self.why_not_browser}: {by_hand}"
+        if self.asked is not None and self.asked in self.missing:
+            how = "opening the browser instead" if self.used == BROWSER else f"playing in {self.used}"
+            return f"note: {self.asked} is not installed: {how}{nor}: {self.url}"
+        return f"opened {self.url} in {self.used}"
+
+
+def open_player(url: str, player: str | None) -> Opened:
+    """Open the stream served at ``url``: its HLS playlist in ``player`` or, when that is not
+    installed, in the first :data:`FALLBACK` that is; else the player page in the browser."""
+    missing: list[str] = []
+    for candidate in () if player is None else (player, *(p for p in FALLBACK if p != player)):
+        path = shutil.which(candidate)
+        if path is None:
+            missing.append(candidate)
+            continue
+        try:
+            subprocess.Popen([path, url + MASTER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:  # on PATH but not runnable: as good as missing
+            missing.append(candidate)
+            continue
+        return Opened(url + MASTER, candidate, player, tuple(missing))
+    why = _no_browser(url)
+    return Opened(url, None if why else BROWSER, player, tuple(missing), why)
+
+
+def _no_browser(url: str) -> str:
+    """Open ``url`` in the browser; why not, or "" when it opened."""
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        browser = None
+    # A text-mode browser (lynx, w3m) would take over this terminal and block until it quits.
+    if browser is not None and type(browser) is webbrowser.GenericBrowser:
+        return f"only a text-mode browser ({browser.name}) is here"
+    return "" if webbrowser.open(url) else "no browser is here"
 
 
 @dataclass
@@ -75,8 +123,10 @@ class Playback:
     def open(self) -> None:
         assert self.server is not None
         self._opened = True
-        if not open_player(self.server.url, self.player):
-            console.print(f"[yellow]note:[/] no browser to open here: play {self.server.url} in one")
+        # soft_wrap: the URL stays one line a terminal can click or copy
+        console.print(
+            open_player(self.server.url, self.player).line(), markup=False, highlight=False, soft_wrap=True
+        )
 
     def linger(self) -> None:
         """Keep serving after the job: for ``serve_for`` seconds, or until Ctrl-C."""

@@ -23,7 +23,8 @@ from sprocket_cli.storage import Storage
 class TuiPlayback:
     """The TUI's ``o`` key: serve the job's stream on loopback (once) and open a player.
 
-    Unlike ``--open`` it prints nothing: the terminal belongs to the TUI."""
+    Unlike ``--open`` it prints nothing: the terminal belongs to the TUI, which shows the line
+    saying what opened (or that nothing could, and the URL) as a notification."""
 
     def __init__(self, player: str | None, storage: Storage | None = None) -> None:
         self.player = player
@@ -35,9 +36,7 @@ class TuiPlayback:
         if self.server is None:
             storage = self.storage or recorded_storage(job_dir)
             self.server = StreamServer(job_dir, storage=storage).start()
-        if open_player(self.server.url, self.player):
-            return f"playing {self.server.url}"
-        return f"no browser here: play {self.server.url} in one"
+        return open_player(self.server.url, self.player).line()
 
     def stop(self) -> None:
         if self.server is not None:

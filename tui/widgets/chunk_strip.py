@@ -1,6 +1,8 @@
-"""The whole video as one band: a cell per chunk (or per group of chunks on a narrow screen)
-coloured by state, the playback position and the edge of the playable stream marked. It
-answers at a glance whether playback will stall: the playhead must stay left of the edge."""
+"""The whole video as one band across the screen: each cell a slice of its time (not a chunk:
+a chunk spans several cells on a wide screen, a cell several chunks on a long video), coloured
+by the worst state of the chunks in it; the playback position and the edge of the playable
+stream marked. It answers at a glance whether playback will stall: the playhead must stay left
+of the edge."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.model import CHUNK_STATES, JobView
-from tui.widgets.style import STATE_STYLE
+from tui.widgets.style import STATE_STYLE, Part, fit
 
 LABEL = " chunks "
 RANK = {state: i for i, state in enumerate(CHUNK_STATES)}
@@ -42,22 +44,26 @@ class ChunkStrip(Static):
         cells.append("\n")
         cells.append_text(marker)
         cells.append("\n")
-        cells.append_text(self._legend(view, now, head))
+        cells.append_text(self._legend(view, now, head, self.size.width, width))
         self.update(cells)
 
     @staticmethod
-    def _legend(view: JobView, now: float, head: float | None) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
+    def _legend(view: JobView, now: float, head: float | None, width: int, cells: int) -> Text:
         done = sum(1 for c in view.chunks if c == "done")
-        text.append(f" {done}/{len(view.chunks)} chunks done · playable to {view.playable_until:.1f}s")
-        text.append(f" of {view.duration:.1f}s")
-        if head is None:
-            return text
-        text.append(f" · ▲ playhead {head:.1f}s")
-        if view.playable_until >= view.duration - 1e-6:
-            text.append(" · whole video playable", style="green")
-        elif view.stalled(now):
-            text.append(" · STALLED", style="bold white on red")
-        else:
-            text.append(f" · {view.playable_until - head:.1f}s ahead", style="green")
-        return text
+        total, until, length = len(view.chunks), view.playable_until, view.duration
+        # One cell is a slice of time, not a chunk: the legend says how long, as the help does.
+        per_cell = f" · a cell is {length / cells:.2g}s" if cells and length else ""
+        full: list[Part] = [(f" {done}/{total} chunks done · playable to {until:.1f}s of {length:.1f}s", "")]
+        short: list[Part] = [(f" {done}/{total} done · playable {until:.1f}/{length:.1f}s", "")]
+        state: list[Part] = []
+        if head is not None:
+            if until >= length - 1e-6:
+                state = [(" · whole video playable", "green")]
+            elif view.stalled(now):
+                state = [(" · STALLED", "bold white on red")]
+            else:
+                state = [(f" · {until - head:.1f}s ahead", "green")]
+            full.append((f" · ▲ playhead {head:.1f}s", ""))
+            short.append((f" · ▲ {head:.1f}s", ""))
+        # Shorter forms keep the verdict (ahead, STALLED): it is what the strip is for.
+        return fit(width, [*full, *state, (per_cell, "")], [*full, *state], [*short, *state])

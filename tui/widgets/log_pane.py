@@ -12,7 +12,8 @@ LEVEL_STYLE = {"info": "", "warn": "yellow", "error": "bold red"}
 
 class LogPane(RichLog):
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(max_lines=LOG_LINES, wrap=False, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
+        # Wrapped, not cut: the end of an error line (the reason) is what an 80-column user needs.
+        super().__init__(max_lines=LOG_LINES, wrap=True, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
         self.shown = 0
 
     def show(self, view: JobView) -> None:

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.model import JobView
+from tui.widgets.style import elide
 
 #: Columns kept for the group name before the bar.
 NAME_WIDTH = 22
@@ -17,7 +18,7 @@ class StageBars(Static):
         rows = []
         for bar in view.stages.values():
             row = Text(no_wrap=True)
-            row.append(f" {bar.name[: NAME_WIDTH - 2]:<{NAME_WIDTH - 1}}", style="bold")
+            row.append(f" {elide(bar.name, NAME_WIDTH - 2):<{NAME_WIDTH - 1}}", style="bold")
             if bar.total:
                 filled = round(width * bar.done / bar.total)
                 row.append("█" * filled, style="green")

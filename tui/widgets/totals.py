@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.model import JobView
-from tui.widgets.style import clock
+from tui.widgets.style import Part, clock, fit
 
 STATE_COLOUR = {
     "waiting": "grey62",
@@ -20,24 +20,37 @@ STATE_COLOUR = {
 
 class Totals(Static):
     def show(self, view: JobView, now: float) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {view.state.upper()} ", style=f"bold black on {STATE_COLOUR[view.state]}")
+        width = self.size.width or self.app.size.width
+        badge: Part = (f" {view.state.upper()} ", f"bold black on {STATE_COLOUR[view.state]}")
         started = view.started
         if started is None:
-            text.append("  waiting for the job to start")
-            self.update(text)
+            self.update(fit(width, [badge, ("  waiting for the job to start", "")]))
             return
-        text.append(f"  {started.pipeline}", style="bold")
-        text.append(f"  {clock(now)} elapsed  ETA {clock(view.eta(now))}")
-        text.append(f"  {view.fps(now):.1f} frames/s")
-        text.append(f"  workers {view.busy()}/{started.workers} {started.executor}")
-        text.append("\n")
-        text.append(f" {view.worker_seconds:.1f} worker-s  {view.invocations} invocations")
-        text.append(f"  retries {view.retries}", style="yellow" if view.retries else "")
-        text.append(f"  stragglers {view.stragglers}")
+        # Each line is said in full where it fits, else shorter: an 80-column terminal keeps
+        # every figure (the pipeline's name, which the title implies, goes last and goes first).
+        elapsed, eta, fps = clock(now), clock(view.eta(now)), f"{view.fps(now):.1f}"
+        busy = f"{view.busy()}/{started.workers} {started.executor}"
+        first = fit(
+            width,
+            [badge, (f"  {started.pipeline}", "bold"),
+             (f"  {elapsed} elapsed  ETA {eta}  {fps} frames/s  workers {busy}", "")],
+            [badge, (f" {elapsed} elapsed  ETA {eta}  {fps} frames/s  workers {busy}  ", ""),
+             (started.pipeline, "bold")],
+            [badge, (f" {elapsed} ETA {eta} {fps} fr/s {busy} ", ""), (started.pipeline, "bold")],
+        )  # fmt: skip
         cost = view.cost()
-        if cost is not None:
-            text.append(f"  cost ${cost:.4f}", style="bold")
+        retries: Part = (f"  retries {view.retries}", "yellow" if view.retries else "")
+        tail: list[Part] = [] if cost is None else [(f"  cost ${cost:.4f}", "bold")]
+        late: list[Part] = []
+        short_late: list[Part] = []
         if view.deadline_misses:
-            text.append(f"  {view.deadline_misses} late segments", style="red")
-        self.update(text)
+            late = [(f"  {view.deadline_misses} late segments", "red")]
+            short_late = [(f"  {view.deadline_misses} late", "red")]
+        second = fit(
+            width,
+            [(f" {view.worker_seconds:.1f} worker-s  {view.invocations} invocations", ""), retries,
+             (f"  stragglers {view.stragglers}", ""), *tail, *late],
+            [(f" {view.worker_seconds:.1f} worker-s  {view.invocations} calls", ""), retries,
+             (f"  stragglers {view.stragglers}", ""), *tail, *short_late],
+        )  # fmt: skip
+        self.update(Text("\n").join([first, second]))
