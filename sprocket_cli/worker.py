@@ -36,8 +36,10 @@ from sprocket_cli.errors import (
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
+from sprocket_cli.media.targetq import Reached, Target, encode_to_target
 from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
+from sprocket_cli.stages.encode import EncodeConfig
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, init_key
 from sprocket_cli.tasks import ChunkRef, Progress, Result, Task, Timings
@@ -201,11 +203,15 @@ def _work(
             for i, (_, source, ikey) in enumerate(lanes)
         ]
         command = ChunkCommand(paths, threads=task.threads, context=task.context, scratch=tmp)
+        target: Target | None = None
         for call in task.stages:
             stage = stage_class(call.stage)
             command.focus(call.lane)
             lane_chunk = lanes[call.lane][0] if call.lane is not None else chunk
-            stage().contribute(stage.Config(**call.config), command, lane_chunk)
+            config = stage.Config(**call.config)
+            stage().contribute(config, command, lane_chunk)
+            if isinstance(config, EncodeConfig):
+                target = config.target()
         out_path = os.path.join(tmp, "out")
         t1 = time.monotonic()
         outcome.read = t1 - t0
@@ -216,15 +222,19 @@ def _work(
             outcome.fields = {"meta": {"empty": True}}
             return outcome
         report("computing", 0)
+
+        def run(args: list[str], doing: str = "") -> None:  # a target's probes run the same way
+            what = f"chunk {chunk.index} ({task.group}, attempt {task.attempt}){doing}"
+            run_ffmpeg(args, what=what, stop=taken, on_frames=lambda frames: report("computing", frames))
+
+        reached: Reached | None = None
         try:
             if with_faults:
                 _inject(task, taken)
-            run_ffmpeg(
-                command.args(out_path),
-                what=f"chunk {chunk.index} ({task.group}, attempt {task.attempt})",
-                stop=taken,
-                on_frames=lambda frames: report("computing", frames),
-            )
+            if target is None:
+                run(command.args(out_path))
+            else:
+                reached = encode_to_target(command, target, chunk.frame_count, out_path, tmp, run)
         except Stopped:
             outcome.compute = time.monotonic() - t1
             return outcome
@@ -236,6 +246,8 @@ def _work(
         report("writing", chunk.frame_count)
         with _disk_full_named(storage, key):
             _store(task, chunk, command.start_ticks, key, out_path, storage, outcome)
+        if reached is not None:
+            outcome.fields.setdefault("meta", {}).update(reached.facts())
         outcome.write = time.monotonic() - t2
     return outcome
 

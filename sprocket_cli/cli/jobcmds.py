@@ -29,6 +29,8 @@ FILTER_EPILOG = """Examples:
 
   sprocket filter in.mp4 --vf null --codec x265 --crf 20 -o out.mkv -y
 
+  sprocket filter in.mp4 --vf null --codec av1 --target-vmaf 93 -o out.mp4
+
   sprocket filter https://example.com/clip.mp4 --vf 'eq=contrast=1.3'
 """
 
@@ -59,6 +61,7 @@ def filter_cmd(
     codec: opt.Codec = "x264",
     preset: opt.Preset = None,
     crf: opt.Crf = None,
+    target_vmaf: opt.TargetVmaf = None,
     pix_fmt: opt.PixFmt = None,
     encoder_args: opt.EncoderArgs = "",
     af: Annotated[
@@ -103,7 +106,8 @@ def filter_cmd(
     presentation time whatever their rates, sizes and keyframes, as plain ffmpeg pairs them,
     and the work is cut on the first video's keyframes.
     `--codec` picks the encoder (`--crf`, `--preset`, `--pix-fmt`, `--encoder-args` mean the
-    same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. The audio is
+    same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. `--target-vmaf N`
+    gives each chunk its own crf, the highest whose VMAF reaches N. The audio is
     copied when the container takes it, else transcoded (Opus in WebM, PCM beside ProRes and
     DNxHR in MOV, AAC elsewhere).
     The filter and the encoder are tried on the first frame before any work starts, so a typo
@@ -118,10 +122,20 @@ def filter_cmd(
     from sprocket_cli.media.containers import container_for
     from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
     from sprocket_cli.plan.speed import with_speed
+    from sprocket_cli.stages.encode import check_target
 
     sources = [source] if second is None else [source, second]
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
-    encode = {"codec": codec, "crf": crf, "preset": preset, "pix_fmt": pix_fmt, "encoder_args": encoder_args}
+    encode: dict[str, object] = {
+        "codec": codec,
+        "crf": crf,
+        "preset": preset,
+        "pix_fmt": pix_fmt,
+        "encoder_args": encoder_args,
+    }
+    if target_vmaf is not None:
+        check_target(codec, target_vmaf, crf)
+        encode["target_vmaf"] = target_vmaf
     segment_format = resolve(codec).segment_format
     # ProRes and DNxHR go in MOV: the default name follows.
     dest = output or default_output(source, "filtered").with_suffix(f".{segment_format}")

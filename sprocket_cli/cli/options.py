@@ -80,6 +80,15 @@ Crf = Annotated[
         "(default 23, 28), AV1 and VP9 0-63 (35, 31). ProRes and DNxHR have none.",
     ),
 ]
+TargetVmaf = Annotated[
+    float | None,
+    typer.Option(
+        "--target-vmaf",
+        help="Per-chunk quality instead of one --crf: each chunk gets the highest crf whose VMAF "
+        "against the filtered frames reaches N (50-100; 93 is hard to tell from the source), found "
+        "by a few probe encodes; the summary and --json give each chunk's crf and measured VMAF.",
+    ),
+]
 PixFmt = Annotated[
     str | None,
     typer.Option(

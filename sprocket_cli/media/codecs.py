@@ -76,6 +76,9 @@ class Encoder:
     """The constant-quality range it takes; None: it has no such setting."""
     default_crf: int | None = None
     """The crf when none is asked (the encoder's own default, or sprocket's for x264)."""
+    crf_step: float = 1.0
+    """The finest crf it takes: x264 and x265 take fractions, which ``--target-vmaf`` uses to
+    land near its target where one whole step moves VMAF by two points or more."""
     presets: Callable[[str], Options | None] | None = None
     """The encoder's options for a ``--preset`` value, None for a value it has no match for;
     None: it has no speed setting."""
@@ -84,6 +87,9 @@ class Encoder:
     """The speed when none is asked; None: the encoder's own."""
     fixed: Mapping[str, str] = field(default_factory=dict)
     """Options always set (a profile, a tag); the user's encoder args override them."""
+    per_chunk_crf: Mapping[str, str] = field(default_factory=dict)
+    """Options that keep its headers the same whatever the crf, so that chunks encoded at
+    different crfs (``--target-vmaf``) share one init segment and join by stream copy."""
     pix_fmt: str | None = None
     """The pixel format its profile is defined in; None: ffmpeg's nearest to the filters' output."""
     quality: str = ""
@@ -98,7 +104,17 @@ _X264_HELP = f"one of {', '.join(PRESETS)}"
 KNOWN = {
     e.name: e
     for e in (
-        Encoder("libx264", "h264", crf=(0, 51), default_crf=23, presets=_x26x, presets_help=_X264_HELP),
+        Encoder(
+            "libx264",
+            "h264",
+            crf=(0, 51),
+            default_crf=23,
+            crf_step=0.25,
+            presets=_x26x,
+            presets_help=_X264_HELP,
+            # Else x264 writes the crf's quantiser into the picture parameter set.
+            per_chunk_crf={"x264-params": "stitchable=1"},
+        ),
         # QuickTime and Safari play HEVC in MP4/MOV only under the hvc1 tag (ffmpeg writes hev1).
         # x265 puts its settings in the init segment, thread counts included, which differ from
         # chunk to chunk: without them, every chunk's init is the same and they join.
@@ -107,6 +123,7 @@ KNOWN = {
             "hevc",
             crf=(0, 51),
             default_crf=28,
+            crf_step=0.25,
             presets=_x26x,
             presets_help=_X264_HELP,
             fixed={"tag:v": "hvc1", "x265-params": "info=0"},
@@ -220,15 +237,20 @@ def parse_encoder_args(text: str) -> Options:
 
 def encoder_options(
     codec: str,
-    crf: int | None = None,
+    crf: float | None = None,
     preset: str | None = None,
     pix_fmt: str | None = None,
     encoder_args: str = "",
+    *,
+    per_chunk_crf: bool = False,
 ) -> Options:
     """The ffmpeg output options (``{"c:v": ..., "crf": ...}``) for ``codec`` at ``crf`` and
-    ``preset`` (None: the encoder's defaults) in ``pix_fmt``, then the user's ``encoder_args``."""
+    ``preset`` (None: the encoder's defaults) in ``pix_fmt``, then the user's ``encoder_args``;
+    ``per_chunk_crf``: with what chunks of different crfs need to join."""
     enc = resolve(codec)
     options: Options = {"c:v": enc.name, **enc.fixed}
+    if per_chunk_crf:
+        _merge(options, enc.per_chunk_crf)
     if enc.presets is None:
         if preset is not None:
             raise OptionError("preset", f"does not go with {enc.name}: {enc.quality}")
@@ -244,15 +266,20 @@ def encoder_options(
     else:
         low, high = enc.crf
         if crf is not None and not low <= crf <= high:
-            raise OptionError("crf", f"{crf}: {enc.name} takes {low} to {high}")
+            raise OptionError("crf", f"{crf:g}: {enc.name} takes {low} to {high}")
         quality = crf if crf is not None else enc.default_crf
         if quality is not None:
-            options["crf"] = str(quality)
+            options["crf"] = f"{quality:g}"  # 23, or 27.25 from --target-vmaf
     fmt = pix_fmt or enc.pix_fmt
     if fmt:
         options["pix_fmt"] = fmt
-    for key, value in parse_encoder_args(encoder_args).items():
-        # Lists of key=value pairs: the user's join ours (and win where both set one).
+    _merge(options, parse_encoder_args(encoder_args))
+    return options
+
+
+def _merge(options: Options, more: Mapping[str, str]) -> None:
+    """Add ``more`` to ``options``; lists of key=value pairs are joined (the later wins where
+    both set one): the user's join ours."""
+    for key, value in more.items():
         joined = key in _PARAM_LISTS and key in options
         options[key] = f"{options[key]}:{value}" if joined else value
-    return options

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from sprocket_cli.errors import OptionError
 from sprocket_cli.media.codecs import encoder_options, resolve
+from sprocket_cli.media.targetq import TARGET_RANGE, Target
 from sprocket_cli.stages.base import Stage, StageConfig
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ class EncodeConfig(StageConfig):
     nearest the filters' output."""
     encoder_args: str = ""
     """More ffmpeg output options, ``-name value`` pairs (``-tune grain -x265-params aq-mode=3``)."""
+    target_vmaf: float | None = None
+    """Per-chunk constant quality: each chunk is encoded at the highest crf whose VMAF against
+    the filtered frames reaches this (50 to 100), found by probe encodes; None: one crf for all."""
 
     @field_validator("codec")
     @classmethod
@@ -53,9 +57,53 @@ class EncodeConfig(StageConfig):
             raise ValueError(exc.problem) from None
         return value
 
+    @model_validator(mode="after")
+    def _one_quality(self) -> EncodeConfig:
+        """A target sets each chunk's crf: a crf as well would be ignored, so it is refused."""
+        if self.target_vmaf is not None:
+            try:
+                check_target(self.codec, self.target_vmaf, self.crf)
+            except OptionError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def target(self) -> Target | None:
+        """The target quality search this config asks of each chunk; None: a fixed crf."""
+        if self.target_vmaf is None:
+            return None
+        enc = resolve(self.codec)
+        assert enc.crf is not None  # checked by _one_quality
+        return Target(
+            vmaf=self.target_vmaf,
+            low=enc.crf[0],
+            high=enc.crf[1],
+            step=enc.crf_step,
+            start=enc.default_crf if enc.default_crf is not None else sum(enc.crf) / 2,
+            options_at=self.options_at,
+        )
+
+    def options_at(self, crf: float) -> dict[str, str]:
+        """The ffmpeg output options at ``crf`` instead of the config's."""
+        return encoder_options(
+            self.codec, crf, self.preset, self.pix_fmt, self.encoder_args, per_chunk_crf=True
+        )
+
     def options(self) -> dict[str, str]:
         """The ffmpeg output options this config stands for."""
         return encoder_options(self.codec, self.crf, self.preset, self.pix_fmt, self.encoder_args)
+
+
+def check_target(codec: str, target_vmaf: float, crf: float | None) -> None:
+    """Raise :class:`OptionError` when ``target_vmaf`` cannot work: out of range, beside a
+    crf, or for an encoder with no crf (ProRes, DNxHR)."""
+    low, high = TARGET_RANGE
+    if not low <= target_vmaf <= high:
+        raise OptionError("target_vmaf", f"{target_vmaf:g}: takes a VMAF score from {low:g} to {high:g}")
+    if crf is not None:
+        raise OptionError("target_vmaf", "sets each chunk's crf: give it or a crf, not both")
+    enc = resolve(codec)
+    if enc.crf is None:
+        raise OptionError("target_vmaf", f"does not go with {enc.name}: {enc.quality}")
 
 
 class Encode(Stage[EncodeConfig]):

@@ -1,0 +1,108 @@
+"""--target-vmaf: each chunk at its own crf, each within ±1.5 VMAF of the target.
+
+The clip is 4 s of still colour bars (flat: a high crf reaches VMAF 90) then 4 s of a moving
+pattern under strong per-frame noise (a much lower crf is needed), cut in 2 s chunks. The
+reported scores are checked against VMAF measured here, independently, on the output file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sprocket_cli.cli import app
+from sprocket_cli.media.ffmpeg import ffmpeg_exe
+
+runner = CliRunner()
+TARGET = 90.0
+
+
+@pytest.fixture(scope="module")
+def flat_then_noisy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("target_vmaf") / "flat_then_noisy.mp4"
+    graph = (
+        "smptehdbars=s=320x180:r=25:d=4[flat];"
+        "testsrc2=s=320x180:r=25:d=4,noise=alls=40:allf=t[noisy];"
+        "[flat][noisy]concat=n=2:v=1[v]"
+    )
+    encode = ["-c:v", "libx264", "-crf", "12", "-g", "50", "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+    cmd = [ffmpeg_exe(), "-v", "error", "-y", "-filter_complex", graph, "-map", "[v]", *encode, str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+def _vmaf(output: Path, source: Path, start: float, end: float, log: Path) -> float:
+    """VMAF of ``output`` against ``source`` over [start, end) seconds, as a user would measure it."""
+    span = f"trim=start={start}:end={end},setpts=PTS-STARTPTS"
+    graph = f"[0:v]{span}[d];[1:v]{span}[r];[d][r]libvmaf=log_fmt=json:log_path={log}"
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(output),
+            "-i",
+            str(source),
+            "-lavfi",
+            graph,
+            "-f",
+            "null",
+            "-",
+        ],
+        check=True,
+    )
+    return float(json.loads(log.read_text())["pooled_metrics"]["vmaf"]["mean"])
+
+
+def test_flat_and_noisy_chunks_get_their_own_crf_at_the_target(flat_then_noisy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    args = ["filter", str(flat_then_noisy), "--vf", "null", "--target-vmaf", str(TARGET), "-o", str(out)]
+    args += ["--chunk-seconds", "2", "--first-chunk-seconds", "2", "-w", "2", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    chunks = {e["result"]["chunk"]: e["result"]["meta"] for e in events if e["kind"] == "task_finished"}
+    assert sorted(chunks) == [0, 1, 2, 3]
+    report = {c: (m["crf"], m["vmaf"]) for c, m in sorted(chunks.items())}
+    print("chunk -> (crf, VMAF):", report)  # the figures for the issue's closing note
+    for crf, score in report.values():
+        assert abs(score - TARGET) <= 1.5, report
+        assert isinstance(crf, float | int)
+    flat = [report[0][0], report[1][0]]
+    noisy = [report[2][0], report[3][0]]
+    # Noise needs far more bits for the same score: every noisy chunk's crf is lower.
+    assert max(noisy) + 4 <= min(flat), report
+
+    # Honest: VMAF measured here on the final file against the source agrees with the report.
+    for chunk, (start, end) in {1: (2.0, 4.0), 2: (4.0, 6.0)}.items():
+        measured = _vmaf(out, flat_then_noisy, start, end, tmp_path / f"vmaf{chunk}.json")
+        print(f"chunk {chunk}: reported {report[chunk][1]}, measured on the output {measured:.3f}")
+        assert measured == pytest.approx(report[chunk][1], abs=0.5), (chunk, measured, report)
+
+
+def test_target_vmaf_with_crf_is_refused_in_one_line(flat_then_noisy: Path, tmp_path: Path) -> None:
+    args = ["filter", str(flat_then_noisy), "--vf", "null", "--target-vmaf", "90", "--crf", "20"]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "out.mp4")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--target-vmaf" in lines[0] and "crf" in lines[0], result.output
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [(["--target-vmaf", "30"], "50 to 100"), (["--codec", "prores", "--target-vmaf", "90"], "prores_ks")],
+)
+def test_target_vmaf_that_cannot_work_is_refused(
+    flat_then_noisy: Path, tmp_path: Path, extra: list[str], says: str
+) -> None:
+    result = runner.invoke(
+        app, ["filter", str(flat_then_noisy), "--vf", "null", *extra, "-o", str(tmp_path / "o.mov")]
+    )
+    assert result.exit_code == 2, result.output
+    assert says in result.output
