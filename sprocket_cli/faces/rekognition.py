@@ -71,11 +71,12 @@ class RekognitionFaceProvider(FaceProvider):
 
     def detect(self, frame: Frame) -> list[Face]:
         image = rgb_frame(frame)
-        jpeg = encode_jpeg(image)
+        return self._detect(encode_jpeg(image), (image.shape[1], image.shape[0]))
+
+    def _detect(self, jpeg: bytes, size: tuple[int, int]) -> list[Face]:
         answer = self._call(
             "DetectFaces", lambda: self.client.detect_faces(Image={"Bytes": jpeg}, Attributes=["DEFAULT"])
         )
-        size = (image.shape[1], image.shape[0])
         return [
             Face(_box(d.get("BoundingBox"), size), d.get("Confidence", 0.0) / 100)
             for d in answer.get("FaceDetails", [])
@@ -126,7 +127,10 @@ class RekognitionFaceProvider(FaceProvider):
         faces: list[Face] = []
         totals: list[float] = []
         for source in ref.images:
-            for face, similarity in self._compare_one(source, jpeg, size):
+            scored = self._compare_one(source, jpeg, size)
+            if scored is None:
+                return []  # no face in the frame: every other photo would be refused alike
+            for face, similarity in scored:
                 same = next((i for i, f in enumerate(faces) if f.box.iou(face.box) > _SAME_FACE_IOU), None)
                 if same is None:
                     faces.append(face)
@@ -139,15 +143,26 @@ class RekognitionFaceProvider(FaceProvider):
             out.append(Match(face, distance, distance <= self.threshold))
         return out
 
-    def _compare_one(self, source: bytes, jpeg: bytes, size: tuple[int, int]) -> list[tuple[Face, float]]:
-        """Every face of the frame ``jpeg`` with its similarity (percent) to the photo ``source``."""
-        answer = self._call(
-            "CompareFaces",
-            # Threshold 0: every face comes back with its similarity, not only the close ones.
-            lambda: self.client.compare_faces(
-                SourceImage={"Bytes": source}, TargetImage={"Bytes": jpeg}, SimilarityThreshold=0.0
-            ),
-        )
+    def _compare_one(
+        self, source: bytes, jpeg: bytes, size: tuple[int, int]
+    ) -> list[tuple[Face, float]] | None:
+        """Every face of the frame ``jpeg`` with its similarity (percent) to the photo ``source``;
+        None when the frame has no face."""
+        try:
+            answer = self._call(
+                "CompareFaces",
+                # Threshold 0: every face comes back with its similarity, not only the close ones.
+                lambda: self.client.compare_faces(
+                    SourceImage={"Bytes": source}, TargetImage={"Bytes": jpeg}, SimilarityThreshold=0.0
+                ),
+            )
+        except FaceServiceError as error:
+            # CompareFaces refuses an image without a face as InvalidParameterException. The
+            # photo has one (reference() made sure), so DetectFaces tells, as AWS advises, whether
+            # the frame has none: an answer ("no face"), not a failure of the job.
+            if _refusal(error) != "InvalidParameterException" or self._detect(jpeg, size):
+                raise
+            return None
         matched = answer.get("FaceMatches", [])
         scored = [(_face(m.get("Face", {}), size), m.get("Similarity", 0.0)) for m in matched]
         return scored + [(_face(face, size), 0.0) for face in answer.get("UnmatchedFaces", [])]
@@ -194,6 +209,14 @@ def _retryable(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code", "")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     return code in RETRYABLE_CODES or status >= 500
+
+
+def _refusal(error: FaceServiceError) -> str:
+    """The service's error code behind ``error`` ("" when it came from elsewhere)."""
+    from botocore.exceptions import ClientError
+
+    cause = error.__cause__
+    return cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else ""
 
 
 def _service_error(operation: str, error: ClientError, attempts: int) -> FaceServiceError:
