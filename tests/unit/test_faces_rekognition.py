@@ -161,6 +161,32 @@ def test_find_compares_with_every_reference_photo_and_averages(
     assert stranger.distance == pytest.approx(0.97) and not stranger.is_match
 
 
+def test_a_frame_compare_faces_refuses_is_no_face_once_detect_faces_finds_none(
+    stub: Stubber, provider: RekognitionFaceProvider
+) -> None:
+    ref = PersonRef("kid", "rekognition", images=(b"photo-1", b"photo-2"))
+    frame = load_image(str(ASTRONAUT.path)).pixels
+    message = "Request has invalid parameters"  # what CompareFaces says of a face-free target
+    stub.add_client_error("compare_faces", "InvalidParameterException", message, 400)
+    stub.add_response(
+        "detect_faces", {"FaceDetails": []}, {"Image": {"Bytes": encode_jpeg(frame)}, "Attributes": ANY}
+    )
+    assert provider.find(frame, ref) == []  # and photo-2 is not asked about
+
+
+def test_a_refusal_of_a_frame_with_a_face_is_a_failure(
+    stub: Stubber, provider: RekognitionFaceProvider
+) -> None:
+    ref = PersonRef("kid", "rekognition", images=(b"photo-1",))
+    frame = load_image(str(ASTRONAUT.path)).pixels
+    stub.add_client_error("compare_faces", "InvalidParameterException", "Request has invalid parameters", 400)
+    stub.add_response(
+        "detect_faces", {"FaceDetails": [_face_detail(FACE_BOX)]}, {"Image": ANY, "Attributes": ANY}
+    )
+    with pytest.raises(FaceServiceError, match="CompareFaces refused: InvalidParameterException"):
+        provider.find(frame, ref)
+
+
 def test_a_celebrity_is_found_by_name_in_any_case(stub: Stubber, provider: RekognitionFaceProvider) -> None:
     assert provider.RECOGNIZES_NAMES
     ref = provider.reference_by_name("jeff   BEZOS")
