@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sprocket_cli.errors import DownloadError, InputError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 @dataclass(frozen=True)
@@ -25,16 +29,42 @@ def is_url(text: str) -> bool:
 
 
 def readable(text: str) -> str:
-    """``text`` as ffmpeg and the workers read it: an ``s3://`` object as a presigned URL, made
-    now and held in memory only (records, the journal and the screen keep ``s3://``), read
-    with the deployment's profile when ``sprocket setup`` ran, else boto3's chain; anything
-    else as it is. :class:`InputError` if the object is not there or cannot be read."""
+    """``text`` as ffmpeg reads it on this machine (probing, the first-frame check, the audio):
+    an ``s3://`` object as a presigned URL, made now and held in memory only (records, the
+    journal, the screen and the tasks keep ``s3://``; workers get URLs of their own from
+    :class:`InputSigner`), read with the deployment's profile when ``sprocket setup`` ran, else
+    boto3's chain; anything else as it is. :class:`InputError` if the object is not there or
+    cannot be read."""
     if not text.startswith("s3://"):
         return text
     from sprocket_cli.backends.aws_lambda import input_client
     from sprocket_cli.storage.s3 import s3_input_url
 
     return s3_input_url(text, input_client())
+
+
+class InputSigner:
+    """Presigns a task's ``s3://`` inputs as an executor dispatches it (an
+    :data:`~sprocket_cli.executors.base.Signer`): with the client :func:`readable` uses, made
+    once, since executors sign from many threads and a client is thread-safe."""
+
+    def __init__(self) -> None:
+        self._client: S3Client | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, seconds: int) -> str:
+        from sprocket_cli.storage.s3 import presign_input
+
+        return presign_input(name, self._s3(), seconds)
+
+    def _s3(self) -> S3Client:
+        with self._lock:
+            if self._client is None:
+                from sprocket_cli.backends.aws_lambda import input_client
+                from sprocket_cli.storage.s3 import s3_client
+
+                self._client = input_client() or s3_client()
+            return self._client
 
 
 def serves_ranges(url: str) -> bool:

@@ -23,7 +23,7 @@ from sprocket_cli.backends import Backend, open_backend
 from sprocket_cli.errors import OptionError, UsageError
 from sprocket_cli.events import Event
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.inputs import readable
+from sprocket_cli.inputs import InputSigner, readable
 from sprocket_cli.jobs.control import request_cancel
 from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import read_record
@@ -150,8 +150,8 @@ def start(
         # The executor may run fewer workers than asked (cores, memory, an account's limit).
         options = replace(options, workers=executor.workers)
         check = check or output_check(request)
-        # What ffmpeg reads (an s3:// object through a URL presigned now); the record keeps
-        # what the user named.
+        # What ffmpeg reads here (an s3:// object through a URL presigned now); the record and
+        # the tasks keep what the user named.
         sources = {name: readable(src) for name, src in request.inputs.items()}
         executor.check_sources(list(sources.values()))  # before the job exists
         began = time.monotonic()
@@ -171,7 +171,9 @@ def start(
             probe_seconds=looked - began,
             plan_seconds=time.monotonic() - looked,
         )
-        return JobHandle(job, executor, backend.storage(job.job_dir, job.job_id), backend)
+        return JobHandle(
+            _named_sources(job, executor), executor, backend.storage(job.job_dir, job.job_id), backend
+        )
     except BaseException:
         executor.close()
         raise
@@ -189,10 +191,26 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
         job = resume_job(job_dir, options, storage=storage)
         executor.check_sources([info.source for info in job.inputs.values()])
         job = replace(job, plan_seconds=time.monotonic() - began)  # its probe is in there too
-        return JobHandle(job, executor, storage, backend)
+        return JobHandle(_named_sources(job, executor), executor, storage, backend)
     except BaseException:
         executor.close()
         raise
+
+
+def _named_sources(job: Job, executor: Executor) -> Job:
+    """``job`` with its tasks reading each ``s3://`` input by name, and ``executor`` signing a
+    URL for each task as it dispatches it, valid about as long as the task may run: a task
+    dispatched hours into a job, or in a resume, reads with a fresh URL, and no long-lived
+    one is ever handed to a worker. (Probing signed a URL of its own: it stays on this
+    machine, for the output's audio.)"""
+    executor.sign_inputs(InputSigner(), job.task_timeout)
+    named = {k: v for k, v in job.named_inputs.items() if v.startswith("s3://")}
+    if not named:
+        return job
+    return replace(
+        job,
+        inputs={k: replace(info, source=named[k]) if k in named else info for k, info in job.inputs.items()},
+    )
 
 
 def recorded_storage(job_dir: Path) -> Storage | None:

@@ -14,7 +14,9 @@ invocation to a busy account). Only throttling that outlasts the budget fails th
 line, unretried. Back-off is the account's queue, not the task's work: each copy keeps it
 apart (:meth:`LambdaExecutor.running_seconds`), so that a time limit on a task can measure the
 work alone. URLs the workers would read are checked against where they run
-(:mod:`sprocket_cli.aws.reach`) before the first invocation.
+(:mod:`sprocket_cli.aws.reach`) before the first invocation. A task's ``s3://`` inputs are
+presigned at each try of its invocation, not when it is submitted: a copy may back off for up
+to :data:`THROTTLE_BUDGET_S` first, and its URLs live only as long as the function may run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sprocket_cli.aws.deploy import TIMEOUT_S
 from sprocket_cli.aws.reach import workers_reach
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.executors.base import Executor, drain
@@ -120,6 +123,7 @@ class _Copy:
 
 class LambdaExecutor(Executor):
     NAME: ClassVar[str] = "lambda"
+    SIGNS_ON_SUBMIT: ClassVar[bool] = False  # _run signs at each try, after any back-off
 
     def __init__(
         self,
@@ -168,7 +172,7 @@ class LambdaExecutor(Executor):
         """Refuse a function deployed from other code: its workers would not run this job's tasks
         the way this coordinator plans them."""
         try:
-            reply = self._invoke({"metadata": True}, lambda: None, _Copy(self._clock()))
+            reply = self._invoke(lambda: {"metadata": True}, lambda: None, _Copy(self._clock()))
         except LambdaTaskError as exc:
             raise BundleMismatchError(
                 f"the deployed Lambda function fails to start ({exc}): run `sprocket setup` to redeploy it"
@@ -182,6 +186,11 @@ class LambdaExecutor(Executor):
 
     def now(self) -> float:
         return self._clock()
+
+    def task_seconds(self) -> float:
+        # The function's timeout (as `sprocket setup` deploys it; check_bundle saw the same
+        # code) ends every invocation, whatever the job's own limit.
+        return min(super().task_seconds(), TIMEOUT_S)
 
     def check_sources(self, sources: list[str]) -> None:
         """:class:`~sprocket_cli.aws.reach.UnreachableInputError` for the first URL in
@@ -216,8 +225,10 @@ class LambdaExecutor(Executor):
         def throttled() -> None:
             self._reports.put(Progress(task.task_id, task.copy, "lambda", "throttled", 0))
 
+        def event() -> dict[str, Any]:
+            return {"task": json.loads(self.signed(task).to_json()), "storage": asdict(storage)}
+
         try:
-            event = {"task": json.loads(task.to_json()), "storage": asdict(storage)}
             reply = self._invoke(event, throttled, copy)
         finally:
             copy.ended = self._clock()
@@ -225,16 +236,19 @@ class LambdaExecutor(Executor):
         meta = {**result.meta, "billed_ms": reply["billed_ms"], "backoff_s": round(copy.backed_off, 3)}
         return replace(result, meta=meta)
 
-    def _invoke(self, event: dict[str, Any], throttled: Callable[[], None], copy: _Copy) -> dict[str, Any]:
-        """Invoke the function with ``event``; retry throttling; the reply with ``billed_ms``.
-        Back-off pauses are booked on ``copy``."""
+    def _invoke(
+        self, event: Callable[[], dict[str, Any]], throttled: Callable[[], None], copy: _Copy
+    ) -> dict[str, Any]:
+        """Invoke the function with ``event()``, made anew for each try (its URLs are signed
+        as it leaves); retry throttling; the reply with ``billed_ms``. Back-off pauses are
+        booked on ``copy``."""
         from botocore.exceptions import ClientError
 
-        payload = json.dumps(event).encode()
-        if len(payload) > PAYLOAD_LIMIT // 2:  # refs only: anything near the limit is a bug
-            raise ValueError(f"a task payload of {len(payload)} bytes is too large for Lambda")
         faults = 0  # tries the service failed; throttles are not among them
         for attempt in itertools.count():
+            payload = json.dumps(event()).encode()
+            if len(payload) > PAYLOAD_LIMIT // 2:  # refs only: anything near the limit is a bug
+                raise ValueError(f"a task payload of {len(payload)} bytes is too large for Lambda")
             try:
                 response = self._client.invoke(FunctionName=self.function, Payload=payload, LogType="Tail")
                 break

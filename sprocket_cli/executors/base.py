@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import replace
 from types import TracebackType
 from typing import ClassVar, Protocol
 
 from sprocket_cli.storage import StorageSpec
 from sprocket_cli.tasks import Progress, Result, Task
 
+Signer = Callable[[str, int], str]
+"""(an ``s3://bucket/key`` input, seconds) -> a URL that reads it for that long from now."""
+
+#: Seconds a task's signed URL outlives the longest the task may run: the worker must start
+#: and ffmpeg reach S3 first, and the worker's clock may be a little ahead of ours.
+SIGNED_MARGIN_S = 5 * 60
+#: The longest a task is taken to run when nothing limits it (no ``--task-timeout``): a chunk
+#: takes seconds to minutes; ffmpeg reads a source in a few requests, and S3 checks the
+#: signature when a request starts, not while its body streams.
+UNLIMITED_TASK_S = 30 * 60
+
 
 class Executor(ABC):
     NAME: ClassVar[str]
+
+    SIGNS_ON_SUBMIT: ClassVar[bool] = True
+    """Whether :meth:`submit` presigns a task's ``s3://`` inputs; an executor that may hold a
+    task back after it is submitted (Lambda: throttling) signs with :meth:`signed` itself, as
+    the task leaves for its worker."""
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -24,17 +42,56 @@ class Executor(ABC):
         self.workers = workers
         self._in_flight = 0
         self._lock = threading.Lock()  # done-callbacks run on pool threads
+        self._signer: Signer | None = None
+        self._task_limit: float | None = None
 
     @abstractmethod
     def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]: ...
 
     def submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
-        """Start ``task`` against ``storage``; the future holds its result or its exception."""
+        """Start ``task`` against ``storage``; the future holds its result or its exception.
+
+        The caller's ``task`` keeps its ``s3://`` inputs as named: only the copy that goes to
+        the worker carries URLs, signed now (see :meth:`signed`)."""
+        if self.SIGNS_ON_SUBMIT:
+            task = self.signed(task)
         with self._lock:
             self._in_flight += 1
         future = self._submit(task, storage)
         future.add_done_callback(self._done)
         return future
+
+    def sign_inputs(self, signer: Signer, task_limit: float | None = None) -> None:
+        """Presign tasks' ``s3://`` inputs with ``signer`` as they are dispatched, each URL
+        valid for the task's run (``task_limit``: the job's time limit on a task, seconds)."""
+        self._signer, self._task_limit = signer, task_limit
+
+    def task_seconds(self) -> float:
+        """The longest a task may run on these workers, seconds: the job's limit, or
+        :data:`UNLIMITED_TASK_S`; an executor whose workers have a hard limit says so."""
+        return self._task_limit or UNLIMITED_TASK_S
+
+    def url_seconds(self) -> int:
+        """Seconds a URL signed for a task at its dispatch stays valid."""
+        return math.ceil(self.task_seconds()) + SIGNED_MARGIN_S
+
+    def signed(self, task: Task) -> Task:
+        """``task`` with each ``s3://`` input replaced by a URL signed now for
+        :meth:`url_seconds`, so that a task dispatched hours into a job (or in a resume) reads
+        with a fresh URL, and none lives longer than its task; ``task`` itself if it has none."""
+        lanes = [task.source, *(m.source for m in task.more)]
+        if not any(s is not None and s.startswith("s3://") for s in lanes):
+            return task
+        if self._signer is None:
+            raise ValueError(f"task {task.task_id} reads an s3:// input, and this executor has no signer")
+        seconds, sign = self.url_seconds(), self._signer
+
+        def url(source: str | None) -> str | None:
+            return sign(source, seconds) if source is not None and source.startswith("s3://") else source
+
+        return replace(
+            task, source=url(task.source), more=tuple(replace(m, source=url(m.source)) for m in task.more)
+        )
 
     def _done(self, _future: Future[Result]) -> None:
         with self._lock:

@@ -7,9 +7,9 @@ points it at a stand-in such as moto).
 
 from __future__ import annotations
 
-import functools
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
@@ -33,7 +33,8 @@ PART_CONCURRENCY = 8
 MAX_POOL_CONNECTIONS = 64
 #: Seconds a presigned URL stays valid: longer than a job, as ffmpeg and players keep re-reading
 #: (range requests) while it runs. SigV4 allows up to 7 days, but a URL signed with temporary
-#: credentials (a Lambda role) dies with them anyway.
+#: credentials (a Lambda role) dies with them anyway. Workers' inputs are not signed this long:
+#: each task gets its own, short-lived URL as it is dispatched (:func:`presign_input`).
 URL_EXPIRY = 6 * 60 * 60
 
 #: HTTP statuses of a conditional write that lost: the key exists (412), or another conditional
@@ -73,6 +74,17 @@ def s3_input_url(url: str, client: S3Client | None = None) -> str:
     return store.url(key)
 
 
+def presign_input(url: str, client: S3Client, seconds: int) -> str:
+    """A URL that reads the ``s3://bucket/key`` object ``url`` for ``seconds`` from now.
+
+    Signing is local (no request is made): it is cheap enough to do for every task as it is
+    dispatched, so that no URL outlives the task it was made for."""
+    bucket, key = split_s3_url(url)
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+    )
+
+
 def s3_client(session: boto3.Session | None = None, region: str | None = None) -> S3Client:
     """An S3 client for storage: from ``session`` (default: a new one on boto3's chain)."""
     import boto3
@@ -89,10 +101,25 @@ def s3_client(session: boto3.Session | None = None, region: str | None = None) -
     return (session or boto3.session.Session()).client("s3", region_name=region, config=config)
 
 
-@functools.cache
+#: This process's S3 clients for storage that workers rebuild from specs, by (region, endpoint):
+#: a Lambda container keeps them across invocations, so each invocation after the first skips a
+#: new session, its credential lookup and its TLS connections.
+_CLIENTS: dict[tuple[str | None, str | None], S3Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def _shared_client() -> S3Client:
-    """This process's S3 client for storage that workers rebuild from specs (thread-safe)."""
-    return s3_client()
+    """The S3 client for where boto3's chain points now (one per region and endpoint, built
+    once even when several threads ask at the same moment; clients are thread-safe)."""
+    # Lambda sets both region variables; botocore reads only the first (the endpoint it reads
+    # itself, in this order).
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    where = (region, os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(where)
+        if client is None:
+            client = _CLIENTS[where] = s3_client(region=region)
+        return client
 
 
 def _status(exc: ClientError) -> int:
