@@ -19,7 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -142,6 +142,22 @@ class RayCluster:
             self.cluster.wait_for_nodes()
         self.workers.append(node)
         return node
+
+    @contextmanager
+    def extra_node(self, env: Mapping[str, str]) -> Iterator[Node]:
+        """One more worker node, its processes (and so its tasks') environment changed by ``env``:
+        a machine installed differently from the others. Gone again at the end, seen gone by the
+        cluster, so that the tests after this one find the session's two nodes."""
+        with self.network.inside():
+            node = self.cluster.add_node(
+                node_ip_address=LOOPBACK, num_cpus=NODE_CPUS, temp_dir=self.temp_dir, env_vars=dict(env)
+            )
+            try:
+                self.cluster.wait_for_nodes()
+                yield node
+            finally:
+                self.cluster.remove_node(node)
+                self.cluster.wait_for_nodes()
 
     def kill_worker(self, node: Node) -> None:
         """Kill every process of worker node ``node`` at once, as when its machine dies."""

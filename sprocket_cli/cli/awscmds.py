@@ -1,4 +1,5 @@
-"""``sprocket setup``, ``teardown`` and ``doctor``: deploy the Lambda worker, remove it, check it."""
+"""``sprocket setup``, ``teardown`` and ``doctor``: deploy the Lambda worker, remove it, check it
+(``doctor --backend ray`` checks a Ray cluster instead)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sprocket_cli.aws.settings import (
 )
 from sprocket_cli.aws.teardown import Deployed, teardown_steps
 from sprocket_cli.cli.boundary import boundary
+from sprocket_cli.cli.options import BackendOpt
 from sprocket_cli.errors import UsageError
 
 out = Console(highlight=False, soft_wrap=True)
@@ -76,7 +78,9 @@ DOCTOR_EPILOG = """Examples:
 
   sprocket doctor
 
-  sprocket doctor --profile work"""
+  sprocket doctor --profile work
+
+  sprocket doctor --backend ray --backend-opt address=10.0.0.7:6379"""
 
 
 def _resolve_region(region: str | None, saved: AwsSettings | None, profile: str | None) -> str:
@@ -230,10 +234,32 @@ teardown_cmd.__doc__ = inspect.cleandoc(teardown_cmd.__doc__ or "") + "\n\n" + T
 MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]", "skip": "[dim]-[/]"}
 
 
+class DoctorBackend(StrEnum):
+    lambda_ = "lambda"
+    ray = "ray"
+
+
 @boundary
-def doctor_cmd(profile: Profile = None, region: Region = None) -> None:
-    """Check that jobs can run on Lambda: ffmpeg, credentials, settings, bucket access, the deployed
-    code's version and the account's concurrency limit. Exits non-zero if any check fails."""
+def doctor_cmd(
+    profile: Profile = None,
+    region: Region = None,
+    backend: Annotated[
+        DoctorBackend,
+        typer.Option("--backend", help="Which backend to check: lambda, or ray (a Ray cluster)."),
+    ] = DoctorBackend.lambda_,
+    backend_opt: BackendOpt = None,
+) -> None:
+    """Check that jobs can run on Lambda (ffmpeg, credentials, settings, bucket access, the deployed
+    code's version, the account's concurrency limit) or, with --backend ray, on a Ray cluster (it
+    answers; every node runs this sprocket and Ray, has ffmpeg's encoders; free CPUs and GPUs).
+    Exits non-zero if any check fails."""
+    if backend is DoctorBackend.ray:
+        if profile is not None or region is not None:
+            raise UsageError("--profile and --region go with --backend lambda")
+        _ray_doctor(backend_opt or [])
+        return
+    if backend_opt:
+        raise UsageError("--backend-opt goes with --backend ray")
     table = Table(box=None, header_style="bold")
     for col in ("", "check", "result", "fix"):
         table.add_column(col, overflow="fold")
@@ -246,6 +272,25 @@ def doctor_cmd(profile: Profile = None, region: Region = None) -> None:
         out.print(f"[red]{failed} {'check' if failed == 1 else 'checks'} failed[/]")
         raise typer.Exit(1)
     out.print("[green]all checks passed[/]")
+
+
+def _ray_doctor(options: list[str]) -> None:
+    """One line per check, as soon as it is known (a node may take seconds to answer)."""
+    # Here, not at the top: `sprocket doctor --help` must not load the backends, nor Ray.
+    from sprocket_cli.backends.ray_cluster import RayBackend
+    from sprocket_cli.backends.ray_doctor import run_checks as ray_checks
+    from sprocket_cli.cli.jobrun import bindings
+
+    settings = RayBackend(bindings(options, "--backend-opt"))
+    failed = 0
+    for check in ray_checks(settings.address, settings.env):
+        failed += check.status == "fail"
+        line = Text.assemble(f"{check.name}: ", check.detail)
+        if check.fix:
+            line.append(f"  fix: {check.fix}", style="bold")
+        out.print(MARK[check.status], line)
+    if failed:
+        raise typer.Exit(1)
 
 
 doctor_cmd.__doc__ = inspect.cleandoc(doctor_cmd.__doc__ or "") + "\n\n" + DOCTOR_EPILOG

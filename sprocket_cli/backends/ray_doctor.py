@@ -1,0 +1,206 @@
+"""``sprocket doctor --backend ray``: can jobs run on the Ray cluster at an address?
+
+The cluster answers; every live node runs this machine's sprocket (its code stamp: version and
+a digest of the code) and Ray; every node's ffmpeg has the encoders the job commands use; and
+how many CPUs and GPUs are free. A small probe task pinned to each node (not merely "some
+node") reads that node's own answers, since a farm's machines are installed one by one and
+drift apart.
+
+Ray is imported only when the checks run (``sprocket doctor --help`` stays light).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sprocket_cli import stamp
+
+Status = Literal["pass", "fail", "warn"]
+
+#: Encoders every job may use: the default video codec and the audio codec kept audio is
+#: re-encoded to when its own cannot go into an MP4 or a stream (media/containers.py's AAC).
+REQUIRED_ENCODERS = ("libx264", "aac")
+#: Encoders only some jobs ask for (``--codec``): their absence is reported, not a failure.
+OPTIONAL_ENCODERS = ("libx265", "libvpx-vp9", "prores_ks", "dnxhd")
+#: Seconds every probe together may take: a node's first task starts a worker process and
+#: imports sprocket there (a few seconds); a node that has not answered by then is reported.
+PROBE_WITHIN = 60.0
+FIX_VERSION = (
+    "install this machine's sprocket on that node (pip install 'sprocket[ray]' from the same source)"
+)
+FIX_FFMPEG = "on that node: pip install imageio-ffmpeg, or set SPROCKET_FFMPEG to an ffmpeg with them"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    status: Status
+    detail: str
+    #: What to do about a failure ("" when nothing).
+    fix: str = ""
+
+
+def probe(encoders: Sequence[str]) -> dict[str, Any]:
+    """On a node: its sprocket, Ray and Python, its ffmpeg and which of ``encoders`` it has.
+
+    Shipped to the node by value (see :func:`run_checks`) and importing only there, so that it
+    runs against whatever the node has installed, an older sprocket or none at all, and says so
+    instead of failing to unpickle.
+    """
+    import platform
+    import subprocess
+
+    import ray
+
+    found: dict[str, Any] = {"python": platform.python_version(), "ray": ray.__version__}
+    try:
+        from sprocket_cli import stamp as node_stamp
+
+        found["sprocket"] = node_stamp.code_stamp()
+    except Exception as exc:  # reported as the node's problem; the probe goes on to ffmpeg
+        found["sprocket_error"] = f"{type(exc).__name__}: {exc}"
+        return found
+    try:
+        from sprocket_cli.media.ffmpeg import ffmpeg_exe
+
+        exe = ffmpeg_exe()
+        listing = subprocess.run(
+            [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, RuntimeError, ImportError, subprocess.TimeoutExpired) as exc:
+        found["ffmpeg_error"] = f"{type(exc).__name__}: {exc}"
+        return found
+    # Each encoder's line: six capability letters (V..... for video), its name, a description.
+    names = {
+        fields[1]
+        for fields in (line.split() for line in listing.stdout.splitlines())
+        if len(fields) > 1 and len(fields[0]) == 6 and fields[0][0] in "VAS"
+    }
+    found["ffmpeg"] = exe
+    found["encoders"] = [e for e in encoders if e in names]
+    return found
+
+
+def run_checks(address: str, env: Mapping[str, str] | None = None) -> Iterator[Check]:
+    """The cluster, then each live node's versions and ffmpeg, then free CPUs and GPUs.
+
+    ``env``: environment variables the job's tasks would get (the backend's ``env`` option),
+    which may name another ffmpeg. Yields a single failing check when no cluster answers.
+    """
+    from sprocket_cli.executors.ray_cluster import RayClusterError, _connect, _disconnect
+
+    try:
+        _connect(address)
+    except RayClusterError as exc:
+        yield Check("cluster", "fail", str(exc))
+        return
+    try:
+        yield from _checks(address, env or {})
+    finally:
+        _disconnect()
+
+
+def _checks(address: str, env: Mapping[str, str]) -> Iterator[Check]:
+    import ray
+    from ray import cloudpickle
+    from ray.exceptions import RayError
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [n for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]  # unannotated in ray
+    yield Check("cluster", "pass", f"{address}: {len(nodes)} nodes; this machine runs Ray {ray.__version__}")
+    free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]  # unannotated in ray
+    # By value: a node with another sprocket (or none) must run this probe, not its own copy's.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]  # as above
+    try:
+        remote = ray.remote(num_cpus=0, max_retries=0)(probe)
+        options: dict[str, Any] = {"runtime_env": {"env_vars": dict(env)}} if env else {}
+        refs = [
+            remote.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False), **options
+            ).remote([*REQUIRED_ENCODERS, *OPTIONAL_ENCODERS])
+            for node in nodes
+        ]
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]  # as above
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=PROBE_WITHIN)
+    answered = set(ready)
+    for node, ref in zip(nodes, refs, strict=True):
+        name = _node_name(node)
+        if ref not in answered:
+            ray.cancel(ref, force=True)
+            yield Check(
+                name,
+                "fail",
+                f"did not answer within {PROBE_WITHIN:.0f} s",
+                "ray status (is the node busy or stuck?)",
+            )
+            continue
+        try:
+            found: dict[str, Any] = ray.get(ref)
+        except RayError as exc:
+            yield Check(name, "fail", f"the probe failed: {str(exc).splitlines()[0]}")
+            continue
+        yield _versions(name, node, found)
+        if "sprocket" in found:
+            yield _ffmpeg(name, found)
+    yield _resources(nodes, free)
+
+
+def _node_name(node: Mapping[str, Any]) -> str:
+    """``node 10.0.0.7 1a2b3c4d (head)``: its address, and its id's start (nodes may share one host)."""
+    head = " (head)" if "node:__internal_head__" in node["Resources"] else ""
+    return f"node {node['NodeManagerAddress']} {node['NodeID'][:8]}{head}"
+
+
+def _versions(name: str, node: Mapping[str, Any], found: Mapping[str, Any]) -> Check:
+    import ray
+
+    here = stamp.code_stamp()
+    if "sprocket_error" in found:
+        return Check(name, "fail", f"cannot import sprocket there ({found['sprocket_error']})", FIX_VERSION)
+    problems = []
+    if found["sprocket"] != here:
+        problems.append(f"sprocket {found['sprocket']}, this machine runs {here}")
+    if found["ray"] != ray.__version__:
+        problems.append(f"Ray {found['ray']}, this machine runs {ray.__version__}")
+    if problems:
+        return Check(name, "fail", "; ".join(problems), FIX_VERSION)
+    cpus, gpus = int(node["Resources"].get("CPU", 0)), int(node["Resources"].get("GPU", 0))
+    return Check(
+        name,
+        "pass",
+        f"sprocket {here}, Ray {found['ray']}, Python {found['python']}; {cpus} CPUs, {gpus} GPUs",
+    )
+
+
+def _ffmpeg(name: str, found: Mapping[str, Any]) -> Check:
+    if "ffmpeg_error" in found:
+        return Check(f"{name} ffmpeg", "fail", f"not runnable: {found['ffmpeg_error']}", FIX_FFMPEG)
+    has = set(found["encoders"])
+    missing = [e for e in REQUIRED_ENCODERS if e not in has]
+    if missing:
+        return Check(f"{name} ffmpeg", "fail", f"{found['ffmpeg']} lacks {', '.join(missing)}", FIX_FFMPEG)
+    others = [e for e in OPTIONAL_ENCODERS if e not in has]
+    without = f" (without {', '.join(others)}: --codec cannot ask for those)" if others else ""
+    return Check(f"{name} ffmpeg", "pass", f"{found['ffmpeg']}: {', '.join(REQUIRED_ENCODERS)}{without}")
+
+
+def _resources(nodes: Sequence[Mapping[str, Any]], free: Mapping[str, float]) -> Check:
+    cpus = sum(int(n["Resources"].get("CPU", 0)) for n in nodes)
+    gpus = sum(int(n["Resources"].get("GPU", 0)) for n in nodes)
+    detail = f"{int(free.get('CPU', 0))} of {cpus} CPUs free, {int(free.get('GPU', 0))} of {gpus} GPUs free"
+    if cpus == 0:
+        return Check(
+            "resources",
+            "fail",
+            f"{detail}: no node offers a CPU for tasks",
+            "ray start --num-cpus N on a node",
+        )
+    if free.get("CPU", 0) < 1:
+        return Check("resources", "warn", f"{detail}: a job waits for running work to end")
+    return Check("resources", "pass", detail)
