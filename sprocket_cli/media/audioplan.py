@@ -35,6 +35,9 @@ class AudioPlan:
     filters: str | None = None
     """An ffmpeg audio filter chain (``--af``) over the whole track, as ``ffmpeg -af`` runs it:
     one pass over every sample, so whole-track filters (loudnorm) give ffmpeg's result."""
+    video_lead: float = 0.0
+    """Seconds the first input's video starts after its file's start (its audio starts first):
+    the output's video keeps that lead over the audio, as plain ffmpeg's does."""
 
     @classmethod
     def choose(
@@ -58,7 +61,7 @@ class AudioPlan:
         with_audio = tuple(p for p in chosen if p.source.audio)
         if filters and not with_audio:
             raise OptionError("audio_filters", f"{filters!r}: {inputs[0].source} has no audio to filter")
-        return cls(with_audio, end, filters=filters)
+        return cls(with_audio, end, filters=filters, video_lead=inputs[0].video_lead)
 
     @property
     def plain(self) -> bool:
@@ -93,9 +96,14 @@ class AudioPlan:
             codec = ["copy"] if self.copies(target) else target.transcode
             return ["-map", f"{first_index}:a:0", "-c:a", *codec]
         chains = []
+        # One source, filtered over its whole length: its samples keep their own times, as
+        # under plain ``ffmpeg -af`` (an audio that starts after the video stays late).
+        alone = len(self.parts) == 1 and self.parts[0].delay == 0 and self.end is None and self.keep is None
         for i, part in enumerate(self.parts):
             shift = (
-                f"adelay={round(part.delay * 1000)}:all=1"
+                "anull"
+                if alone
+                else f"adelay={round(part.delay * 1000)}:all=1"
                 if part.delay > 0
                 else f"atrim=start={-part.delay!r},asetpts=PTS-STARTPTS"
             )

@@ -51,6 +51,16 @@ class MediaInfo:
     rotation: int
     """Display rotation in degrees, as ffmpeg applies it when decoding."""
     audio: tuple[AudioInfo, ...]
+    start: float | None = None
+    """Seconds where ffmpeg's timeline of the file starts (its earliest stream): a plain
+    ffmpeg run subtracts it from every stream's times; None: not known (the first frame's)."""
+
+    @property
+    def video_lead(self) -> float:
+        """Seconds the first video frame comes after the file's start, as plain ffmpeg's output
+        keeps it (a video that starts after its audio)."""
+        first = float(self.frame_pts[0] * self.time_base) if self.frame_pts else 0.0
+        return max(0.0, first - self.start) if self.start is not None else 0.0
 
     @property
     def frame_count(self) -> int:
@@ -122,6 +132,7 @@ def probe(source: str) -> MediaInfo:
             end_pts=end_pts,
             rotation=rotation,
             audio=audio,
+            start=None if container.start_time is None else container.start_time / 1_000_000,
         )
 
 

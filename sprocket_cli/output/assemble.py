@@ -88,8 +88,9 @@ def _assemble(
             raise DiskFullError(f"{video}: No space left on device") from None
         raise
     # ffmpeg starts each input at 0; a video whose first frame comes later on the source's
-    # timeline (a filter that gives no frame for the first ones) keeps that delay to the audio.
-    first = entries[0].start_ticks / entries[0].timescale
+    # timeline (a filter that gives no frame for the first ones, or a source whose audio
+    # starts first) keeps that delay to the audio.
+    first = entries[0].start_ticks / entries[0].timescale + audio.video_lead
     delay = ["-itsoffset", repr(first)] if first > 0 else []
     args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
     container = container_for(dest)

@@ -93,12 +93,13 @@ def first_times(path: Path) -> tuple[float, float]:
     """Seconds of the first decoded video frame and the first audio frame."""
     import av
 
-    with av.open(str(path)) as container:
-        video = next(container.decode(container.streams.video[0]))
-        container.seek(0)
-        audio = next(container.decode(container.streams.audio[0]))
-        assert video.pts is not None and audio.pts is not None
-        return float(video.pts * video.time_base), float(audio.pts * audio.time_base)
+    firsts = []
+    for kind in ("video", "audio"):
+        with av.open(str(path)) as container:  # each read from the start: no seek between them
+            frame = next(container.decode(**{kind: 0}))
+            assert frame.pts is not None and frame.time_base is not None
+            firsts.append(float(frame.pts * frame.time_base))
+    return firsts[0], firsts[1]
 
 
 def test_a_filter_that_drops_the_first_frame_keeps_ffmpegs_delay_to_the_audio(
@@ -113,3 +114,33 @@ def test_a_filter_that_drops_the_first_frame_keeps_ffmpegs_delay_to_the_audio(
     run(src, out, "--vf", "tblend")
     assert first_times(out) == pytest.approx(first_times(plain), abs=1e-3)
     assert first_times(out)[0] == pytest.approx(1 / 25, abs=1e-3)  # one frame after the audio
+
+
+@pytest.mark.parametrize(("late", "af"), [("video", None), ("video", "volume=0.5"), ("audio", "volume=0.5")])
+def test_streams_that_start_apart_keep_ffmpegs_offset(
+    make_clip: ClipMaker, tmp_path: Path, late: str, af: str | None
+) -> None:
+    """A source whose video (or audio) starts 0.3 s after the other stream: ffmpeg's output
+    keeps that gap, measured from the file's start; so does sprocket's, copied or filtered."""
+    clip, src = make_clip(seconds=4), tmp_path / f"{late}-late.mp4"
+    shifted = ["-itsoffset", "0.3", "-i", str(clip)]
+    inputs = [*shifted, "-i", str(clip)] if late == "video" else ["-i", str(clip), *shifted]
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *inputs, "-map", "0:v:0", "-map", "1:a:0",
+         "-c", "copy", "-y", str(src)],
+        check=True,
+    )  # fmt: skip
+    plain, out = tmp_path / "plain.mp4", tmp_path / "out.mp4"
+    audio = ["-c:a", "copy"] if af is None else ["-af", af, "-c:a", "aac", "-b:a", "192k"]
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(src), "-vf", "hue=s=0", *audio,
+         "-y", str(plain)],
+        check=True,
+    )  # fmt: skip
+    run(src, out, "--vf", "hue=s=0", *(() if af is None else ("--af", af)))
+    video, sound = first_times(plain)
+    # The gap is ffmpeg's, give or take the AAC encoder's priming (two frames): as meant.
+    assert abs((video - sound) - (0.3 if late == "video" else -0.3)) < 2 * 1024 / 48000 + 1e-3
+    # Within one AAC frame: ffmpeg itself moves a copied AAC track's priming frame (1024
+    # samples before 0) against the video when the video starts late.
+    assert first_times(out) == pytest.approx((video, sound), abs=1024 / 48000 + 1e-3)
