@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Literal
 
 from sprocket_cli import stamp
 from sprocket_cli.aws.deploy import stamp_of
@@ -14,27 +12,15 @@ from sprocket_cli.aws.documents import JOBS_PREFIX
 from sprocket_cli.aws.errors import AwsError, aws_errors
 from sprocket_cli.aws.session import Clients, Identity, check_region, default_region, whoami
 from sprocket_cli.aws.settings import AwsSettings, settings_path
+from sprocket_cli.backends.checks import Check
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
-
-Status = Literal["pass", "fail", "warn", "skip"]
 
 #: Below this many unreserved concurrent executions a job cannot fan out (new accounts get 10).
 LOW_CONCURRENCY = 100
 #: Service Quotas' code for "Lambda concurrent executions".
 CONCURRENCY_QUOTA = "L-B99A9384"
 SETUP = "sprocket setup"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the doctor's table."""
-
-    name: str
-    status: Status
-    detail: str
-    #: The one command that fixes a failure ("" when there is nothing to fix).
-    fix: str = ""
 
 
 def run_checks(profile: str | None = None, region: str | None = None) -> Iterator[Check]:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sprocket_cli import stamp
-
-Status = Literal["pass", "fail", "warn"]
+from sprocket_cli.backends.checks import Check
 
 #: Encoders every job may use: the default video codec and the audio codec kept audio is
 #: re-encoded to when its own cannot go into an MP4 or a stream (media/containers.py's AAC).
@@ -32,17 +30,6 @@ FIX_VERSION = (
     "install this machine's sprocket on that node (pip install 'sprocket[ray]' from the same source)"
 )
 FIX_FFMPEG = "on that node: pip install imageio-ffmpeg, or set SPROCKET_FFMPEG to an ffmpeg with them"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the doctor's report."""
-
-    name: str
-    status: Status
-    detail: str
-    #: What to do about a failure ("" when nothing).
-    fix: str = ""
 
 
 def probe(encoders: Sequence[str]) -> dict[str, Any]:
