@@ -36,10 +36,9 @@ from sprocket_cli.errors import (
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
-from sprocket_cli.media.targetq import Reached, Target, encode_to_target
+from sprocket_cli.media.targetq import Reached, encode_to_target
 from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
-from sprocket_cli.stages.encode import EncodeConfig
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import CANCEL_KEY, init_key
 from sprocket_cli.tasks import ChunkRef, Progress, Result, Task, Timings
@@ -203,15 +202,11 @@ def _work(
             for i, (_, source, ikey) in enumerate(lanes)
         ]
         command = ChunkCommand(paths, threads=task.threads, context=task.context, scratch=tmp)
-        target: Target | None = None
         for call in task.stages:
             stage = stage_class(call.stage)
             command.focus(call.lane)
             lane_chunk = lanes[call.lane][0] if call.lane is not None else chunk
-            config = stage.Config(**call.config)
-            stage().contribute(config, command, lane_chunk)
-            if isinstance(config, EncodeConfig):
-                target = config.target()
+            stage().contribute(stage.Config(**call.config), command, lane_chunk)
         out_path = os.path.join(tmp, "out")
         t1 = time.monotonic()
         outcome.read = t1 - t0
@@ -231,10 +226,10 @@ def _work(
         try:
             if with_faults:
                 _inject(task, taken)
-            if target is None:
+            if command.target is None:
                 run(command.args(out_path))
             else:
-                reached = encode_to_target(command, target, chunk.frame_count, out_path, tmp, run)
+                reached = encode_to_target(command, command.target, chunk.frame_count, out_path, tmp, run)
         except Stopped:
             outcome.compute = time.monotonic() - t1
             return outcome

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.media.testclip import make_test_clip
-from tests.lambda_endpoint import bundle, bundle_root, local_lambda  # noqa: F401  # fixtures
+from tests.lambda_endpoint import bundle, bundle_root, deployed, local_lambda  # noqa: F401  # fixtures
 from tests.raycluster import ray_cluster  # noqa: F401  # fixture
 
 ClipMaker = Callable[..., Path]

@@ -40,12 +40,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import pytest
 
 from lambda_bundle.build import PLATFORMS, Bundle, build_bundle
+
+if TYPE_CHECKING:
+    from tests.conftest import AwsStandIn
 
 #: Lambda's limit on a synchronous invocation's request payload, bytes.
 PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -518,6 +521,19 @@ def set_up(region: str, endpoint: LocalLambda, url: str, bucket: str, monkeypatc
         arch=machine_arch(),
         stamp=code_stamp(),
     ).save()
+
+
+#: The bucket ``deployed``'s settings name, in the stand-in's S3.
+BUCKET = "sprocket-test-bucket"
+
+
+@pytest.fixture
+def deployed(
+    aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> LocalLambda:
+    """What `sprocket setup` leaves: its settings and bucket; Lambda calls reach the endpoint."""
+    set_up(aws.region, local_lambda, local_lambda.url, BUCKET, monkeypatch, tmp_path / "config")
+    return local_lambda
 
 
 @pytest.fixture

@@ -13,9 +13,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ffmpeg
+
+if TYPE_CHECKING:
+    from sprocket_cli.media.targetq import Target
 
 #: The last filter before the encoder: even sizes, so that a chain whose output is odd
 #: (175x143) still encodes in 4:2:0 (174x142), where plain ffmpeg would stop with an error.
@@ -58,6 +61,9 @@ class ChunkCommand:
     filters: list[str] = field(default_factory=list)
     """The chain after the join (the only chain of a single-input task)."""
     encoder: dict[str, str | int] | None = None
+    target: Target | None = None
+    """A quality the encoder must reach in each chunk (``--target-vmaf``): the worker searches
+    for its crf (:func:`~sprocket_cli.media.targetq.encode_to_target`); None: the encoder's own."""
     segment_format: str = "mp4"
     """The encoder's output: fragmented MP4, or MOV for the codecs MP4 has no tag for (ProRes)."""
     timescale: int = 90000
@@ -256,8 +262,9 @@ class ChunkCommand:
     def _graph_output(self, graph: str, output_path: str, *, logged: bool) -> list[str]:
         """The arguments from ``-filter_complex graph`` to the output, the graph writing ``[out]``."""
         args = ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
-        if logged and self.encoder is not None:
-            args += _flags(self._frame_log_options(output_path))
+        log = self._frame_log_options(output_path) if logged else {}
+        if log:
+            args += _flags(log)
         else:
             # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
             # would move frames of a source that does not start on that grid.
@@ -283,6 +290,11 @@ def _first_logged(path: str) -> Fraction | None:
     except FileNotFoundError:
         return None
     return int(first[0]) * Fraction(first[1]) if len(first) == 2 else None
+
+
+def grid_period(rate: Fraction, time_base: Fraction) -> int:
+    """Every how many slots of a 1/``rate`` grid one falls on a whole ``time_base`` tick."""
+    return (1 / (rate * time_base)).denominator
 
 
 def timescale_for(time_base: Fraction) -> int:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from fractions import Fraction
 
 from sprocket_cli.errors import BadFilterError
-from sprocket_cli.media.command import timescale_for
+from sprocket_cli.media.command import grid_period, timescale_for
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.plan.filtermodel import ChainPlan, Finding
 from sprocket_cli.plan.filtertable import FilterClass
@@ -59,11 +58,6 @@ def place_on_frame_grid(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, i
 #: The most grid slots between two that fall on the video's time base: a chunk hands an
 #: anchored rate filter its first frame at such a slot, up to this many slots early.
 LONGEST_GRID_PERIOD = 64
-
-
-def grid_period(rate: Fraction, time_base: Fraction) -> int:
-    """Every how many slots of a 1/``rate`` grid one falls on a whole ``time_base`` tick."""
-    return (1 / (rate * time_base)).denominator
 
 
 def place_picks(chain: ChainPlan, info: MediaInfo) -> tuple[ChainPlan, bytes | None]:

@@ -117,5 +117,6 @@ class Encode(Stage[EncodeConfig]):
 
     def contribute(self, config: EncodeConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         command.encoder = dict(config.options())
+        command.target = config.target()
         command.segment_format = resolve(config.codec).segment_format
         command.timescale = chunk.timescale * command.timescale_factor

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import Field
 
 from sprocket_cli.errors import UsageError
+from sprocket_cli.media.command import grid_period
 from sprocket_cli.plan.cuts import restart_at
 from sprocket_cli.plan.filtergraph import parse_graph
 from sprocket_cli.plan.framefades import name_options
 from sprocket_cli.plan.framenumbers import number_frames
-from sprocket_cli.plan.framepicks import packs, span, unpack
+from sprocket_cli.plan.framepicks import pack, packs, span, unpack
 from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
 if TYPE_CHECKING:
@@ -79,7 +80,6 @@ class Filter(Stage[FilterConfig]):
     def bind(self, config: FilterConfig, inputs: Sequence[MediaInfo]) -> Binding:
         # The planner's side: workers never classify.
         from sprocket_cli.plan.filtermodel import analyze
-        from sprocket_cli.plan.framepicks import pack
         from sprocket_cli.plan.placement import place_cut, place_on_frame_grid, place_picks
 
         chain, span = place_cut(analyze(config.vf), inputs[0])
@@ -179,7 +179,7 @@ def anchor_grid(chunk: ChunkRef, rate: Fraction) -> str:
     file's grid, as a whole-file run does from the video's first frame at 0 ('null': the
     chunk starts the video)."""
     lead = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
-    period = (1 / (rate * chunk.time_base)).denominator
+    period = grid_period(rate, chunk.time_base)
     slot = math.floor(lead * chunk.time_base * rate) // period * period
     ticks = int(slot / rate / chunk.time_base)
     if ticks == lead:

@@ -18,20 +18,10 @@ from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import LocalLambda, set_up
+from tests.lambda_endpoint import BUCKET, LocalLambda
 from tests.media_checks import facts
 
 runner = CliRunner()
-BUCKET = "sprocket-test-bucket"
-
-
-@pytest.fixture
-def deployed(
-    aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> LocalLambda:
-    """What `sprocket setup` leaves: its settings and bucket; Lambda calls reach the endpoint."""
-    set_up(aws.region, local_lambda, local_lambda.url, BUCKET, monkeypatch, tmp_path / "config")
-    return local_lambda
 
 
 def run(*args: str) -> tuple[list[dict[str, Any]], str]:

@@ -10,26 +10,16 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
-import pytest
 from typer.testing import CliRunner
 
 from sprocket_cli.aws.deploy import TIMEOUT_S
 from sprocket_cli.cli import app
 from sprocket_cli.executors.base import SIGNED_MARGIN_S
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import LocalLambda, set_up
+from tests.lambda_endpoint import BUCKET, LocalLambda
 from tests.media_checks import facts
 
 runner = CliRunner()
-BUCKET = "sprocket-presign-bucket"
-
-
-@pytest.fixture
-def deployed(
-    aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> LocalLambda:
-    set_up(aws.region, local_lambda, local_lambda.url, BUCKET, monkeypatch, tmp_path / "config")
-    return local_lambda
 
 
 def test_each_invocation_reads_an_s3_input_through_its_own_short_lived_url(
