@@ -291,16 +291,7 @@ def _disk_full_named(storage: Storage, key: str) -> Iterator[None]:
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise
-        local = storage.local_path(key)
-        if local is not None:
-            # The store leaves its half-written temporary (``.NAME.XXXXXXXX.part``), which keeps
-            # the disk full: ours, of the segment or of its init part. Not every temporary in
-            # the folder: the coordinator's playlists and other chunks are written there too,
-            # and a rename that finds its file gone would fail the job with the wrong words.
-            dest = Path(local)
-            for pattern in (f".{dest.name}.*.part", ".init_*.part"):
-                for part in dest.parent.glob(pattern):
-                    part.unlink(missing_ok=True)
+        local = storage.local_path(key)  # the store removed its half-written temporary
         raise DiskFullError(f"{local or key}: No space left on device") from None
 
 

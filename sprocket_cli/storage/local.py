@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -36,12 +38,14 @@ class LocalStorage(Storage):
 
     def put_bytes(self, key: str, data: bytes, *, exclusive: bool = False) -> bool:
         dest, tmp = self._atomic(key)
-        Path(tmp).write_bytes(data)
+        with _removed_on_failure(tmp):
+            Path(tmp).write_bytes(data)
         return self._commit(tmp, dest, exclusive)
 
     def put_file(self, key: str, path: str, *, exclusive: bool = False) -> bool:
         dest, tmp = self._atomic(key)
-        shutil.move(path, tmp)
+        with _removed_on_failure(tmp):
+            shutil.move(path, tmp)
         return self._commit(tmp, dest, exclusive)
 
     @staticmethod
@@ -91,3 +95,13 @@ class LocalStorage(Storage):
 
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: str) -> Iterator[None]:
+    """Remove ``tmp`` if writing it fails: half a file on a full disk keeps the disk full."""
+    try:
+        yield
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
