@@ -79,17 +79,17 @@ def run_checks(address: str, env: Mapping[str, str] | None = None) -> Iterator[C
     ``env``: environment variables the job's tasks would get (the backend's ``env`` option),
     which may name another ffmpeg. Yields a single failing check when no cluster answers.
     """
-    from sprocket_cli.executors.ray_cluster import RayClusterError, _connect, _disconnect
+    from sprocket_cli.executors.ray_cluster import RayClusterError, connect, disconnect
 
     try:
-        _connect(address)
+        connect(address)
     except RayClusterError as exc:
         yield Check("cluster", "fail", str(exc))
         return
     try:
         yield from _checks(address, env or {})
     finally:
-        _disconnect()
+        disconnect()
 
 
 def _checks(address: str, env: Mapping[str, str]) -> Iterator[Check]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sprocket_cli.aws.deploy import TIMEOUT_S
 from sprocket_cli.aws.reach import workers_reach
-from sprocket_cli.errors import SprocketError
+from sprocket_cli.errors import RepeatingTaskError, SprocketError
 from sprocket_cli.executors.base import Executor, drain
 from sprocket_cli.plan.pricing import MAX_VCPUS, MB_PER_VCPU
 from sprocket_cli.stamp import code_stamp
@@ -78,13 +78,9 @@ class LambdaTaskError(RuntimeError):
     """The task raised in the function (Lambda's ``FunctionError``)."""
 
 
-class LambdaThrottledError(SprocketError):
+class LambdaThrottledError(RepeatingTaskError):
     """Lambda throttled an invocation for longer than :data:`THROTTLE_BUDGET_S`: retrying the
     task would be throttled the same, so the job fails (and can be resumed later)."""
-
-    exit_code = 8
-    retry = False
-    """Read by the dispatcher: not worth another attempt."""
 
 
 class _Closed(LambdaTaskError):

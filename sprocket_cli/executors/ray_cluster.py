@@ -111,7 +111,7 @@ _ours: str | None = None
 when it did not connect it: a program that imports sprocket may have called ``ray.init`` itself."""
 
 
-def _connect(address: str) -> None:
+def connect(address: str) -> None:
     global _users, _ours
     with _connection:
         if _ours is not None and _ours != address:
@@ -142,7 +142,7 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
-def _disconnect() -> None:
+def disconnect() -> None:
     global _users, _ours
     with _connection:
         _users -= 1
@@ -165,7 +165,7 @@ class RayExecutor(Executor):
         """``env``: environment variables for the tasks, beside their node's own."""
         self.asked = workers
         self.address = address
-        _connect(address)
+        connect(address)
         try:
             nodes = _node_cpus()
             if not nodes:
@@ -189,7 +189,7 @@ class RayExecutor(Executor):
             # Ray types a new actor as "a handle or the class" so that either's attributes check.
             self._reports = cast("ActorHandle[_Reports]", relay)
         except BaseException:
-            _disconnect()
+            disconnect()
             raise
         # A new job's workers are new processes (~2 s each to start and load ours): start them
         # now. Each holds a task's CPUs until warm, which a task would wait for anyway.
@@ -261,4 +261,4 @@ class RayExecutor(Executor):
         if running:
             ray.wait(running, num_returns=len(running), timeout=CANCEL_GRACE)
         ray.kill(self._reports)
-        _disconnect()
+        disconnect()
