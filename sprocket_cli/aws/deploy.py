@@ -25,6 +25,7 @@ from sprocket_cli.aws.documents import (
     access_policy,
     lifecycle_rule,
     parsed_document,
+    read_role_policy,
     tags_managed,
     trust_policy,
 )
@@ -304,13 +305,7 @@ def _role_steps(t: Target) -> list[Step]:
         ),
         Step(
             f"role policy {ROLE_POLICY}",
-            Call(
-                "iam",
-                "get_role_policy",
-                {**role, "PolicyName": ROLE_POLICY},
-                "read: does the role's inline policy say what it should?",
-                missing=frozenset({"NoSuchEntity"}),
-            ),
+            read_role_policy(role, "read: does the role's inline policy say what it should?"),
             policy_needed,
         ),
     ]

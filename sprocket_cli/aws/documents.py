@@ -1,11 +1,14 @@
 """The documents ``sprocket setup`` hands AWS: the role's policies, the bucket's settings, the
-tag that marks what setup made. Data only; :mod:`~sprocket_cli.aws.deploy` sends them."""
+tag that marks what setup made, and the read that finds the role's policy. Data only;
+:mod:`~sprocket_cli.aws.deploy` sends them and :mod:`~sprocket_cli.aws.teardown` removes them."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from sprocket_cli.aws.plan import Call
 
 if TYPE_CHECKING:
     from sprocket_cli.aws.deploy import Target
@@ -103,3 +106,14 @@ def parsed_document(value: Any) -> Any:
         except ValueError:
             return None
     return value
+
+
+def read_role_policy(role: Mapping[str, str], why: str) -> Call:
+    """The read of the role's inline policy (``role``: its RoleName); a missing one is no error."""
+    return Call(
+        "iam",
+        "get_role_policy",
+        {**role, "PolicyName": ROLE_POLICY},
+        why,
+        missing=frozenset({"NoSuchEntity"}),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sprocket_cli.aws.documents import MANAGED_TAG, ROLE_POLICY, tags_managed
+from sprocket_cli.aws.documents import MANAGED_TAG, ROLE_POLICY, read_role_policy, tags_managed
 from sprocket_cli.aws.errors import AwsError, one_line
 from sprocket_cli.aws.plan import Call, Response, Step
 
@@ -83,13 +83,7 @@ def teardown_steps(d: Deployed) -> list[Step]:
         ),
         Step(
             f"role policy {ROLE_POLICY}",
-            Call(
-                "iam",
-                "get_role_policy",
-                {**role, "PolicyName": ROLE_POLICY},
-                "read: is it there?",
-                missing=frozenset({"NoSuchEntity"}),
-            ),
+            read_role_policy(role, "read: is it there?"),
             policy,
             assumed={},
         ),

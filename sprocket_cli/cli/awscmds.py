@@ -6,19 +6,15 @@ from __future__ import annotations
 import inspect
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sprocket_cli import stamp
-from sprocket_cli.aws.bundle import RUNTIME, BundleInfo, build, cache_folder, prebuilt
-from sprocket_cli.aws.deploy import IDENTITY, Target, default_bucket, setup_steps
-from sprocket_cli.aws.doctor import run_checks
-from sprocket_cli.aws.plan import Runner, Step, dry_run
-from sprocket_cli.aws.session import Clients, check_region, default_region, whoami
+# Only the settings (setup's help shows their defaults): the deploy code, and boto3 behind it,
+# load when a command runs, so that `--help` stays quick.
 from sprocket_cli.aws.settings import (
     DEFAULT_FUNCTION,
     DEFAULT_MEMORY_MB,
@@ -26,10 +22,14 @@ from sprocket_cli.aws.settings import (
     AwsSettings,
     settings_path,
 )
-from sprocket_cli.aws.teardown import Deployed, teardown_steps
 from sprocket_cli.cli.boundary import boundary
 from sprocket_cli.cli.options import BackendOpt
 from sprocket_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from sprocket_cli.aws.bundle import BundleInfo
+    from sprocket_cli.aws.deploy import Target
+    from sprocket_cli.aws.plan import Step
 
 out = Console(highlight=False, soft_wrap=True)
 #: Shown in a dry run where the account id would be (reading it is an AWS call).
@@ -84,6 +84,8 @@ DOCTOR_EPILOG = """Examples:
 
 
 def _resolve_region(region: str | None, saved: AwsSettings | None, profile: str | None) -> str:
+    from sprocket_cli.aws.session import check_region, default_region
+
     chosen = region or (saved.region if saved else None) or default_region(profile)
     if not chosen:
         raise UsageError("no AWS region: pass --region (or set AWS_REGION)")
@@ -120,6 +122,12 @@ def setup_cmd(
     the role may touch only the bucket's jobs/ prefix and the function's own logs. Settings (no
     credentials) are saved for the Lambda executor; credentials come from boto3's standard chain.
     """
+    from sprocket_cli import stamp
+    from sprocket_cli.aws.bundle import RUNTIME, BundleInfo, build, cache_folder, prebuilt
+    from sprocket_cli.aws.deploy import setup_steps
+    from sprocket_cli.aws.plan import Runner
+    from sprocket_cli.aws.session import Clients, whoami
+
     saved = AwsSettings.load()
     profile = profile or (saved.profile if saved else None)
     region = _resolve_region(region, saved, profile)
@@ -174,6 +182,8 @@ def _target(
     info: BundleInfo,
     partition: str,
 ) -> Target:
+    from sprocket_cli.aws.deploy import Target, default_bucket
+
     return Target(
         region=region,
         account=account,
@@ -200,6 +210,10 @@ def teardown_cmd(
 ) -> None:
     """Remove what sprocket setup created: the function, the role, the bucket (every object in it
     too) and the settings file. Pieces already gone are fine."""
+    from sprocket_cli.aws.plan import Runner
+    from sprocket_cli.aws.session import Clients, check_region, whoami
+    from sprocket_cli.aws.teardown import Deployed, teardown_steps
+
     saved = AwsSettings.load()
     if saved is None:
         out.print(f"nothing to remove: no settings at {settings_path()} (setup never ran, or teardown did)")
@@ -253,6 +267,8 @@ def doctor_cmd(
     code's version, the account's concurrency limit) or, with --backend ray, on a Ray cluster (it
     answers; every node runs this sprocket and Ray, has ffmpeg's encoders; free CPUs and GPUs).
     Exits non-zero if any check fails."""
+    from sprocket_cli.aws.doctor import run_checks
+
     if backend is DoctorBackend.ray:
         if profile is not None or region is not None:
             raise UsageError("--profile and --region go with --backend lambda")
@@ -298,6 +314,9 @@ doctor_cmd.__doc__ = inspect.cleandoc(doctor_cmd.__doc__ or "") + "\n\n" + DOCTO
 
 def _print_plan(steps: list[Step], assumption: str) -> None:
     """The dry run: a numbered table of every call, reads dimmed."""
+    from sprocket_cli.aws.deploy import IDENTITY
+    from sprocket_cli.aws.plan import dry_run
+
     out.print(f"[bold]dry run[/]: no AWS call made; this plan {assumption}.")
     out.print("On a real run each read decides whether the calls after it are needed.")
     table = Table(box=None, header_style="bold")

@@ -1,14 +1,15 @@
-"""What a job says of itself at its start and its end: the JobStarted and JobFinished events,
-from the plan, the accounts and the ledger."""
+"""What a job says of itself at its start, as each task finishes, and at its end: the
+JobStarted, TaskFinished and JobFinished events, from the plan, the accounts and the ledger."""
 
 from __future__ import annotations
 
 import resource
 from collections.abc import Collection
 
-from sprocket_cli.events import JobFinished, JobStarted
+from sprocket_cli.events import JobFinished, JobStarted, TaskFinished
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.publisher import Published
+from sprocket_cli.tasks import Result, Task
 from sprocket_cli.worker import cpu_seconds
 
 
@@ -39,6 +40,30 @@ def job_started(run: RunContext, span_groups: Collection[str]) -> JobStarted:
         arch=run.executor.arch(),
         span_groups=sorted(span_groups),
         notices=list(job.notices),
+    )
+
+
+def task_finished(
+    run: RunContext, task: Task, result: Result, resumed: bool, slot: int | None
+) -> TaskFinished:
+    """``task`` delivered ``result`` (kept from an earlier run when ``resumed``): book its
+    worker time, unless an earlier run paid it, and say so."""
+    t = result.timings
+    if not resumed:
+        run.accounts.worker_seconds += t.read + t.compute + t.write
+        run.accounts.billed_seconds += result.meta.get("billed_ms", 0) / 1000
+    return TaskFinished(
+        **run.about(task),
+        attempt=task.attempt,
+        frames=result.frames,
+        worker=result.worker,
+        read=t.read,
+        compute=t.compute,
+        write=t.write,
+        result=result.to_dict(),
+        resumed=resumed,
+        copy=task.copy,
+        slot=slot,
     )
 
 

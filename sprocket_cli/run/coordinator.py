@@ -11,28 +11,22 @@ on a virtual clock. The loop itself only routes and waits: tasks are made by
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 from collections.abc import Iterator
 
-from sprocket_cli.errors import DiskFullError, JobCancelledError, JobFailedError
-from sprocket_cli.events import (
-    Event,
-    JobCancelled,
-    JobFailed,
-    TaskFinished,
-)
+from sprocket_cli.errors import JobCancelledError
+from sprocket_cli.events import Event, JobCancelled
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.jobs.control import POLL_INTERVAL, clear_requests
+from sprocket_cli.jobs.control import POLL_INTERVAL
 from sprocket_cli.jobs.journal import Journal
 from sprocket_cli.jobs.leftovers import remove_temporaries
 from sprocket_cli.pipeline.delivery import DeliveryFunction, Item
 from sprocket_cli.pipeline.registry import delivery_class
 from sprocket_cli.plan.scheduling import PlaybackClock, make_policy
-from sprocket_cli.run.announce import job_finished, job_started
+from sprocket_cli.run.announce import job_finished, job_started, task_finished
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.dispatcher import Dispatcher
+from sprocket_cli.run.failure import FAILURES, failure_of, job_failed
 from sprocket_cli.run.intake import StagedInputs
 from sprocket_cli.run.job import Job
 from sprocket_cli.run.publisher import Publisher
@@ -40,7 +34,7 @@ from sprocket_cli.run.steering import Steering
 from sprocket_cli.run.stragglers.base import make_strategy
 from sprocket_cli.run.taskmaker import TaskMaker, partner_task
 from sprocket_cli.storage import Storage
-from sprocket_cli.storage.layout import CANCEL_KEY, WORK
+from sprocket_cli.storage.layout import WORK
 from sprocket_cli.tasks import ChunkRef, Result, Task
 
 
@@ -74,66 +68,48 @@ class _Coordinator:
 
     def run(self) -> Iterator[Event]:
         run, job = self.run_, self.run_.job
-        clear_requests(job.job_dir)
-        run.storage.delete(CANCEL_KEY)  # an earlier run's, in storage the job folder is not (S3)
+        self.steering.begin()
         yield run.emit(job_started(run, self.span_groups))
         ended = full_disk = False
         try:
-            for name, chunk_plan in job.chunks.items():
-                source = job.inputs[name].source
-                if name in job.staged_inputs:
-                    self.staged.stage(name)
-                    continue
-                for chunk in chunk_plan.chunks:
-                    yield from self.route(name, Item("chunks", ChunkRef.of(chunk), source=source))
+            yield from self.start()
             yield from self.loop()
             yield from self.finish()
             ended = True
-        except (JobFailedError, DiskFullError) as exc:
-            # A task's full disk comes as the cause of the job's failure; the assembly's as is.
-            full_disk = isinstance(exc, DiskFullError) or isinstance(exc.__cause__, DiskFullError)
+        except FAILURES as exc:
+            failure = failure_of(exc, job.job_dir)
+            full_disk = failure.full_disk
             if full_disk:
                 remove_temporaries(job.job_dir)  # room for the journal's last line
-            yield from self.failed_anyway(str(exc))
+            yield job_failed(run, failure.message)
+            if failure.raise_instead is not None:
+                raise failure.raise_instead from None
             raise
-        except OSError as exc:
-            # The file system refused (full, read-only, gone): the job failed, it was not
-            # interrupted. A full disk is named (a failed write names no file), and the job's
-            # half-written temporaries go at once.
-            where = exc.filename or job.job_dir
-            if exc.errno != errno.ENOSPC:
-                yield from self.failed_anyway(f"{where}: {exc.strerror or exc}")
-                raise
-            full_disk = True
-            remove_temporaries(job.job_dir)
-            full = DiskFullError(f"{where}: No space left on device")
-            yield from self.failed_anyway(str(full))
-            raise full from None
         except JobCancelledError:
             yield run.emit(JobCancelled(t=run.now(), job_id=job.job_id))
             raise
         finally:
-            running = self.dispatcher.running
-            for future in running:
-                future.cancel()
-            if not ended and running and not run.storage.exists(CANCEL_KEY):
-                # Failed or interrupted: copies still running (on Lambda, say) stop on seeing this
-                # instead of working, and billing, to the end. A resume removes it.
-                with contextlib.suppress(OSError):  # a full disk: the failure is told already
-                    run.storage.put_bytes(CANCEL_KEY, b"")
-            self.staged.close()
-            self.publisher.close()
-            if full_disk:
-                remove_temporaries(job.job_dir)  # those the audio thread left since
+            self.stop(ended, full_disk)
 
-    def failed_anyway(self, error: str) -> Iterator[Event]:
-        """The job failed: say so, in the journal too if it can still be written (the disk
-        that is full may be the job folder's, and then the user still sees the event)."""
-        run = self.run_
-        event = JobFailed(t=run.now(), job_id=run.job.job_id, error=error)
-        with contextlib.suppress(OSError):
-            run.emit(event)
-        yield event
+    def start(self) -> Iterator[Event]:
+        """Route every input's chunks, or start uploading those the workers cannot read."""
+        job = self.run_.job
+        for name, chunk_plan in job.chunks.items():
+            if name in job.staged_inputs:
+                self.staged.stage(name)
+                continue
+            for chunk in chunk_plan.chunks:
+                yield from self.route(
+                    name, Item("chunks", ChunkRef.of(chunk), source=job.inputs[name].source)
+                )
+
+    def stop(self, ended: bool, full_disk: bool) -> None:
+        """Stop what still runs, wait for the side threads, and clear up after a full disk."""
+        self.steering.stop(ended)
+        self.staged.close()
+        self.publisher.close()
+        if full_disk:
+            remove_temporaries(self.run_.job.job_dir)  # those the audio thread left since
 
     def route(self, endpoint_node: str, item: Item) -> Iterator[Event]:
         """Deliver ``item`` produced by ``endpoint_node`` to every group that reads it."""
@@ -202,25 +178,7 @@ class _Coordinator:
         run = self.run_
         if not self.dispatcher.delivered(task):
             return
-        t = result.timings
-        if not resumed:
-            run.accounts.worker_seconds += t.read + t.compute + t.write
-            run.accounts.billed_seconds += result.meta.get("billed_ms", 0) / 1000
-        yield run.emit(
-            TaskFinished(
-                **run.about(task),
-                attempt=task.attempt,
-                frames=result.frames,
-                worker=result.worker,
-                read=t.read,
-                compute=t.compute,
-                write=t.write,
-                result=result.to_dict(),
-                resumed=resumed,
-                copy=task.copy,
-                slot=slot,
-            )
-        )
+        yield run.emit(task_finished(run, task, result, resumed, slot))
         group = self.groups[task.group]
         meta = result.output_type == "meta"
         item = Item(
