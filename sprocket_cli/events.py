@@ -70,6 +70,8 @@ class JobStarted(Event):
     notices: list[str] = dataclasses.field(default_factory=list)
     """What the user must know before work starts: a filter chain that runs on one worker
     because it cannot give plain ffmpeg's frames in chunks, and why."""
+    serialized: list[str] = dataclasses.field(default_factory=list)
+    """Groups whose frames go in playback order to one worker (a stage that keeps state)."""
 
 
 @dataclass(frozen=True)

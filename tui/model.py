@@ -79,6 +79,8 @@ class StageBar:
     name: str
     total: int
     done: int = 0
+    serialized: bool = False
+    """Its frames go in playback order to one worker (a stateful stage): labelled so."""
 
 
 @dataclass
@@ -135,7 +137,10 @@ class JobView:
     def _job_started(self, e: JobStarted) -> None:
         self.started = e
         self.state = "running"
-        self.stages = {g: StageBar(g, 0 if g in e.span_groups else e.chunks) for g in e.groups}
+        self.stages = {
+            g: StageBar(g, 0 if g in e.span_groups else e.chunks, serialized=g in e.serialized)
+            for g in e.groups
+        }
         self.slots = {i: SlotRow(i) for i in range(e.workers)}  # idle workers show too
         count = len(e.chunk_starts) or e.chunks
         self.chunks = ["waiting"] * count

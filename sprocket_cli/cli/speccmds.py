@@ -18,18 +18,51 @@ from sprocket_cli.cli.boundary import boundary
 out = Console(highlight=False)
 
 
+def _listing(*columns: str) -> Table:
+    """A borderless table whose last column (a detail) is dimmed."""
+    table = Table(box=None, show_header=True, header_style="bold")
+    for column in columns[:-1]:
+        table.add_column(column)
+    table.add_column(columns[-1], style="dim")
+    return table
+
+
 @boundary
-def pipelines_cmd() -> None:
+def pipelines_cmd(
+    all_names: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Also list the stages, with the original Sprocket's stage names each reads."
+        ),
+    ] = False,
+) -> None:
     """List the built-in pipelines with a one-line description each."""
     import builtin_pipelines
 
-    table = Table(box=None, show_header=True, header_style="bold")
-    table.add_column("pipeline")
-    table.add_column("description")
-    table.add_column("file", style="dim")
+    table = _listing("pipeline", "description", "file")
     for name in builtin_pipelines.names():
         table.add_row(name, builtin_pipelines.description(name), str(builtin_pipelines.path(name)))
     out.print(table)
+    if all_names:
+        out.print(_stages())
+
+
+def _stages() -> Table:
+    """Every installed stage, and the original Sprocket's stage names read as it."""
+    from sprocket_cli.pipeline.aliases import originals
+    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed, stage_class
+
+    names = originals()
+    table = _listing("stage", "description", "the original's names")
+    for name in sorted(installed(STAGE_GROUP)):
+        table.add_row(name, stage_class(name).DESCRIPTION, ", ".join(names.get(name, [])))
+    for ours, what in (
+        ("decode -> filter -> encode", "one original stage: chunks in, chunks out"),
+        ("", "dissolves: the job chunks its inputs itself"),
+        ("refused", "no meaning here: `sprocket validate` says why"),
+    ):
+        table.add_row(f"({ours or 'none'})", what, ", ".join(names.get(ours, [])))
+    return table
 
 
 @boundary
@@ -37,10 +70,7 @@ def backends_cmd() -> None:
     """List the installed backends and their settings: where tasks run, and what each takes."""
     from sprocket_cli.backends import backend_class, backend_names
 
-    table = Table(box=None, show_header=True, header_style="bold")
-    table.add_column("backend")
-    table.add_column("description")
-    table.add_column("--backend-opt KEY=VALUE", style="dim")
+    table = _listing("backend", "description", "--backend-opt KEY=VALUE")
     for name in backend_names():
         backend = backend_class(name)
         settings = "; ".join(f"{key}: {what}" for key, what in backend.OPTIONS.items()) or "-"

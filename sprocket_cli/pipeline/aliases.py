@@ -196,6 +196,20 @@ DELIVERY: dict[str, str] = {
 }
 _DELIVERY_FOR = {("serialized_scene_delivery_func", "draw"): "boxes"}  # draw takes boxes per scene here
 
+#: The original's delivery functions that gave a stage its frames (or scenes) in playback order.
+SERIALIZED = frozenset(
+    {
+        "serialized_frame_delivery_func",
+        "serialized_frame_with_empty_delivery_func",
+        "serialzed_frame_with_empty_delivery_func",
+        "smart_serialized_frame_delivery_func",
+        "serialized_scene_delivery_func",
+    }
+)
+#: This project's stages the original put them on only to regroup frames into an encoder's
+#: chunks, or scenes for drawing: chunk by chunk (or scene by scene) is the same here.
+_REGROUPED = frozenset({"encode", "draw"})
+
 #: The original's port names -> this project's (types: a port's name without ``_N``).
 PORTS: dict[str, str] = {
     "video_link": "chunks",
@@ -227,5 +241,34 @@ def end_port(name: str, other: str, other_is_end: bool) -> str:
     return ours if other_is_end or ours == port_type(other) else name
 
 
+def wants_order(name: str, stage: str) -> bool:
+    """Whether delivery ``name`` on this project's ``stage`` asks for its frames in playback
+    order on one worker: a stateful stage, which says so itself here (``Stage.SERIALIZED``)."""
+    return name in SERIALIZED and stage not in _REGROUPED
+
+
+def unordered(name: str, stage: str) -> str:
+    """Why delivery ``name`` cannot go on ``stage``, which keeps no state (one line)."""
+    return (
+        f"delivery {name!r} asks for frames in playback order on one worker, which a stage "
+        f"declares itself here (SERIALIZED = True), and stage {stage!r} does not: drop the "
+        "delivery function, or declare it on your stateful stage"
+    )
+
+
 def delivery(name: str, stage: str) -> str:
+    if wants_order(name, stage):
+        return "one_to_one"  # the order comes from the stage's SERIALIZED
     return _DELIVERY_FOR.get((name, stage)) or DELIVERY.get(name, name)
+
+
+def originals() -> dict[str, list[str]]:
+    """This project's stage -> the original's stage names read as it (``sprocket pipelines
+    --all``); ``""``: the original's that dissolve (``null``, ``parallelize_link``), and
+    ``"refused"``: those with no meaning here."""
+    found: dict[str, list[str]] = {}
+    for name, alias in STAGES.items():
+        ours = "decode -> filter -> encode" if alias.chain else alias.stage
+        found.setdefault(ours, []).append(name)
+    found["refused"] = sorted(REFUSED)
+    return found

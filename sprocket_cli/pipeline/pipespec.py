@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from sprocket_cli.errors import PipespecError, SprocketError
 from sprocket_cli.pipeline import aliases
-from sprocket_cli.pipeline.registry import delivery_class, stage_class
+from sprocket_cli.pipeline.registry import delivery_class, stage_class, stage_ref
 from sprocket_cli.pipeline.translate import NodeProblem, translate
 from sprocket_cli.stages.base import AnyStage, StageConfig, port_type
 
@@ -88,12 +88,6 @@ class Pipespec:
 def to_dict(spec: Pipespec) -> dict[str, Any]:
     """``spec`` as pipespec JSON again (configs with their defaults filled in), e.g. for a
     job's record, so that ``resume`` rebuilds exactly the pipeline that ran."""
-    from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
-
-    def stage_ref(cls: type[AnyStage]) -> str:
-        ref = f"{cls.__module__}:{cls.__qualname__}"
-        return cls.NAME if installed(STAGE_GROUP).get(cls.NAME) == ref else ref
-
     return {
         "name": spec.name,
         "description": spec.description,
@@ -172,6 +166,8 @@ class _Validator:
         unreached output are not reported as well."""
         self.origins: dict[str, str] = {}
         """Node -> the original's stage name it was written with, named in config problems."""
+        self.ordered: dict[str, str] = {}
+        """Node -> the original's serialized delivery function it was given (see aliases)."""
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -209,7 +205,7 @@ class _Validator:
             self.fail("pipespec", '"streams" must be a non-empty list')
             raw_streams = []
         ours = translate(raw_nodes, raw_streams)
-        self.ports, self.origins = ours.ports, ours.origins
+        self.ports, self.origins, self.ordered = ours.ports, ours.origins, ours.ordered
         nodes = self.nodes(ours.nodes)
         for unknown in sorted(set(self.overrides) - self.names):
             self.fail(f"--set {unknown}", "no node of that name in the pipeline")
@@ -266,6 +262,8 @@ class _Validator:
             self.fail(where, str(exc))
             return None
         self.stages[name] = stage
+        if name in self.ordered and not stage.SERIALIZED:
+            self.fail(where, aliases.unordered(self.ordered[name], stage.NAME))
         delivery = raw.get("delivery_function", DEFAULT_DELIVERY)
         try:
             delivery_class(str(delivery), also=aliases.DELIVERY)

@@ -63,6 +63,13 @@ def stage_class(name: str, also: Iterable[str] = ()) -> type[AnyStage]:
     return cast("type[AnyStage]", load_plugin(STAGE_GROUP, name, "stage", Stage, also))
 
 
+def stage_ref(cls: type[AnyStage]) -> str:
+    """How a task or a record names ``cls`` so that :func:`stage_class` loads it again: its
+    ``NAME`` if that is what is installed under it, else ``module:Class`` (a user's stage)."""
+    ref = f"{cls.__module__}:{cls.__qualname__}"
+    return cls.NAME if installed(STAGE_GROUP).get(cls.NAME) == ref else ref
+
+
 def delivery_class(name: str, also: Iterable[str] = ()) -> type[DeliveryFunction]:
     from sprocket_cli.pipeline.delivery import DeliveryFunction
 

@@ -18,6 +18,7 @@ from sprocket_cli.pipeline.aliases import (
     Alias,
     AliasError,
     delivery,
+    wants_order,
 )
 
 
@@ -39,6 +40,8 @@ class Translation:
     """Node -> its original stage's own port names -> this project's."""
     origins: dict[str, str] = field(default_factory=dict)
     """Node -> the original's stage name it was written with, for messages."""
+    ordered: dict[str, str] = field(default_factory=dict)
+    """Node -> the original's serialized delivery function it asks its frames in order by."""
 
 
 def _node_of(end: object) -> str | None:
@@ -69,6 +72,8 @@ class _Translator:
         alias = STAGES.get(stage)
         target = alias.stage if alias else stage
         if isinstance(node.get("delivery_function"), str):
+            if wants_order(node["delivery_function"], target):
+                self.out.ordered[name] = node["delivery_function"]
             node["delivery_function"] = delivery(node["delivery_function"], target)
         if stage in REFUSED:
             self.out.nodes.append((index, NodeProblem(name, f"stage {stage!r} {REFUSED[stage]}")))

@@ -19,7 +19,7 @@ from sprocket_cli.backends import open_backend
 from sprocket_cli.events import JobFinished, TaskFinished
 from sprocket_cli.executors.simulated import CloudModel, SimulatedExecutor
 from sprocket_cli.jobs.records import new_job_id
-from sprocket_cli.media.chunking import plan_chunks
+from sprocket_cli.media.chunking import plan_chunks, whole_seconds
 from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.plan.fusion import plan
@@ -122,12 +122,15 @@ def simulate(
     """
     if init_s is None:
         init_s = LAMBDA_INIT_S if model.name == "lambda" else 0.0
+    physical = plan(spec)
+    if physical.serialized:  # as the job will run: one task over the whole video
+        chunk_seconds = whole_seconds(media)
     with tempfile.TemporaryDirectory(prefix="sprocket-sim-") as tmp:
         job_dir = journal_dir or Path(tmp)
         job = Job(
             job_id=new_job_id(),
             job_dir=job_dir,
-            plan=plan(spec),
+            plan=physical,
             inputs={"input_0": media},
             chunks={"input_0": plan_chunks(media, chunk_seconds)},
             outputs=dict.fromkeys(spec.outputs),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from sprocket_cli.pipeline.pipespec import DEFAULT_DELIVERY, Endpoint, Node, Pipespec
-from sprocket_cli.pipeline.registry import delivery_class
+from sprocket_cli.pipeline.registry import delivery_class, stage_ref
 from sprocket_cli.stages.base import port_type
 from sprocket_cli.tasks import StageCall
 
@@ -23,7 +23,10 @@ from sprocket_cli.tasks import StageCall
 def stage_calls(nodes: Iterable[Node], lanes: Mapping[str, int] | None = None) -> tuple[StageCall, ...]:
     """What a task tells its worker to run for ``nodes``: names, plain-JSON configs, lanes."""
     lanes = lanes or {}
-    return tuple(StageCall(n.name, n.stage.NAME, n.config.model_dump(), lanes.get(n.name)) for n in nodes)
+    # A user's stage goes by module:Class: its NAME is not what the worker's registry knows.
+    return tuple(
+        StageCall(n.name, stage_ref(n.stage), n.config.model_dump(), lanes.get(n.name)) for n in nodes
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class PhysicalPlan:
     @property
     def fused(self) -> bool:
         return any(len(g.nodes) > 1 for g in self.groups)
+
+    @property
+    def serialized(self) -> tuple[str, ...]:
+        """Nodes whose stage needs the whole video in playback order on one worker."""
+        return tuple(n.name for n in self.spec.nodes if n.stage.SERIALIZED)
 
 
 def plan(spec: Pipespec) -> PhysicalPlan:

@@ -40,6 +40,7 @@ def job_started(run: RunContext, span_groups: Collection[str]) -> JobStarted:
         arch=run.executor.arch(),
         span_groups=sorted(span_groups),
         notices=list(job.notices),
+        serialized=[g.name for g in job.plan.groups if set(job.plan.serialized) & {n.name for n in g.nodes}],
     )
 
 

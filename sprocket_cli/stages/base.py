@@ -52,6 +52,13 @@ class Binding:
     """One line for the user before work starts (why the job runs on one worker)."""
 
 
+#: The notice of a :attr:`Stage.SERIALIZED` stage's node (after ``"NODE: "``).
+SERIALIZED_NOTICE = (
+    "serialized delivery: the stage keeps state from frame to frame, so its frames go in "
+    "playback order to one worker (one task over the whole video)"
+)
+
+
 #: A stage's own config class: ``Stage[FilterConfig]`` receives a FilterConfig, typed, with
 #: no check of its own (configs are only ever made by the stage's ``Config``).
 C = TypeVar("C", bound=StageConfig)
@@ -74,13 +81,21 @@ class Stage(ABC, Generic[C]):
     """Whether the stage can share an ffmpeg process with its neighbours."""
     REMOTE: ClassVar[bool] = True
     """Whether the Lambda bundle carries what the stage needs (the face models it does not)."""
+    SERIALIZED: ClassVar[bool] = False
+    """Whether it needs every frame of the video in playback order on one worker, because it
+    keeps state from frame to frame (a running count, a cumulative value): the original
+    Sprocket's ``serialized_frame_delivery_func``. The job then runs as one task over the
+    whole video, and says so before work starts."""
 
     def bind(self, config: C, inputs: Sequence[MediaInfo]) -> Binding:
         """Complete ``config`` with what the probed ``inputs`` (``input_0``, ``input_1``, ...) say.
 
         Most stages need nothing from the inputs; one that combines them (blend) learns their
-        shapes here, once, instead of on every worker.
+        shapes here, once, instead of on every worker. A :attr:`SERIALIZED` stage that
+        overrides this starts from ``super().bind(...)``, which asks for the whole video.
         """
+        if self.SERIALIZED:
+            return Binding(config, whole=True, notice=SERIALIZED_NOTICE)
         return Binding(config)
 
     @abstractmethod
