@@ -4,14 +4,18 @@ Events and replies (JSON):
 
 * ``{"metadata": true}`` -> ``{"version": __version__, "stamp": code_stamp()}``: which code the
   function carries; the coordinator refuses a function whose stamp differs from its own.
-* ``{"task": <Task JSON>, "storage": {"kind", "location"}}`` -> ``{"result": <Result JSON>}``.
+* ``{"task": <Task JSON>, "storage": {"kind", "location"}}`` -> ``{"result": <Result JSON>}``,
+  or ``{"repeating": {"kind", "message"}}`` for a failure that would repeat on every attempt
+  (:class:`~sprocket_cli.errors.RepeatingTaskError`: no frames, a filter's or the encoder's
+  error, a full disk), ``kind`` naming its class: the coordinator fails the job with
+  ``message``, the same line a local worker's gives, instead of invoking the task again.
 
-Error contract: a task that fails **raises**, and the exception propagates out of
+Error contract: any other task failure **raises**, and the exception propagates out of
 :func:`handler`. Lambda then answers the invocation with status 200, the header
 ``X-Amz-Function-Error: Unhandled`` (boto3: ``response["FunctionError"]``) and the payload
 ``{"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": [...]}``; a malformed
 event fails the same way (``KeyError``, ``TypeError``). A reply without ``FunctionError``
-always carries ``"result"`` (or the metadata). Timeouts and crashes are reported by Lambda
+always carries ``"result"`` or ``"repeating"`` (or the metadata). Timeouts and crashes are reported by Lambda
 itself, also as ``FunctionError`` (``errorType`` e.g. ``Sandbox.Timedout``).
 
 The function's folder is read-only and only ``/tmp`` is writable: the worker writes nothing
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sprocket_cli import __version__
+from sprocket_cli.errors import RepeatingTaskError
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Task
@@ -43,7 +48,11 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     task = Task.from_json(json.dumps(event["task"]))
     storage = open_storage(StorageSpec(**event["storage"]))
     _ensure_executable_ffmpeg()
-    return {"result": json.loads(run_task(task, storage).to_json())}
+    try:
+        result = run_task(task, storage)
+    except RepeatingTaskError as exc:
+        return {"repeating": {"kind": type(exc).__name__, "message": str(exc)}}
+    return {"result": json.loads(result.to_json())}
 
 
 def _ensure_executable_ffmpeg() -> None:

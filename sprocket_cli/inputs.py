@@ -9,9 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sprocket_cli.errors import DownloadError, InputError
+from sprocket_cli.executors.base import SIGNED_MARGIN_S, UNLIMITED_TASK_S
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+#: Seconds a URL for this machine's own read of an ``s3://`` input stays valid: as long as a
+#: task's when the job sets no limit on tasks. A read here is a probe or one pass over the
+#: source's audio, and S3 checks a signature when a request starts, not while its body
+#: streams; a limit on tasks (``--task-timeout``) says nothing about it.
+LOCAL_READ_S = UNLIMITED_TASK_S + SIGNED_MARGIN_S
 
 
 @dataclass(frozen=True)
@@ -29,18 +37,23 @@ def is_url(text: str) -> bool:
 
 
 def readable(text: str) -> str:
-    """``text`` as ffmpeg reads it on this machine (probing, the first-frame check, the audio):
-    an ``s3://`` object as a presigned URL, made now and held in memory only (records, the
-    journal, the screen and the tasks keep ``s3://``; workers get URLs of their own from
-    :class:`InputSigner`), read with the deployment's profile when ``sprocket setup`` ran, else
+    """``text`` as ffmpeg reads it on this machine, now: an ``s3://`` object as a URL signed
+    for :data:`LOCAL_READ_S` (the probe, the first-frame checks, and the output's audio,
+    each calling this just before its ffmpeg starts), held in memory only: records, the
+    journal, the screen and the tasks keep ``s3://``, and workers get URLs of their own from
+    :class:`InputSigner`. Read with the deployment's profile when ``sprocket setup`` ran, else
     boto3's chain; anything else as it is. :class:`InputError` if the object is not there or
     cannot be read."""
     if not text.startswith("s3://"):
         return text
     from sprocket_cli.backends.aws_lambda import input_client
-    from sprocket_cli.storage.s3 import s3_input_url
+    from sprocket_cli.storage.s3 import presign_input, s3_client, s3_input_url
 
-    return s3_input_url(text, input_client())
+    client = input_client() or s3_client()
+    # For its check (the object is there and readable, or a one-line error) only: the URL it
+    # signs lives for hours.
+    s3_input_url(text, client)
+    return presign_input(text, client, LOCAL_READ_S)
 
 
 class InputSigner:

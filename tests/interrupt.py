@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 
 
-def kill_after_chunk(args: list[str], chunk: int, cwd: Path | None = None) -> str:
+def kill_after_chunk(
+    args: list[str], chunk: int, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> str:
     """Run ``sprocket *args`` (with ``--json``) in its own process group and SIGKILL the whole
     group, workers and all, once ``chunk`` is done; the job id. ``args`` should stall a later
     chunk (``--inject N:sleep=60``) so the job cannot finish first on a fast machine."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sprocket_cli", *args],
         cwd=cwd,
+        env=env,
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,

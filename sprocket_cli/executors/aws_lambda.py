@@ -4,7 +4,9 @@ The payload is the task and a storage spec as JSON (references, never media: far
 6 MB synchronous limit), and the reply is the task's result, the same JSON a local worker
 returns. Throttling and the service's 5xx answers are retried here with backoff and jitter,
 and reported as ``throttled`` progress so that they show in the events; a task that fails in
-the function comes back as an error, which the coordinator retries like a local failure.
+the function comes back as an error, which the coordinator retries like a local failure, unless
+the worker reported it as one that would repeat (no frames, a filter's or the encoder's error:
+:func:`repeating_error`), which fails the job once, in the line a local run gives.
 Billed durations are read from each invocation's REPORT log line (``LogType=Tail``).
 
 Throttling is the account being busy, not the task failing: it is retried for as long as
@@ -81,6 +83,14 @@ class LambdaTaskError(RuntimeError):
 class LambdaThrottledError(RepeatingTaskError):
     """Lambda throttled an invocation for longer than :data:`THROTTLE_BUDGET_S`: retrying the
     task would be throttled the same, so the job fails (and can be resumed later)."""
+
+
+def repeating_error(reported: dict[str, str]) -> RepeatingTaskError:
+    """The failure a worker reported as one that would repeat (the handler's ``repeating``
+    reply), as the class it was raised as where that is one of ours (a full disk keeps its
+    exit code), so that the job fails once with the line a local worker's failure gives."""
+    kinds = {kind.__name__: kind for kind in RepeatingTaskError.__subclasses__()}
+    return kinds.get(reported.get("kind", ""), RepeatingTaskError)(reported.get("message", "the task failed"))
 
 
 class _Closed(LambdaTaskError):
@@ -228,6 +238,8 @@ class LambdaExecutor(Executor):
             reply = self._invoke(event, throttled, copy)
         finally:
             copy.ended = self._clock()
+        if "repeating" in reply:
+            raise repeating_error(reply["repeating"])
         result = Result.from_json(json.dumps(reply["result"]))
         meta = {**result.meta, "billed_ms": reply["billed_ms"], "backoff_s": round(copy.backed_off, 3)}
         return replace(result, meta=meta)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -248,7 +248,11 @@ def _build(
         notices=bound.notices,
         named_inputs=dict(record.inputs),
         audio=_audio(
-            options.audio, [media[name] for name in spec.inputs], offset, end_pts, options.audio_filters
+            options.audio,
+            [_named(media[n], record.inputs[n]) for n in spec.inputs],
+            offset,
+            end_pts,
+            options.audio_filters,
         ),
         # Workers elsewhere cannot read this machine's files: they get them cut into storage.
         staged_inputs=frozenset(
@@ -266,4 +270,22 @@ def _audio(
     end = None
     if end_pts is not None and (choice != "a" or end_pts < first.end_pts):
         end = float((end_pts - first.frame_pts[0]) * first.time_base)
-    return AudioPlan.choose(choice, inputs, float(offset), end, filters)
+    return SignedAtUse.choose(choice, inputs, float(offset), end, filters)
+
+
+def _named(info: MediaInfo, recorded: str) -> MediaInfo:
+    """``info`` naming its source as recorded when that is an ``s3://`` object: the URL the
+    probe read it through is not kept (:class:`SignedAtUse` signs another when it is read)."""
+    return replace(info, source=recorded) if recorded.startswith("s3://") else info
+
+
+@dataclass(frozen=True)
+class SignedAtUse(AudioPlan):
+    """An audio plan whose ``s3://`` sources go to ffmpeg as URLs signed as each command is
+    built (:func:`~sprocket_cli.inputs.readable`, for
+    :data:`~sprocket_cli.inputs.LOCAL_READ_S`): the stream's audio is segmented as the job
+    starts and the final file assembled as it ends, maybe hours later or in a resume, and
+    the job holds no URL in between."""
+
+    def inputs(self) -> list[str]:
+        return [readable(arg) for arg in super().inputs()]
