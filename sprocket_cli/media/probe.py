@@ -91,8 +91,14 @@ def probe(source: str) -> MediaInfo:
             raise InputError(f"{source}: is a folder, not a video file")
         if os.path.getsize(source) == 0:
             raise InputError(f"{source}: the file is empty")
+    # Over HTTP (a presigned s3:// object), PyAV's libavformat with one connection per request
+    # loses the first packet of an MP4 whose index is at its end when the server keeps
+    # connections alive, as S3 does: after reading the index it resumes past the first
+    # packet (seen: 99 of 100 frames; the ffmpeg binary reads all 100). With persistent
+    # connections it reads every packet, from servers that keep them alive or not.
+    http = source.startswith(("http://", "https://"))
     try:
-        container = av.open(source)
+        container = av.open(source, options={"multiple_requests": "1"} if http else {})
     except av.error.FFmpegError as exc:
         raise InputError(f"{source}: not a readable video ({exc.strerror or exc})") from exc
     with container:
