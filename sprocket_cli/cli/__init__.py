@@ -69,6 +69,37 @@ class LazyGroup(TyperGroup):
             return args[0], load_command(args[0]), args[1:]
         return super().resolve_command(ctx, args)
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # Typer draws help through typer.rich_utils, which first loads rich's Markdown
+        # (markdown-it) and Syntax (Pygments): ~0.2 s before the first line shows. The command
+        # list needs neither, so it is drawn here with rich's console, panels and tables, in
+        # Typer's layout. (A command's own help is Typer's.)
+        from rich import box
+        from rich.console import Console
+        from rich.padding import Padding
+        from rich.panel import Panel
+        from rich.table import Table
+
+        console = Console(highlight=False)
+        console.print(
+            Padding(
+                f"[yellow]Usage:[/] [bold]{ctx.command_path}[/] [OPTIONS] COMMAND [ARGS]...", (1, 1, 0, 1)
+            )
+        )
+        for paragraph in (self.help or "").split("\n\n"):
+            console.print(Padding(paragraph, (1, 1, 0, 1)), markup=False)
+        console.print()
+        for title, rows in (
+            ("Options", [(", ".join(p.opts), getattr(p, "help", None) or "") for p in self.get_params(ctx)]),
+            ("Commands", [(name, line) for name, (_, _, line) in COMMANDS.items()]),
+        ):
+            table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
+            table.add_column(style="bold cyan", no_wrap=True)
+            table.add_column(ratio=1)
+            for row in rows:
+                table.add_row(*row)
+            console.print(Panel(table, title=title, title_align="left", border_style="dim", box=box.ROUNDED))
+
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)
         # The group's --help is unset (None) whenever a command follows it. Typer >= 0.20

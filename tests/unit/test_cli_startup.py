@@ -116,6 +116,8 @@ def test_version_and_the_command_list_load_no_command_and_none_of_the_core(args:
     }
     if args == ["--version"]:
         assert "rich" not in loaded  # nothing is drawn: the error console is made on the first error
+    # The command list is drawn without Typer's help renderer, which loads Markdown and Pygments.
+    assert not {"typer.rich_utils", "markdown_it", "pygments"} & loaded
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
