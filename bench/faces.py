@@ -12,16 +12,21 @@ workers and prints:
 - mean IoU of the reported boxes against the true face boxes.
 
 ``sizes``: Collins's photo scaled so her face is 40, 80 or 160 pixels high, gliding over a
-noisy background at 1280x720 (``make_small_face_clip``), searched with the provider directly
-(detection and embedding, one core per run, two runs at a time) for each detector:
+noisy background at 1280x720 and at 1920x1080 (``make_small_face_clip``), searched with the
+provider directly (detection and embedding, one core per run, two runs at a time) for each
+detector; the last rows are the default on a 48 px face at 640x360 (the issue's target):
 
 - recall: sampled frames where a detected box overlaps the true face (IoU >= 0.3);
 - precision: detected boxes that overlap the true face, over all boxes detected;
 - match rate: sampled frames where the face was found *and* matched Collins's photo at its own
   size (distance <= 0.6);
-- frames/s: sampled frames over the CPU seconds ``find`` took (dlib uses one thread).
+- frames/s per worker: sampled frames over the CPU seconds ``find`` took (dlib uses one
+  thread, so a worker is a core).
 
 The CNN costs ~8 s of CPU per 720p frame here (dlib-bin has no BLAS), so it gets fewer frames.
+The default is HOG, doubled once below 720 pixels high and not from 720p up (a doubled 1080p
+frame costs ~4x): it is the HOG row at 720p and 1080p, and finds faces of about 80 px and up
+there; ``--min-face 40`` is the upsampled row.
 
 ``tracking``: the box on every frame, not only the sampled ones. Collins's face, 100 px high in
 a 720p shot, glides right and swings 120 px left and right every 2 s (so the face does not move
@@ -34,16 +39,24 @@ tracked between them (the default):
 - mean IoU over all frames (a frame without a box counts 0);
 - ms/frame: CPU time of the whole search over the frames, with and without the tracker.
 
-Run from the project root: ``PYTHONPATH=. python bench/faces.py [pipeline|sizes|tracking]``
-(all by default: about 3, 2 and 1 minutes on 2 cores; clips are made with the tests' own
-helpers).
+``versus``: find-face's cost next to a plain filter job. A minute of the 8-scene clip at
+1920x1080 (the scenes repeated), and on it, with the same workers (2) and chunks: ``sprocket
+filter --vf hue=s=0 -o``, then ``sprocket find-face --person astronaut.jpg -o`` (boxed video,
+the default detector) and with ``--min-face 40``, alternating, the median wall time of the
+rounds; the ratio to the filter job is the issue's target (<= 3x).
+
+Run from the project root: ``PYTHONPATH=. python bench/faces.py [--short] [pipeline|sizes|
+tracking|versus]`` (all by default: about 3, 8, 1 and 12 minutes on 2 cores; ``--short``
+samples fewer frames, makes a 12 s clip for ``versus`` and runs one round: about a quarter of
+that). Clips are made with the tests' own helpers.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -61,14 +74,26 @@ SCENES = [
 ]  # fmt: skip
 
 
+SECTIONS = ("pipeline", "sizes", "tracking", "versus")
+
+
 def main() -> None:
-    which = sys.argv[1:] or ["pipeline", "sizes", "tracking"]
+    parser = argparse.ArgumentParser(description="face benchmarks (see the module's docstring)")
+    # No ``choices``: argparse (3.11) checks the empty default of a "*" argument against them.
+    parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)}; all by default")
+    parser.add_argument("--short", action="store_true", help="fewer frames, a 12 s clip, one round")
+    args = parser.parse_args()
+    if unknown := set(args.sections) - set(SECTIONS):
+        parser.error(f"unknown section {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    which = args.sections or SECTIONS
     if "pipeline" in which:
         pipeline()
     if "sizes" in which:
-        sizes()
+        sizes(short=args.short)
     if "tracking" in which:
         tracking()
+    if "versus" in which:
+        versus(short=args.short)
 
 
 def pipeline() -> None:
@@ -99,14 +124,10 @@ def pipeline() -> None:
         print(f"| {name:<30} | {fps:>9.1f} | " + " | ".join(f"{c:>9}" for c in cells) + " |")
 
 
-def quality(clip: object, scenes: list[dict[str, object]]) -> tuple[str, str, str, str]:
-    from tests.facemedia import FaceClip
-
-    assert isinstance(clip, FaceClip)
-
-    def frame(pts: object, scene: dict[str, object]) -> int:
-        num, den = scene["tb"]  # type: ignore[misc]
-        return round((pts - scene["origin_pts"]) * num / den * clip.fps)  # type: ignore[operator]
+def quality(clip: FaceClip, scenes: list[dict[str, Any]]) -> tuple[str, str, str, str]:
+    def frame(pts: int, scene: dict[str, Any]) -> int:
+        num, den = scene["tb"]
+        return round((pts - int(scene["origin_pts"])) * int(num) / int(den) * clip.fps)
 
     found = [frame(s["start_pts"], s) for s in scenes][1:]
     hits = sum(1 for cut in clip.cuts if any(abs(cut - f) <= 1 for f in found))
@@ -117,45 +138,95 @@ def quality(clip: object, scenes: list[dict[str, object]]) -> tuple[str, str, st
     ious = [
         Box(*sample["box"]).iou(box)
         for s in scenes
-        for sample in s["samples"]  # type: ignore[attr-defined]
+        for sample in s["samples"]
         if sample["box"] is not None and (box := clip.boxes[frame(sample["pts"], s)]) is not None
     ]
     mean = sum(ious) / len(ious) if ious else 0.0
     return f"{hits}/{len(clip.cuts)}", f"{precision:.2f}", f"{recall:.2f}", f"{mean:.2f}"
 
 
-#: Face heights of the ``sizes`` table, pixels, at 1280x720.
+#: Face heights of the ``sizes`` table, pixels, at each frame size.
 FACE_SIZES = (40, 80, 160)
-#: Row name -> LocalFaceProvider options and how many of a clip's 50 frames it looks at.
-DETECTORS: dict[str, tuple[dict[str, Any], int]] = {
-    "HOG (the default at 720p)": ({"upsample": 0}, 25),
-    "HOG upsampled: --min-face 40": ({"min_face": 40}, 25),
-    "CNN: --detector cnn": ({"detector": "cnn"}, 3),
-    "--detector auto (HOG, CNN)": ({"detector": "auto"}, 3),
+FRAME_SIZES = ((1280, 720), (1920, 1080))
+#: Row name -> LocalFaceProvider options and how many of a clip's 50 frames it looks at
+#: (--short: the second number).
+DETECTORS: dict[str, tuple[dict[str, Any], int, int]] = {
+    "HOG (the default from 720p up)": ({}, 25, 8),
+    "HOG upsampled: --min-face 40": ({"min_face": 40}, 25, 8),
+    "CNN: --detector cnn": ({"detector": "cnn"}, 3, 1),
+}
+#: The issue's target: the default on a 48 px face at 640x360 (doubled once: under 720p).
+TARGET = ("default (HOG, doubled below 720p)", (640, 360), 48)
+
+
+def sizes(*, short: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="sprocket-faces-sizes-") as tmp:
+        clips = {
+            (size, px): make_small_face_clip(
+                Path(tmp) / f"face{px}-{size[1]}.mp4", ASTRONAUT, face=px, size=size
+            )
+            for size in FRAME_SIZES
+            for px in FACE_SIZES
+        }
+        name, size, px = TARGET
+        clips[(size, px)] = make_small_face_clip(Path(tmp) / "target.mp4", ASTRONAUT, face=px, size=size)
+        options = {n: (o, short_n if short else n_full) for n, (o, n_full, short_n) in DETECTORS.items()}
+        options[name] = ({}, 8 if short else 25)
+        runs = [(n, key) for n in DETECTORS for key in clips if key[0] in FRAME_SIZES]
+        runs.append((name, (size, px)))
+        # The CNN's runs (the slowest) first, so that the two processes finish together.
+        runs.sort(key=lambda run: "detector" not in options[run[0]][0])
+        jobs = [(clips[key], *options[n]) for n, key in runs]
+        with ProcessPoolExecutor(2) as pool:
+            cells = dict(zip(runs, pool.map(measure, jobs), strict=True))
+    print(f"faces of {', '.join(map(str, FACE_SIZES))} px; frames/s per worker (one core's CPU time)")
+    header = ("detector", "frame", "face px", "frames", "recall", "precision", "match rate", "frames/s")
+    print(f"| {header[0]:<34} | " + " | ".join(f"{h:>10}" for h in header[1:]) + " |")
+    print(f"|{'-' * 36}|" + "|".join("-" * 12 for _ in header[1:]) + "|")
+    rows = [*DETECTORS, name]
+    for run in sorted(cells, key=lambda run: (run[1][0][1], rows.index(run[0]), run[1][1])):
+        row, ((w, h), face) = run
+        print(
+            f"| {row:<34} | {f'{w}x{h}':>10} | {face:>10} | "
+            + " | ".join(f"{c:>10}" for c in cells[run])
+            + " |"
+        )
+
+
+#: The jobs of ``versus``: the baseline first, then find-face as a user runs it.
+VERSUS: dict[str, list[str]] = {
+    "sprocket filter --vf hue=s=0 (baseline)": ["filter", "{clip}", "--vf", "hue=s=0"],
+    "find-face (default detector)": ["find-face", "{clip}", "--person", str(ASTRONAUT.path)],
+    "find-face --min-face 40": ["find-face", "{clip}", "--person", str(ASTRONAUT.path), "--min-face", "40"],
 }
 
 
-def sizes() -> None:
-    with tempfile.TemporaryDirectory(prefix="sprocket-faces-sizes-") as tmp:
-        clips = {
-            px: make_small_face_clip(Path(tmp) / f"face{px}.mp4", ASTRONAUT, face=px, size=SIZE)
-            for px in FACE_SIZES
-        }
-        runs = [(name, px) for name in DETECTORS for px in FACE_SIZES]
-        # The CNN's runs (the slowest) first, so that the two processes finish together.
-        runs.sort(key=lambda run: "detector" not in DETECTORS[run[0]][0])
-        jobs = [(clips[px], *DETECTORS[name]) for name, px in runs]
-        with ProcessPoolExecutor(2) as pool:
-            cells = dict(zip(runs, pool.map(measure, jobs), strict=True))
-    print(
-        f"faces of {', '.join(map(str, FACE_SIZES))} px at {SIZE[0]}x{SIZE[1]}; frames/s of one core's time"
-    )
-    header = ("detector", "face px", "frames", "recall", "precision", "match rate", "frames/s")
-    print(f"| {header[0]:<30} | " + " | ".join(f"{h:>10}" for h in header[1:]) + " |")
-    print(f"|{'-' * 32}|" + "|".join("-" * 12 for _ in header[1:]) + "|")
-    for name in DETECTORS:
-        for px in FACE_SIZES:
-            print(f"| {name:<30} | {px:>10} | " + " | ".join(f"{c:>10}" for c in cells[(name, px)]) + " |")
+def versus(*, short: bool) -> None:
+    seconds, rounds = (12, 1) if short else (60, 3)
+    size = (1920, 1080)
+    # The 3 s scenes over and over: people, no one, cuts, for as long as asked.
+    scenes = [SCENES[i % len(SCENES)] for i in range(seconds // 3 + (seconds % 3 > 0))]
+    with tempfile.TemporaryDirectory(prefix="sprocket-faces-versus-") as tmp:
+        folder = Path(tmp)
+        clip = make_face_clip(folder / "minute.mp4", scenes, size=size)
+        walls: dict[str, list[float]] = {name: [] for name in VERSUS}
+        for n in range(rounds):  # alternating: each round runs every job once
+            for name, args in VERSUS.items():
+                out = folder / f"out-{len(walls[name])}-{n}-{list(VERSUS).index(name)}.mp4"
+                command = ["sprocket", *(a.format(clip=clip.path) for a in args), "-o", str(out)]
+                command += ["-w", "2", "--json", "--job-dir", str(folder / "jobs")]
+                t0 = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True)
+                walls[name].append(time.perf_counter() - t0)
+    base = statistics.median(next(iter(walls.values())))
+    print(f"{clip.frames} frames ({clip.frames / clip.fps:.0f} s) at {size[0]}x{size[1]}, 2 local workers, "
+          f"median of {rounds} alternating round{'s' * (rounds > 1)}")  # fmt: skip
+    header = ("job", "wall s", "frames/s", "x filter")
+    print(f"| {header[0]:<40} | " + " | ".join(f"{h:>9}" for h in header[1:]) + " |")
+    print(f"|{'-' * 42}|" + "|".join("-" * 11 for _ in header[1:]) + "|")
+    for name, times in walls.items():
+        wall = statistics.median(times)
+        print(f"| {name:<40} | {wall:>9.1f} | {clip.frames / wall:>9.1f} | {wall / base:>9.2f} |")
 
 
 def measure(job: tuple[FaceClip, dict[str, Any], int]) -> tuple[str, ...]:

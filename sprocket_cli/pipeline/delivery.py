@@ -208,7 +208,8 @@ class Boxes(DeliveryFunction):
 
 class KeptScenes(Boxes):
     """A chunk of video with the spans to keep (matched scenes) from the video's start to the
-    chunk's end: the chunk needs the time dropped before it to close the timeline up.
+    chunk's end: the chunk needs the time dropped before it to close the timeline up; and the
+    matched scenes it overlaps, whose faces' boxes it draws.
 
     Chunk i waits for every scene up to its end, so chunks are delivered in order as scenes
     come in; the last scene's arrival makes :meth:`kept` final (the audio is cut on it).
@@ -219,9 +220,17 @@ class KeptScenes(Boxes):
     EDITS: ClassVar[bool] = True
 
     def _facts(self, chunk: ChunkRef) -> dict[str, Any] | None:
-        if self._covering(chunk.origin_pts, chunk.end_pts) is None:
+        scenes = self._covering(chunk.origin_pts, chunk.end_pts)
+        if scenes is None:
             return None
-        return {"kept": [list(span) for span in self._spans() if span[0] < chunk.end_pts]}
+        # The matched scenes on the chunk itself too: the kept frames carry their face's box.
+        on_chunk = [
+            s.meta for s in scenes if (s.meta or {}).get("matched") and s.chunk.end_pts > chunk.start_pts
+        ]
+        return {
+            "kept": [list(span) for span in self._spans() if span[0] < chunk.end_pts],
+            "scenes": on_chunk,
+        }
 
     def _spans(self) -> list[tuple[int, int]]:
         """The matched scenes' [start, end) pts, neighbours merged (no join between them)."""

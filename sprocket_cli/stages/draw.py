@@ -36,30 +36,36 @@ class Draw(Stage[DrawConfig]):
     Config: ClassVar[type[StageConfig]] = DrawConfig
 
     def contribute(self, config: DrawConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
-        scenes = [s for facts in command.context.values() for s in facts.get("scenes", [])]
-        lo, hi = float(chunk.start_seconds), float(chunk.end_seconds) if not chunk.is_last else float("inf")
-        moves: list[Move] = []
-        shown: list[tuple[float, float]] = []
-        for scene in scenes:
-            if scene.get("matched"):
-                for t0, t1, path in _paths(scene):
-                    if t1 > lo and t0 < hi:
-                        shown.append((t0, t1))
-                        moves += _within(path, lo, hi)
-        if not moves:
-            return
-        # drawbox's expressions cannot see the time (its ``t`` is the line thickness), so the
-        # box is moved by commands: sendcmd sets its edges at each frame's time.
-        moves.sort()
-        steps = ";".join(
-            f"{t!r} {_BOX} x {x}, {_BOX} y {y}, {_BOX} w {w}, {_BOX} h {h}" for t, (x, y, w, h) in moves
-        )
-        enable = "+".join(f"gte(t,{a!r})*lt(t,{b!r})" for a, b in shown)
-        x, y, w, h = moves[0][1]
-        command.add_filter(f"sendcmd=c='{steps}'")
-        command.add_filter(
-            f"{_BOX}=x={x}:y={y}:w={w}:h={h}:color={config.color}:t={config.thickness}:enable='{enable}'"
-        )
+        draw_boxes(config, command, chunk)
+
+
+def draw_boxes(config: DrawConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+    """Add the box of every matched scene in the facts delivered to ``command`` that shows on
+    ``chunk``; nothing when none does. Filters see the source's times (copyts)."""
+    scenes = [s for facts in command.context.values() for s in facts.get("scenes", [])]
+    lo, hi = float(chunk.start_seconds), float(chunk.end_seconds) if not chunk.is_last else float("inf")
+    moves: list[Move] = []
+    shown: list[tuple[float, float]] = []
+    for scene in scenes:
+        if scene.get("matched"):
+            for t0, t1, path in _paths(scene):
+                if t1 > lo and t0 < hi:
+                    shown.append((t0, t1))
+                    moves += _within(path, lo, hi)
+    if not moves:
+        return
+    # drawbox's expressions cannot see the time (its ``t`` is the line thickness), so the
+    # box is moved by commands: sendcmd sets its edges at each frame's time.
+    moves.sort()
+    steps = ";".join(
+        f"{t!r} {_BOX} x {x}, {_BOX} y {y}, {_BOX} w {w}, {_BOX} h {h}" for t, (x, y, w, h) in moves
+    )
+    enable = "+".join(f"gte(t,{a!r})*lt(t,{b!r})" for a, b in shown)
+    x, y, w, h = moves[0][1]
+    command.add_filter(f"sendcmd=c='{steps}'")
+    command.add_filter(
+        f"{_BOX}=x={x}:y={y}:w={w}:h={h}:color={config.color}:t={config.thickness}:enable='{enable}'"
+    )
 
 
 #: The box filter's instance name, which sendcmd's commands address.

@@ -5,6 +5,12 @@ shifts them back by the time dropped before them, so the output plays the kept s
 after another with no gap. The ``kept_scenes`` delivery function gives every chunk the kept
 spans from the video's start up to the chunk's end, which is what the shift needs; a chunk
 with nothing kept becomes an empty segment that the stream leaves out.
+
+The kept frames carry the face's box, as ``find-face`` without ``--keep-only`` draws it: the
+delivery also hands over the matched scenes the chunk overlaps, and the box goes on before the
+frames are picked, while they still have the source's times. It is drawn here rather than by a
+``draw`` node before this one: the two would share one task (one ffmpeg process), and a task
+takes its facts from one delivery function, this one.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from sprocket_cli.stages.base import Stage, StageConfig
+from sprocket_cli.stages.draw import DrawConfig, draw_boxes
 
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
@@ -21,13 +28,19 @@ Span = tuple[int, int]
 """[start, end) in the source's pts ticks."""
 
 
-class SceneKeep(Stage[StageConfig]):
+class KeepConfig(DrawConfig):
+    box: bool = True
+    """Draw the face's box on the kept frames (``color``, ``thickness`` as draw's)."""
+
+
+class SceneKeep(Stage[KeepConfig]):
     NAME: ClassVar[str] = "scene_keep"
-    DESCRIPTION: ClassVar[str] = "Keep only the scenes where the person was found, gaps closed"
+    DESCRIPTION: ClassVar[str] = "Keep only the scenes where the person was found, boxed, gaps closed"
     INPUTS: ClassVar[tuple[str, ...]] = ("frames", "faces")
     OUTPUTS: ClassVar[tuple[str, ...]] = ("frames",)
+    Config: ClassVar[type[StageConfig]] = KeepConfig
 
-    def contribute(self, config: StageConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+    def contribute(self, config: KeepConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         kept = sorted(tuple(span) for facts in command.context.values() for span in facts.get("kept", []))
         end = None if chunk.is_last else chunk.end_pts
         inside = [
@@ -38,6 +51,8 @@ class SceneKeep(Stage[StageConfig]):
         if not inside:
             command.skip = True
             return
+        if config.box:
+            draw_boxes(config, command, chunk)
         # Each kept frame moves back by the time dropped before its span: it lands at the
         # kept time before the span's start, plus its place in the span.
         shifts = [(a, a - kept_before(kept, a)) for a, _ in inside]

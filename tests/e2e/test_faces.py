@@ -103,19 +103,25 @@ def toned(tmp_path_factory: pytest.TempPathFactory) -> FaceClip:
     return make_face_clip(tmp_path_factory.mktemp("faces") / "toned.mp4", scenes, tones=TONES)
 
 
-def test_keep_only_joins_person_a_scenes_with_their_audio(toned: FaceClip, tmp_path: Path) -> None:
-    kept = tmp_path / "kept.mp4"
+def test_keep_only_joins_person_a_scenes_boxed_with_their_audio(toned: FaceClip, tmp_path: Path) -> None:
+    kept, boxed = tmp_path / "kept.mp4", tmp_path / "boxed.mp4"
     out = find_face(str(toned.path), "--person", A, "--keep-only", "-o", str(kept))
+    find_face(str(toned.path), "--person", A, "-o", str(boxed))
     mine = [s for s in toned.scenes if s.person == ASTRONAUT.person]
     first, second = mine
     frames, pts, seconds = video_frames(kept)
     # Only A's scenes, each within a frame of its true length, one after another with no gap.
     assert abs(len(frames) - (first.end - first.start) - (second.end - second.start)) <= len(mine)
     assert len(set(np.diff(pts).tolist())) == 1
-    original = read_frames(toned.path, [first.start + 10, second.start + 10])
+    # Each kept frame is the boxed video's frame at its source time: the same picture, the
+    # same box (only coding noise differs), and the box is on A's face.
     joined = first.end - first.start
-    assert np.abs(frames[10].astype(int) - original[first.start + 10].astype(int)).mean() < 3
-    assert np.abs(frames[joined + 10].astype(int) - original[second.start + 10].astype(int)).mean() < 3
+    places = {10: first.start + 10, joined - 5: first.end - 5, joined + 10: second.start + 10}
+    same = read_frames(boxed, places.values())
+    for at, source in places.items():
+        assert np.abs(frames[at].astype(int) - same[source].astype(int)).mean() < 3, (at, source)
+        box, truth = yellow_box(frames[at]), toned.boxes[source]
+        assert box is not None and truth is not None and box.iou(truth) > 0.75, (at, box, truth)
     # The audio is as long as the video (a frame per scene) and changes tone where the video cuts.
     samples, rate = audio_samples(kept)
     assert abs(len(samples) / rate - seconds) <= len(mine) / toned.fps

@@ -1,7 +1,7 @@
 """``sprocket find-face --provider rekognition`` as whole jobs, with Rekognition answered by
 botocore's Stubber and nothing sent to the network: detect -> compare -> scenes -> keep-only
-(``--keep-only``), and detect -> compare -> scenes -> draw (``-o``; the keep-only pipeline,
-``scene_keep.json``, draws no box, so boxes are checked on the boxing job).
+(``--keep-only``), and detect -> compare -> scenes -> draw (``-o``; boxes are checked on the
+boxing job, the kept scenes' own boxes in tests/e2e/test_faces.py).
 
 How the answers are made: the number and order of the calls depend on the cuts ffmpeg finds and
 on which frames are sampled, so no list of answers can be queued in advance. Instead
