@@ -31,6 +31,7 @@ from sprocket_cli.launch.execute import execute
 from sprocket_cli.launch.prepare import prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipeline.pipespec import Pipespec
+from sprocket_cli.pipeline.registry import stage_ref
 from sprocket_cli.run import Job
 from sprocket_cli.storage import Storage
 
@@ -141,10 +142,11 @@ def start(
     backend = open_backend(options.backend, dict(options.backend_options))
     if not backend.FOR_USERS:
         raise OptionError("backend", f"{backend.NAME} does no real work; use `sprocket plan` for estimates")
-    local_only = sorted({node.stage.NAME for node in request.spec.nodes if not node.stage.REMOTE})
-    if backend.REMOTE and local_only:
-        where = f"the {backend.NAME} workers lack it"
-        raise UsageError(f"{', '.join(local_only)} runs on the local backend only: {where}")
+    refused = sorted({stage_ref(node.stage) for node in request.spec.nodes if not backend.runs(node.stage)})
+    if refused:
+        # A user's own stage (module:Class) is not in the workers' code: say which way works.
+        own = " (a stage of your own runs on the local backend)" if any(":" in r for r in refused) else ""
+        raise UsageError(f"{', '.join(refused)} cannot run on the {backend.NAME} backend's workers{own}")
     executor = backend.executor(options.workers)
     try:
         # The executor may run fewer workers than asked (cores, memory, an account's limit).
@@ -201,8 +203,8 @@ def _named_sources(job: Job, executor: Executor) -> Job:
     """``job`` with its tasks reading each ``s3://`` input by name, and ``executor`` signing a
     URL for each task as it dispatches it, valid about as long as the task may run: a task
     dispatched hours into a job, or in a resume, reads with a fresh URL, and no long-lived
-    one is ever handed to a worker. (Probing signed a URL of its own: it stays on this
-    machine, for the output's audio.)"""
+    one is ever handed to a worker. (The probe and the output's audio sign short-lived URLs
+    of their own as they read: :func:`~sprocket_cli.inputs.readable`.)"""
     executor.sign_inputs(InputSigner(), job.task_timeout)
     named = {k: v for k, v in job.named_inputs.items() if v.startswith("s3://")}
     if not named:

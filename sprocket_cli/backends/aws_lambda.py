@@ -22,6 +22,7 @@ class LambdaBackend(Backend):
     NAME: ClassVar[str] = "lambda"
     DESCRIPTION: ClassVar[str] = "the AWS Lambda function `sprocket setup` deployed; items in its S3 bucket"
     REMOTE: ClassVar[bool] = True
+    USER_STAGES: ClassVar[bool] = False  # the function runs the bundle `sprocket setup` built
 
     def executor(self, workers: int) -> LambdaExecutor:
         from sprocket_cli.aws.deploy import TIMEOUT_S

@@ -5,13 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from sprocket_cli.errors import OptionError
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.pipeline.registry import installed, load_plugin
+from sprocket_cli.pipeline.registry import installed, load_plugin, stage_ref
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from sprocket_cli.stages.base import AnyStage
 
 BACKEND_GROUP = "sprocket.backends"
 
@@ -24,7 +27,11 @@ class Backend(ABC):
     DESCRIPTION: ClassVar[str]
     REMOTE: ClassVar[bool] = False
     """Workers run elsewhere and cannot read this machine's files: local sources are cut and
-    uploaded for them, and stages that need this machine (its face models) are refused."""
+    uploaded for them, and stages that need more than Lambda's bundle carries are refused
+    (unless :meth:`runs` says otherwise)."""
+    USER_STAGES: ClassVar[bool] = True
+    """Whether the workers can import a stage of the user's own (``module:Class``): False
+    where they run a bundle of this project's code only (Lambda)."""
     FOR_USERS: ClassVar[bool] = True
     """Offered to ``--backend``; False for backends that do no real work (simulation)."""
     OPTIONS: ClassVar[Mapping[str, str]] = {}
@@ -44,6 +51,12 @@ class Backend(ABC):
     def executor(self, workers: int) -> Executor:
         """Workers for one job; the executor may run fewer than asked (and says why in
         :attr:`notices`)."""
+
+    def runs(self, stage: type[AnyStage]) -> bool:
+        """Whether this backend's workers can run ``stage``: every stage on this machine; on
+        remote workers, those :attr:`Stage.REMOTE <sprocket_cli.stages.base.Stage.REMOTE>` allows,
+        and a user's own only where the workers can import it (:attr:`USER_STAGES`)."""
+        return (stage.REMOTE or not self.REMOTE) and (self.USER_STAGES or ":" not in stage_ref(stage))
 
     def storage(self, job_dir: Path, job_id: str) -> Storage:
         """Where the items of job ``job_id`` live; by default its folder on this machine."""

@@ -16,9 +16,14 @@ from sprocket_cli.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from sprocket_cli.executors.ray_cluster import RayExecutor
+    from sprocket_cli.stages.base import AnyStage
 
 #: The ``storage`` option's value for the job folder.
 JOB_FOLDER = "job"
+#: Stages refused on Lambda only for what its bundle cannot carry (dlib and the face models
+#: pass its size limit), which a node has: it runs the sprocket installed on it, extras and all
+#: (`sprocket doctor --backend ray` checks that every node's matches this machine's).
+NODE_INSTALLED = frozenset({"find_faces"})
 
 
 class RayBackend(Backend):
@@ -60,6 +65,9 @@ class RayBackend(Backend):
         if executor.capped is not None:
             self.notices.append(executor.capped)
         return executor
+
+    def runs(self, stage: type[AnyStage]) -> bool:
+        return stage.REMOTE or stage.NAME in NODE_INSTALLED
 
     def storage(self, job_dir: Path, job_id: str) -> Storage:
         if self.store == JOB_FOLDER:

@@ -12,7 +12,7 @@ import re
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,7 +42,10 @@ def plan_cmd(
     pipeline: Annotated[
         str, typer.Option("--pipeline", help="Built-in pipeline name or pipespec file.")
     ] = "filter",
-    backend: Annotated[str, typer.Option("--backend", help="lambda or local.")] = "lambda",
+    backend: Annotated[str, typer.Option("--backend", help="lambda, local or ray.")] = "lambda",
+    ray_address: Annotated[
+        str, typer.Option("--ray-address", help="With --backend ray: the cluster's head, HOST:PORT or auto.")
+    ] = "auto",
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Concurrent workers.")] = 1000,
     memory: Annotated[int, typer.Option("--memory", min=128, max=10240, help="Lambda memory, MB.")] = 3008,
     chunk_seconds: opt.ChunkSeconds = 1.0,
@@ -87,8 +90,8 @@ def plan_cmd(
     from sprocket_cli.plan.estimate import simulate, synthetic_media
     from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND
 
-    if backend not in ("lambda", "local"):
-        raise UsageError(f"--backend must be lambda or local, not {backend!r}")
+    if backend not in ("lambda", "local", "ray"):
+        raise UsageError(f"--backend must be lambda, local or ray, not {backend!r}")
     if policy not in POLICIES:
         raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     path = Path(pipeline) if Path(pipeline).exists() else builtin_pipelines.path(pipeline)
@@ -106,6 +109,11 @@ def plan_cmd(
         title = f"a {size} {fps} fps video"
     if vf is not None:
         chunk_seconds = _explain_chain(vf, media, chunk_seconds)
+    from sprocket_cli.plan.fusion import plan as physical_plan
+    from sprocket_cli.stages.base import SERIALIZED_NOTICE
+
+    for node in physical_plan(spec).serialized:  # estimated as the job runs them: one task
+        out.print(f"note: {node}: {SERIALIZED_NOTICE}")
     rate = fps_per_core or _calibrate(spec, media, keyframe_seconds)
     how = "given" if fps_per_core else "measured"
     fps_text = f"{how} {rate:.1f} frames/s per core" + ("" if fps_per_core else " here")
@@ -116,6 +124,9 @@ def plan_cmd(
         cloud = CloudModel(memory_mb=memory, fps_per_core=rate)
         rows.append((f"lambda {memory} MB", simulate(spec, media, cloud, workers=workers,
                      chunk_seconds=chunk_seconds, policy=policy, deadline_start=deadline), True))  # fmt: skip
+    if backend == "ray":
+        simulation = {"chunk_seconds": chunk_seconds, "policy": policy, "deadline_start": deadline}
+        rows.append(_ray_row(ray_address, spec, media, keyframe_seconds, fps_per_core, workers, **simulation))
     local_workers = workers if backend == "local" else cores
     rows.append((f"local ({local_workers} workers)", simulate(spec, media, local_model(rate),
                  workers=local_workers, chunk_seconds=chunk_seconds, policy=policy,
@@ -149,6 +160,38 @@ def plan_cmd(
         model = CloudModel(memory_mb=memory, fps_per_core=rate)
         params = ", ".join(f"{f.name}={getattr(model, f.name)}" for f in dataclasses.fields(model))
         out.print(f"[dim]model: {params}; price ${PRICE_PER_GB_SECOND['x86_64']}/GB-s ({PRICE_DATE})[/]")
+
+
+def _ray_row(
+    address: str,
+    spec: Pipespec,
+    media: MediaInfo,
+    keyframe_seconds: float,
+    rate: float | None,
+    workers: int,
+    **simulation: Any,
+) -> tuple[str, Estimate, bool]:
+    """The cluster at ``address`` simulated: its CPUs, and frames/s per core timed on a node
+    (``rate`` when given)."""
+    try:
+        from sprocket_cli.backends.ray_plan import WORKER_START_S, cluster_facts, ray_model
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "ray":
+            raise
+        raise UsageError("planning for a Ray cluster needs Ray here: pip install 'sprocket[ray]'") from None
+    from sprocket_cli.plan.estimate import simulate
+
+    size = (media.width, media.height)
+    cluster = cluster_facts(address, spec, size, media.fps, keyframe_seconds, rate)
+    how = "given" if rate else "measured on a node"
+    out.print(
+        f"ray cluster at {address}: {cluster.nodes} nodes, {cluster.cpus} CPUs; "
+        f"{how} {cluster.fps_per_core:.1f} frames/s per core"
+    )
+    model = ray_model(cluster.fps_per_core, cluster.cpus)
+    used = min(workers, cluster.cpus)
+    estimate = simulate(spec, media, model, workers=used, init_s=WORKER_START_S, **simulation)
+    return "ray", estimate, False
 
 
 def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:

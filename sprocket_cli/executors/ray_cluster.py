@@ -14,9 +14,9 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import ray
 from ray import ObjectRef
@@ -29,6 +29,8 @@ from sprocket_cli.executors.base import Executor
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 from sprocket_cli.worker import warm
+
+T = TypeVar("T")
 
 #: Seconds :meth:`RayExecutor.close` waits for the job's cancelled tasks to end.
 CANCEL_GRACE = 10.0
@@ -151,11 +153,17 @@ def disconnect() -> None:
             _ours = None
 
 
-def _node_cpus() -> list[int]:
+def node_cpus() -> list[int]:
     """CPUs of each live node that has any."""
     nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
     cpus = (int(node["Resources"].get("CPU", 0)) for node in nodes if node["Alive"])
     return [n for n in cpus if n > 0]
+
+
+def run_on_node(fn: Callable[..., T], *args: Any, timeout: float) -> T:
+    """``fn(*args)`` as one Ray task on one CPU of the connected cluster (a timing run, say)."""
+    ref: ObjectRef[T] = ray.remote(num_cpus=1, max_retries=0)(fn).remote(*args)
+    return ray.get(ref, timeout=timeout)
 
 
 class RayExecutor(Executor):
@@ -167,7 +175,7 @@ class RayExecutor(Executor):
         self.address = address
         connect(address)
         try:
-            nodes = _node_cpus()
+            nodes = node_cpus()
             if not nodes:
                 raise RayClusterError(f"the Ray cluster at {address} has no CPUs for tasks")
             self.cluster_cpus = sum(nodes)
@@ -197,6 +205,8 @@ class RayExecutor(Executor):
         self._running: set[ObjectRef[str]] = set()
         self._refs = threading.Lock()
         self._closed = False
+        self.moved = 0
+        """Bytes of task and result JSON that went through Ray (the items go through storage)."""
 
     @property
     def capped(self) -> str | None:
@@ -210,13 +220,15 @@ class RayExecutor(Executor):
     def _submit(self, task: Task, storage: StorageSpec) -> Future[Result]:
         if self._closed:
             raise RuntimeError("the ray executor is closed")
-        ref = _remote_run.options(**self._options).remote(task.to_json(), storage, self._reports)
+        payload = task.to_json()
+        ref = _remote_run.options(**self._options).remote(payload, storage, self._reports)
         future: Future[Result] = Future()
         # Running from now on: the coordinator submits only while there is room, so Ray starts it
         # at once; a copy that is no longer needed stops by itself, as on the other backends.
         future.set_running_or_notify_cancel()
         with self._refs:
             self._running.add(ref)
+            self.moved += len(payload)
         ref.future().add_done_callback(lambda done: self._settle(ref, done, future))
         return future
 
@@ -225,6 +237,8 @@ class RayExecutor(Executor):
             self._running.discard(ref)
         exc = done.exception()
         if exc is None:
+            with self._refs:
+                self.moved += len(done.result())
             try:
                 future.set_result(Result.from_json(done.result()))
             except Exception as bad:  # a reply that does not load fails its task, not the job

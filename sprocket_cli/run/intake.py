@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from sprocket_cli.events import ChunkStaged, Event
 from sprocket_cli.pipeline.delivery import Item
 from sprocket_cli.run.context import RunContext
-from sprocket_cli.run.staging import Stager
+from sprocket_cli.run.staging import Stager, reach_back
 from sprocket_cli.storage.layout import STAGED
 from sprocket_cli.tasks import ChunkRef
 
@@ -23,10 +23,12 @@ class StagedInputs:
         self.stagers: list[Stager] = []
 
     def stage(self, name: str) -> None:
-        """Start cutting and uploading input ``name``."""
+        """Start cutting and uploading input ``name``, each chunk from as far back as a stage reads."""
         job = self.run.job
-        source = job.inputs[name].source
-        self.stagers.append(Stager(name, source, job.chunks[name], self.run.storage, STAGED))
+        info = job.inputs[name]
+        look_back = max(node.stage.LOOK_BACK for node in job.plan.spec.nodes)
+        chunks = reach_back(job.chunks[name], info.keyframe_pts, look_back)
+        self.stagers.append(Stager(name, info.source, chunks, self.run.storage, STAGED))
 
     @property
     def pending(self) -> bool:

@@ -13,18 +13,24 @@ Shared, each packet is uploaded about once (files of neighbouring keyframes over
 the few packets a chunk decodes past the next keyframe); the price is that those chunks
 start when their shared file is up, which they could not do much sooner anyway, since each
 needs the packets from the keyframe on.
+
+A stage that reads before its chunk (scene_change compares a chunk's first frame with the
+ones before it) finds those frames in the source; :func:`reach_back` makes the chunk files of a
+job that has one start as far back, so that the stage sees in a file what it sees in the source.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -143,6 +149,21 @@ class Stager:
             ]
         finally:
             self._room.release()
+
+
+def reach_back(plan: ChunkPlan, keyframes: Sequence[int], seconds: float) -> ChunkPlan:
+    """``plan`` with each chunk decoding from the keyframe at or before ``seconds`` ahead of its
+    start, where that is earlier than its own seek point: the chunks to stage for a job whose
+    stages read that far before their chunk. ``keyframes``: the source's, in order."""
+    if seconds <= 0:
+        return plan
+    chunks = []
+    for chunk in plan.chunks:
+        # Rounded back: a keyframe early costs a few packets; one late would lose the frames.
+        back = chunk.start_pts - math.ceil(Fraction(seconds) / chunk.time_base)
+        seek = keyframes[max(0, bisect.bisect_right(keyframes, back) - 1)]
+        chunks.append(replace(chunk, seek_pts=min(chunk.seek_pts, seek)))
+    return replace(plan, chunks=tuple(chunks))
 
 
 class _Stopped(Exception):

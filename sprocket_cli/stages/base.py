@@ -81,6 +81,9 @@ class Stage(ABC, Generic[C]):
     """Whether the stage can share an ffmpeg process with its neighbours."""
     REMOTE: ClassVar[bool] = True
     """Whether the Lambda bundle carries what the stage needs (the face models it does not)."""
+    LOOK_BACK: ClassVar[float] = 0.0
+    """Seconds of the source before its chunk that the stage reads (scene_change compares a
+    chunk's first frame with those before it): chunks staged for remote workers start that far back."""
     SERIALIZED: ClassVar[bool] = False
     """Whether it needs every frame of the video in playback order on one worker, because it
     keeps state from frame to frame (a running count, a cumulative value): the original

@@ -2,7 +2,7 @@
 
 ffmpeg's ``scdet`` filter scores each frame against the one before it; a frame scoring over
 the threshold starts a new scene. A chunk's first frame has no "before" inside the chunk, so
-each task decodes from a keyframe at least :data:`LOOK_BACK` seconds earlier: a cut exactly on
+each task decodes from a keyframe at least :attr:`SceneChange.LOOK_BACK` seconds earlier: a cut exactly on
 a chunk boundary is found by the chunk it starts. The ``scenes`` delivery function then joins
 the chunks' cuts into whole scenes, which may span several chunks.
 """
@@ -20,8 +20,6 @@ from pydantic import Field
 from sprocket_cli.media.ffmpeg import filter_path, run_ffmpeg
 from sprocket_cli.stages.base import PythonStage, Span, StageConfig
 
-#: Seconds decoded before a chunk, so that its first frame is compared with the one before it.
-LOOK_BACK = 1.0
 _CUT = re.compile(r"^frame:\d+\s+pts:(-?\d+)", re.MULTILINE)
 
 
@@ -36,6 +34,8 @@ class SceneChange(PythonStage[SceneChangeConfig]):
     INPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("cuts",)
     Config: ClassVar[type[StageConfig]] = SceneChangeConfig
+    # scdet scores a frame by the two before it; a second reaches a keyframe in most sources.
+    LOOK_BACK: ClassVar[float] = 1.0
 
     def run(self, config: SceneChangeConfig, span: Span) -> dict[str, Any]:
         chunk = span.chunk
@@ -47,7 +47,7 @@ class SceneChange(PythonStage[SceneChangeConfig]):
             ]
             if not chunk.is_last:
                 graph.insert(0, f"trim=end_pts={chunk.end_pts}")
-            seek = max(0.0, chunk.start_seconds - LOOK_BACK)
+            seek = max(0.0, chunk.start_seconds - self.LOOK_BACK)
             run_ffmpeg(
                 ["-copyts", "-ss", repr(seek), "-noaccurate_seek", "-seek_timestamp", "1",
                  "-i", span.path, "-map", "0:v:0", "-vf", ",".join(graph), "-f", "null", "-"],

@@ -102,13 +102,9 @@ def face_clip(tmp_path_factory: pytest.TempPathFactory) -> FaceClip:
 FACE = ("--person", str(ASTRONAUT.path), "--chunk-seconds", "1")
 
 
-# Two causes outside the Ray backend, both seen here (see the report of the Ray doctor work):
-# the session refuses find_faces on every REMOTE backend (Stage.REMOTE says what Lambda's bundle
-# lacks, not what a Ray node lacks); and with that lifted, chunks staged for remote workers lose
-# frames 24-29 of the boxed clip, exactly as the local backend does with stage_local_inputs=True
-# (scene_change seeks LOOK_BACK seconds into its input, which a staged chunk does not have).
-@pytest.mark.xfail(strict=True, reason="find_faces refused on remote backends; staged chunks lose look-back")
-@pytest.mark.parametrize("keep_only", [False, True], ids=["boxed", "keep-only"])
+# Chunks staged for the nodes start as far back as scene_change reads (run/staging.reach_back):
+# without that, a cut on a chunk's first frame was missed and the boxed clip's frames 24-29 differed.
+@pytest.mark.parametrize("keep_only", [pytest.param(False, id="boxed"), pytest.param(True, id="keep-only")])
 def test_find_face_on_ray_gives_the_local_backends_frames(
     cluster: RayCluster, face_clip: FaceClip, tmp_path: Path, keep_only: bool
 ) -> None:

@@ -124,6 +124,8 @@ def test_the_original_s_serialized_delivery_on_a_stage_that_keeps_no_state_is_re
 
 
 def test_sprocket_plan_plans_a_serialized_stage_as_one_task(user_stages: str, tmp_path: Path) -> None:
+    said: dict[str, bool] = {}
+
     def local_wall(stage: str) -> float:
         path = tmp_path / f"{stage}.json"
         path.write_text(json.dumps(spec(f"{user_stages}:{stage}")))
@@ -134,7 +136,10 @@ def test_sprocket_plan_plans_a_serialized_stage_as_one_task(user_stages: str, tm
             env={"COLUMNS": "200"},
         )  # fmt: skip
         assert result.exit_code == 0, result.output
+        said[stage] = f"note: counter: {SERIALIZED_NOTICE}" in result.output
         return float(result.output.split("local (4 workers)")[1].split()[1].rstrip("s"))
 
-    # Four workers share chunks of a stage that keeps no state; a serialized one is one task.
+    # Four workers share chunks of a stage that keeps no state; a serialized one is one task,
+    # and the plan says why.
     assert local_wall("RunningCount") > 3 * local_wall("ChunkedCount")
+    assert said == {"RunningCount": True, "ChunkedCount": False}
