@@ -6,7 +6,11 @@ signed-URL text (``X-Amz-``) in the job folder and the output, the exit code and
 of what the command said on stderr.
 
 Each scenario runs with its own TMPDIR, so that the processes of its job (workers, ffmpeg)
-are found by their environment, wherever they were reparented.
+are found by their environment, wherever they were reparented. The scenarios here need only a
+command line and a kill; those that need more (a worker or its ffmpeg killed, a full disk, an
+``s3://`` input) are in :mod:`bench.faultcases`, and the stream server's rows (malformed
+requests, foreign Host names) in :mod:`bench.faultserver`. Root is needed: the full disks are
+tmpfs mounts.
 
     python -m bench.faults
 """
@@ -19,134 +23,44 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import av
-import psutil
-
 from bench.benchkit import cached_clip, count_frames, print_table
+from bench.faultcases import MORE_SCENARIOS
+from bench.faultscene import (
+    CHUNKS,
+    Baseline,
+    Outcome,
+    Scenario,
+    Scene,
+    done,
+    files_left,
+    first_line,
+    frames_lost,
+    left_alive,
+    new_scene,
+    secrets,
+)
+from bench.faultserver import server_rows
 from tests.interrupt import kill_after_chunk
 
-#: Seconds the job's processes get to exit after its command has.
-GONE_WITHIN = 20.0
-CHUNKS = 8
 
-
-@dataclass
-class Scene:
-    """One scenario's folders: the job folder's parent, -o's folder, the scratch TMPDIR."""
-
-    root: Path
-
-    @property
-    def jobs(self) -> Path:
-        return self.root / "jobs"
-
-    @property
-    def outdir(self) -> Path:
-        return self.root / "out"
-
-    @property
-    def scratch(self) -> Path:
-        return self.root / "tmp"
-
-    @property
-    def out(self) -> Path:
-        return self.outdir / "out.mp4"
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "TMPDIR": str(self.scratch)}
-
-    def args(self, src: Path, *extra: str, vf: str = "hue=s=0") -> list[str]:
-        return ["filter", str(src), "--vf", vf, "-o", str(self.out), "-w", "2", "--chunk-seconds", "1",
-                "--json", "--job-dir", str(self.jobs), *extra]  # fmt: skip
-
-    def sprocket(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "sprocket_cli", *args], capture_output=True, text=True, env=self.env()
-        )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    said: str
-    """All the command wrote (stdout and stderr), for the message and the secrets."""
-    stderr: str
-
-
-def _new_scene(base: Path, name: str) -> Scene:
-    scene = Scene(base / name)
-    for folder in (scene.jobs, scene.outdir, scene.scratch):
-        folder.mkdir(parents=True)
-    return scene
-
-
-def _left_alive(scene: Scene) -> int:
-    """Processes still running with this scenario's TMPDIR, after waiting for them a while."""
-    deadline = time.monotonic() + GONE_WITHIN
-    while True:
-        alive = []
-        for p in psutil.process_iter():
-            try:
-                if p.environ().get("TMPDIR") == str(scene.scratch) and p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-            except psutil.Error:
-                continue
-        if not alive or time.monotonic() > deadline:
-            for p in alive:  # leave the machine as it was for the next scenario
-                p.kill()
-            return len(alive)
-        psutil.wait_procs(alive, timeout=0.5)
-
-
-def _files_left(scene: Scene, expected: set[Path]) -> int:
-    found = {p for folder in (scene.scratch, scene.outdir) for p in folder.rglob("*") if p.is_file()}
-    return len(found - expected)
-
-
-def _secrets(scene: Scene, outcome: Outcome) -> int:
-    files = [p for p in scene.jobs.rglob("*") if p.is_file() and b"X-Amz-" in p.read_bytes()]
-    return len(files) + outcome.said.count("X-Amz-")
-
-
-def _first_line(outcome: Outcome) -> str:
-    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
-    return lines[0][:90] if lines else "-"
-
-
-def _frames_lost(scene: Scene, reference: int) -> str:
-    if not scene.out.exists():
-        return "no output"
-    try:
-        return str(reference - count_frames(scene.out).decoded)
-    except av.error.FFmpegError:
-        return "-o not a video"  # what was at -o before (a user's file) is still there
-
-
-def _done(result: subprocess.CompletedProcess[str]) -> Outcome:
-    return Outcome(result.returncode, result.stdout + result.stderr, result.stderr)
-
-
-def kill_coordinator(after_chunk: int) -> Callable[[Scene, Path], Outcome]:
+def kill_coordinator(after_chunk: int) -> Scenario:
     """kill -9 of the coordinator's process group after ``after_chunk`` (a later chunk stalls
     so the kill lands first), then ``sprocket resume``."""
 
-    def scenario(scene: Scene, src: Path) -> Outcome:
+    def scenario(scene: Scene, base: Baseline) -> Outcome:
         stall = ["--inject", f"{after_chunk + 2}:sleep=60"] if after_chunk + 2 < CHUNKS else []
-        job = kill_after_chunk(scene.args(src, *stall), after_chunk, env=scene.env())
-        return _done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
+        job = kill_after_chunk(scene.args(base.src, *stall), after_chunk, env=scene.env())
+        return done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
 
     return scenario
 
 
-def sigint(scene: Scene, src: Path) -> Outcome:
+def sigint(scene: Scene, base: Baseline) -> Outcome:
     """Ctrl-C once the first chunk is done (a later one stalls), then ``sprocket resume``."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sprocket_cli", *scene.args(src, "--inject", "3:sleep=60")],
+        [sys.executable, "-m", "sprocket_cli", *scene.args(base.src, "--inject", "3:sleep=60")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=scene.env(),
     )  # fmt: skip
     assert proc.stdout is not None
@@ -158,42 +72,42 @@ def sigint(scene: Scene, src: Path) -> Outcome:
             proc.send_signal(signal.SIGINT)
             break
     proc.communicate(timeout=120)
-    return _done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
+    return done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
 
 
-def zero_frames(scene: Scene, src: Path) -> Outcome:
-    return _done(scene.sprocket(*scene.args(src, vf="select=0")))
+def zero_frames(scene: Scene, base: Baseline) -> Outcome:
+    return done(scene.sprocket(*scene.args(base.src, vf="select=0")))
 
 
-def runaway_workers(scene: Scene, src: Path) -> Outcome:
-    args = scene.args(src)
+def runaway_workers(scene: Scene, base: Baseline) -> Outcome:
+    args = scene.args(base.src)
     args[args.index("-w") + 1] = "100000"
-    return _done(scene.sprocket(*args))
+    return done(scene.sprocket(*args))
 
 
-def two_jobs_one_output(scene: Scene, src: Path) -> Outcome:
+def two_jobs_one_output(scene: Scene, base: Baseline) -> Outcome:
     """A second job on the same -o while the first still holds it (stalled)."""
     first = subprocess.Popen(
-        [sys.executable, "-m", "sprocket_cli", *scene.args(src, "--inject", "2:sleep=30")],
+        [sys.executable, "-m", "sprocket_cli", *scene.args(base.src, "--inject", "2:sleep=30")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=scene.env(),
     )  # fmt: skip
     assert first.stdout is not None
     for line in first.stdout:
         if '"task_finished"' in line:
             break
-    second = scene.sprocket(*scene.args(src))
+    second = scene.sprocket(*scene.args(base.src))
     first.communicate(timeout=180)
-    return _done(second)
+    return done(second)
 
 
-def resume_over_users_file(scene: Scene, src: Path) -> Outcome:
+def resume_over_users_file(scene: Scene, base: Baseline) -> Outcome:
     """kill -9 mid-job; the user writes a file at -o; ``sprocket resume`` (no --overwrite)."""
-    job = kill_after_chunk(scene.args(src, "--inject", "4:sleep=60"), 2, env=scene.env())
+    job = kill_after_chunk(scene.args(base.src, "--inject", "4:sleep=60"), 2, env=scene.env())
     scene.out.write_bytes(b"the user's own file")
-    return _done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
+    return done(scene.sprocket("resume", job, "--json", "--job-dir", str(scene.jobs)))
 
 
-SCENARIOS: list[tuple[str, Callable[[Scene, Path], Outcome]]] = [
+SCENARIOS: list[tuple[str, Scenario]] = [
     ("kill -9 coordinator after chunk 0, resume", kill_coordinator(0)),
     ("kill -9 coordinator after chunk 3, resume", kill_coordinator(3)),
     (f"kill -9 coordinator after chunk {CHUNKS - 1} (assembly), resume", kill_coordinator(CHUNKS - 1)),
@@ -205,27 +119,37 @@ SCENARIOS: list[tuple[str, Callable[[Scene, Path], Outcome]]] = [
 ]
 
 
+def _row(name: str, scenario: Scenario, scene: Scene, base: Baseline) -> list[str]:
+    """Run one scenario in ``scene`` and measure what it left, its mounts unmounted after."""
+    try:
+        before = {p for p in scene.outdir.rglob("*") if p.is_file()}
+        outcome = scenario(scene, base)
+        kept = {scene.out} if scene.out.exists() else set()
+        return [
+            name, frames_lost(scene, base.frames), str(left_alive(scene)),
+            str(files_left(scene, before | kept)), str(secrets(scene, outcome)),
+            str(outcome.code), first_line(scene, outcome),
+        ]  # fmt: skip
+    finally:
+        scene.unmount()
+
+
 def main() -> None:
     src = cached_clip(CHUNKS, "320x240")
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
-        base = Path(tmp)
-        baseline = _new_scene(base, "baseline")
-        done = baseline.sprocket(*baseline.args(src))
-        if done.returncode != 0:
-            raise SystemExit(f"the uninterrupted run failed: {done.stderr.strip()}")
-        reference = count_frames(baseline.out).decoded
-        rows = []
-        for i, (name, scenario) in enumerate(SCENARIOS):
-            scene = _new_scene(base, f"s{i}")
-            before = {p for p in scene.outdir.rglob("*") if p.is_file()}
-            outcome = scenario(scene, src)
-            kept = {scene.out} if scene.out.exists() else set()
-            rows.append([
-                name, _frames_lost(scene, reference), str(_left_alive(scene)),
-                str(_files_left(scene, before | kept)), str(_secrets(scene, outcome)),
-                str(outcome.code), _first_line(outcome),
-            ])  # fmt: skip
-    print(f"source: {src.name}, {reference} frames; baseline: the same command uninterrupted")
+        root = Path(tmp)
+        baseline = new_scene(root, "baseline")
+        ran = baseline.sprocket(*baseline.args(src))
+        if ran.returncode != 0:
+            raise SystemExit(f"the uninterrupted run failed: {ran.stderr.strip()}")
+        base = Baseline(src, baseline.jobs, count_frames(baseline.out).decoded)
+        rows = [
+            _row(name, scenario, new_scene(root, f"s{i}"), base)
+            for i, (name, scenario) in enumerate(SCENARIOS + MORE_SCENARIOS)
+        ]
+        (job_dir,) = baseline.jobs.iterdir()
+        rows += server_rows(job_dir)
+    print(f"source: {src.name}, {base.frames} frames; baseline: the same command uninterrupted")
     print(f"load average at the end: {os.getloadavg()}")
     header = ["fault", "frames lost", "procs left", "files left", "secrets", "exit", "message (first line)"]
     print_table(rows, header)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_cli.media.testclip import make_test_clip
+from tests.faultkit import mount_tmpfs, umount
 from tests.lambda_endpoint import bundle, bundle_root, deployed, local_lambda  # noqa: F401  # fixtures
 from tests.raycluster import ray_cluster  # noqa: F401  # fixture
 
@@ -87,17 +87,15 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     def mount(options: str) -> Path:
         point = tmp_path / f"tmpfs{len(mounts)}"
         point.mkdir()
-        made = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True, check=False
-        )
-        if made.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+        refused = mount_tmpfs(point, options)
+        if refused is not None:
+            pytest.skip(f"cannot mount a tmpfs here: {refused}")
         mounts.append(point)
         return point
 
     yield mount
     for point in mounts:
-        subprocess.run(["umount", str(point)], check=False)
+        umount(point)
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -27,117 +22,22 @@ from sprocket_cli.executors.local import WORKERS_PER_CORE, LocalExecutor, Worker
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import Fault
 from tests.conftest import ClipMaker
+from tests.faultkit import (
+    GONE_WITHIN,
+    REACH_WITHIN,
+    Event,
+    Run,
+    describe,
+    gone,
+    is_ffmpeg,
+    wait_for_child,
+    wait_gone,
+)
 from tests.media_checks import facts
 from tests.tasks import gray_task
 
 pytestmark = pytest.mark.timeout(240)
 runner = CliRunner()
-
-#: Seconds for parent-death signals to land and the processes to exit.
-GONE_WITHIN = 20.0
-#: Seconds a job may take to reach what a test waits for (slow CI included).
-REACH_WITHIN = 120.0
-
-Event = dict[str, Any]
-
-
-class Run:
-    """A real ``sprocket`` command in a child process, its JSON events read on a thread so
-    that every wait on them is bounded."""
-
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        # start_new_session=False: the child stays in our process group, so a kill of its pid
-        # reaches it alone, as `kill -9 PID` from a shell does, and not its workers.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sprocket_cli", *args],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=False,
-        )
-        self.events: list[Event] = []
-        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        with self.proc.stdout:  # the end comes when the last process holding the pipe exits
-            for line in self.proc.stdout:
-                self._lines.put(line)
-        self._lines.put(None)
-
-    def _next(self, deadline: float) -> Event | None:
-        """The next event, None at the end of the output."""
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"no event within the time allowed; last: {self.events[-3:]}")
-            if line is None:
-                return None
-            if line.startswith("{"):
-                self.events.append(json.loads(line))
-                return self.events[-1]
-
-    def until(self, done: Callable[[Event], bool], within: float = REACH_WITHIN) -> Event:
-        """Read events up to the first that ``done`` accepts."""
-        deadline = time.monotonic() + within
-        while (event := self._next(deadline)) is not None:
-            if done(event):
-                return event
-        pytest.fail(f"the run ended first; last events: {self.events[-3:]}")
-
-    def finish(self, within: float = REACH_WITHIN) -> int:
-        """Wait for the command to exit, reading the rest of its events; its exit code."""
-        code = self.proc.wait(timeout=within)
-        deadline = time.monotonic() + within
-        while self._next(deadline) is not None:
-            pass
-        return code
-
-    def kill(self, also: Sequence[psutil.Process] = ()) -> None:
-        """Leave nothing of this run behind, whatever the test found."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-        for p in also:
-            if not _gone(p):
-                p.kill()
-
-
-def _gone(p: psutil.Process) -> bool:
-    """Whether ``p`` has exited (a zombie waiting for its new parent to collect it counts)."""
-    try:
-        return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _wait_gone(procs: list[psutil.Process], within: float) -> list[psutil.Process]:
-    """Those of ``procs`` still running after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    alive = [p for p in procs if not _gone(p)]
-    while alive and time.monotonic() < deadline:
-        psutil.wait_procs(alive, timeout=0.2)  # returns early as processes exit
-        alive = [p for p in alive if not _gone(p)]
-    return alive
-
-
-def _is_ffmpeg(p: psutil.Process) -> bool:
-    try:
-        return "ffmpeg" in p.name()
-    except psutil.Error:
-        return False
-
-
-def _describe(procs: list[psutil.Process]) -> list[str]:
-    def one(p: psutil.Process) -> str:
-        try:
-            return f"{p.pid} {p.name()} {' '.join(p.cmdline())[:120]}"
-        except psutil.Error:
-            return str(p.pid)
-
-    return [one(p) for p in procs]
 
 
 def test_a_killed_coordinator_takes_its_workers_and_their_ffmpeg_along(
@@ -159,14 +59,14 @@ def test_a_killed_coordinator_takes_its_workers_and_their_ffmpeg_along(
         nonlocal family
         family = coordinator.children(recursive=True)
         workers = coordinator.children()
-        return any(_is_ffmpeg(p) and p not in workers for p in family)
+        return any(is_ffmpeg(p) and p not in workers for p in family)
 
     try:
         run.until(encoding)
         run.proc.kill()  # SIGKILL, the coordinator alone
         assert run.proc.wait(timeout=30) == -signal.SIGKILL
-        left = _wait_gone(family, GONE_WITHIN)
-        assert not left, f"alive {GONE_WITHIN:g}s after the coordinator was killed: {_describe(left)}"
+        left = wait_gone(family, GONE_WITHIN)
+        assert not left, f"alive {GONE_WITHIN:g}s after the coordinator was killed: {describe(left)}"
     finally:
         run.kill(family)
 
@@ -245,7 +145,7 @@ def test_a_worker_killed_while_idle_is_replaced_without_a_failure(clip: Path, tm
         first = executor.submit(gray_task(clip, 0), storage.spec()).result(timeout=REACH_WITHIN)
         worker = psutil.Process(int(first.worker.rpartition(":")[2]))
         worker.kill()
-        assert not _wait_gone([worker], GONE_WITHIN)
+        assert not wait_gone([worker], GONE_WITHIN)
         result = executor.submit(gray_task(clip, 1), storage.spec()).result(timeout=REACH_WITHIN)
         assert result.worker != first.worker and not result.superseded
 
@@ -265,29 +165,18 @@ def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path: Path, watched: b
     ffmpeg: list[psutil.Process] = []
     try:
         assert child.stdout is not None and child.stdout.readline() == "go\n"
-        ffmpeg.append(_wait_for_child(psutil.Process(child.pid), within=REACH_WITHIN))
-        assert _is_ffmpeg(ffmpeg[0])
+        ffmpeg.append(wait_for_child(psutil.Process(child.pid), within=REACH_WITHIN))
+        assert is_ffmpeg(ffmpeg[0])
         child.kill()
         child.wait(timeout=30)
-        assert not _wait_gone(ffmpeg, GONE_WITHIN), "ffmpeg outlived the process that started it"
+        assert not wait_gone(ffmpeg, GONE_WITHIN), "ffmpeg outlived the process that started it"
     finally:
         if child.poll() is None:
             child.kill()
         child.wait(timeout=30)
         for p in ffmpeg:
-            if not _gone(p):
+            if not gone(p):
                 p.kill()
-
-
-def _wait_for_child(parent: psutil.Process, within: float) -> psutil.Process:
-    """``parent``'s first child process, once it has started one."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        children = parent.children()
-        if children:
-            return children[0]
-        psutil.wait_procs([parent], timeout=0.05)  # the parent exiting would end the wait early
-    pytest.fail(f"{parent.pid} started no child within {within:g}s")
 
 
 def test_a_runaway_worker_count_is_capped_with_a_notice(clip: Path, tmp_path: Path) -> None:
