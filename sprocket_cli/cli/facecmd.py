@@ -70,7 +70,10 @@ def find_face_cmd(
     threshold: Annotated[
         float | None,
         typer.Option(
-            "--threshold", min=0, help="Largest face distance that is still the person (local: 0.6)."
+            "--threshold",
+            "--tolerance",  # face_recognition's name for it
+            min=0,
+            help="Largest face distance that is still the person (local: 0.6; the report gives the closest).",
         ),
     ] = None,
     detector: Annotated[

@@ -92,6 +92,11 @@ def test_someone_else_is_seen_and_how_close_they_came_is_told(
     assert scene["closest"] > 0.7 and scene["threshold"] == 0.6
     assert f"best distance {scene['closest']:.2f}, a match needs at most 0.60: --threshold to loosen" in out
     assert "closest at distance" in out
+    # The distance shown is what to tune by (--tolerance, face_recognition's name, or --threshold).
+    _, [loose] = search(
+        clips["obama"], tmp_path / "loose.json", "--tolerance", f"{scene['closest'] + 0.01:.3f}"
+    )
+    assert loose["matched"] and loose["threshold"] > scene["closest"]
 
 
 def test_no_face_says_so_and_points_at_min_face(clips: dict[str, FaceClip], tmp_path: Path) -> None:
