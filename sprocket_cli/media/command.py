@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 ENCODER_INPUT = "crop=trunc(iw/2)*2:trunc(ih/2)*2"
 #: Fragmented, a fragment per keyframe, decode times from each fragment: a CMAF segment.
 SEGMENT_MOVFLAGS = "+cmaf+frag_keyframe+empty_moov+default_base_moof"
+#: The frames an encoder would get, kept losslessly for :meth:`ChunkCommand.encode_args` to
+#: encode later (``--target-vmaf`` probes them, then encodes them once): FFV1 in plain MP4 at the
+#: track's timescale keeps each frame's time exactly and its colour tags and HDR side data,
+#: which NUT drops.
+LOSSLESS = {"c:v": "ffv1", "format": "mp4"}
 
 
 @dataclass
@@ -160,12 +165,13 @@ class ChunkCommand:
     def drop_lane(self, lane: int) -> None:
         self.lanes[lane].dropped = True
 
-    def args(self, output_path: str) -> list[str]:
-        """ffmpeg arguments (without the binary) writing to ``output_path``."""
+    def args(self, output_path: str, *, lossless: bool = False) -> list[str]:
+        """ffmpeg arguments (without the binary) writing to ``output_path``; ``lossless``: the
+        frames the encoder would get, in :data:`LOSSLESS`, for :meth:`encode_args`."""
         if len(self.lanes) > 1:
-            return self._joined_args(output_path)
+            return self._joined_args(output_path, lossless)
         if self.resync is not None:
-            return self._resync_args(output_path, self.resync)
+            return self._resync_args(output_path, self.resync, lossless)
         lane = self.lanes[0]
         stream = ffmpeg.input(lane.path, **self._input_options(lane))["v:0"]
         out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
@@ -174,7 +180,7 @@ class ChunkCommand:
             out_opts["vf"] = ",".join(graph)
         if self.plain_clock:
             out_opts.update(self._frame_log_options(output_path))
-        out_opts.update(self._output_options())
+        out_opts.update(self._output_options(lossless))
         out = ffmpeg.output(stream, output_path, **out_opts)
         return [str(a) for a in ffmpeg.get_args(out, overwrite_output=True)]
 
@@ -206,22 +212,40 @@ class ChunkCommand:
             graph.append(ENCODER_INPUT)
         return graph
 
-    def _output_options(self) -> dict[str, object]:
+    def encode_args(self, frames_path: str, output_path: str) -> list[str]:
+        """ffmpeg arguments encoding ``frames_path`` (what :meth:`args` wrote with ``lossless``)
+        to ``output_path`` as :meth:`args` would have encoded them: the source is not decoded
+        again and no filter runs again. The encoder's time base is the one :meth:`args` gives
+        it, so each frame keeps its time; a logged first frame is logged again."""
+        lane = Lane(frames_path)
+        args = [*_flags(self._input_options(lane)), "-i", frames_path, "-map", "0:v:0"]
+        args += ["-an", "-sn", "-dn", "-map_metadata", "-1"]
+        if self._frame_log is not None:
+            args += _flags(self._frame_log_options(output_path))
+        elif len(self.lanes) > 1:
+            args += ["-enc_time_base:v", "filter"]  # as _graph_output sets it
+        return [*args, *_flags(self._output_options()), "-y", output_path]
+
+    def _output_options(self, lossless: bool = False) -> dict[str, object]:
         if self.encoder is None:
             return {"c:v": "ffv1", "format": "nut", "fps_mode": "passthrough"}
-        opts: dict[str, object] = dict(self.encoder)
-        opts.update(
-            format=self.segment_format,
-            movflags=SEGMENT_MOVFLAGS,
-            video_track_timescale=self.timescale,
-            fflags="+bitexact",  # identical init segments across chunks
-            **{"flags:v": "+bitexact"},
-        )
+        opts: dict[str, object]
+        if lossless:
+            opts = {**LOSSLESS, "video_track_timescale": self.timescale}
+        else:
+            opts = dict(self.encoder)
+            opts.update(
+                format=self.segment_format,
+                movflags=SEGMENT_MOVFLAGS,
+                video_track_timescale=self.timescale,
+                fflags="+bitexact",  # identical init segments across chunks
+                **{"flags:v": "+bitexact"},
+            )
         if self.threads:
             opts["threads"] = self.threads
         return opts
 
-    def _joined_args(self, output_path: str) -> list[str]:
+    def _joined_args(self, output_path: str, lossless: bool) -> list[str]:
         # ffmpeg-python cannot take a ready-made filter graph, so this list is built by hand
         # (still an argument list, never a shell string).
         if self.join_graph is None:
@@ -236,9 +260,9 @@ class ChunkCommand:
             chains.append(f"[{position}:v:0]{','.join(lane.filters) or 'null'}[{self.lane_label(index)}]")
         tail = ",".join(self._tail()) or "null"
         graph = ";".join([*chains, self.join_graph, f"[{JOINED}]{tail}[out]"])
-        return [*args, *self._graph_output(graph, output_path, logged=self.plain_clock)]
+        return [*args, *self._graph_output(graph, output_path, logged=self.plain_clock, lossless=lossless)]
 
-    def _resync_args(self, output_path: str, span: tuple[float, float | None]) -> list[str]:
+    def _resync_args(self, output_path: str, span: tuple[float, float | None], lossless: bool) -> list[str]:
         lane = self.lanes[0]
         chain = ",".join(self.filters) or "null"
         # Output 0: the chain into a throwaway encoder, whose frame-rate conversion (vfr, the
@@ -250,7 +274,10 @@ class ChunkCommand:
         tail = ",".join([trim, *self._finish()])
         # The looped-back frames are on the grid already: the second output keeps them as they are.
         args += ["-dec", "0:0", "-fps_mode:v", "passthrough"]
-        return [*args, *self._graph_output(f"[dec:0]{tail}[out]", output_path, logged=True)]
+        return [
+            *args,
+            *self._graph_output(f"[dec:0]{tail}[out]", output_path, logged=True, lossless=lossless),
+        ]
 
     def _frame_log_options(self, output_path: str) -> dict[str, object]:
         """The encoder logs the time of each frame it is given; the first places the segment."""
@@ -259,7 +286,7 @@ class ChunkCommand:
         self._frame_log = f"{output_path}.frames"
         return {"stats_enc_pre:v": self._frame_log, "stats_enc_pre_fmt:v": "{pts} {tb}"}
 
-    def _graph_output(self, graph: str, output_path: str, *, logged: bool) -> list[str]:
+    def _graph_output(self, graph: str, output_path: str, *, logged: bool, lossless: bool) -> list[str]:
         """The arguments from ``-filter_complex graph`` to the output, the graph writing ``[out]``."""
         args = ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
         log = self._frame_log_options(output_path) if logged else {}
@@ -269,7 +296,7 @@ class ChunkCommand:
             # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
             # would move frames of a source that does not start on that grid.
             args += ["-enc_time_base:v", "filter"]
-        return [*args, *_flags(self._output_options()), "-y", output_path]
+        return [*args, *_flags(self._output_options(lossless)), "-y", output_path]
 
 
 def _flags(options: Mapping[str, object]) -> list[str]:

@@ -1,9 +1,10 @@
 """Per-chunk target quality: the highest crf whose encode reaches a VMAF score.
 
-A worker whose encode asks for ``target_vmaf`` writes the chunk's filtered frames once, losslessly
-(FFV1 in NUT), probes a few crfs on a sample of them, measures each probe's VMAF against those
-frames with ffmpeg's libvmaf, then encodes the chunk at the crf the search settles on and
-measures that encode too, so the reported score is the output's, not a prediction.
+A worker whose encode asks for ``target_vmaf`` decodes and filters the chunk once, writing the
+frames the encoder would get losslessly (FFV1, :data:`~sprocket_cli.media.command.LOSSLESS`),
+probes a few crfs on a sample of them, measures each probe's VMAF against those frames with
+ffmpeg's libvmaf, then encodes those same frames at the crf the search settles on and measures
+that encode too, so the reported score is of the frames that ship, not a prediction.
 
 The search (:func:`search`) works on VMAF mapped through ``-ln(1 - vmaf/100)``, which is close
 to linear in crf for x264, x265, SVT-AV1 and libvpx (Av1an maps it the same way): two probes
@@ -238,13 +239,11 @@ def encode_to_target(
     command: ChunkCommand, target: Target, frames: int, out_path: str, scratch: str, run: Runner
 ) -> Reached:
     """Run ``command`` (its encoder's crf is set here) so that its output reaches ``target``."""
-    final_format = command.segment_format
-    # The chunk's frames after every filter, once: what each probe and the output are scored on.
-    reference = os.path.join(scratch, "reference.nut")
-    command.encoder, command.segment_format = {"c:v": "ffv1"}, "nut"
-    run(command.args(reference), ", writing the lossless reference")
+    # The chunk's frames after every filter, once: what each probe and the output are made from
+    # and scored on (a filter that is slow or not deterministic runs once).
+    reference = os.path.join(scratch, "reference.mp4")
+    run(command.args(reference, lossless=True), ", writing the lossless reference")
     sample = _sample(reference, frames, os.path.join(scratch, "sample.nut"), run)
-    command.segment_format = final_format
 
     def probe(crf: float) -> float:
         path = os.path.join(scratch, f"probe-{crf:g}.mkv")
@@ -262,7 +261,7 @@ def encode_to_target(
 
     def final(at: float) -> float:
         command.encoder = dict(target.options_at(at))
-        run(command.args(out_path), f", encoding at crf {at:g}")
+        run(command.encode_args(reference, out_path), f", encoding at crf {at:g}")
         return vmaf(
             out_path, reference, out_path + ".json", run, threads=command.threads, subsample=subsample
         )

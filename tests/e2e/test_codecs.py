@@ -136,8 +136,8 @@ def test_codec_in_its_container_joins_like_plain_ffmpeg(case: Case, source: Path
     assert f'CODECS="{case.playlist_codec}' in playlist
 
 
-def test_ten_bit_bt709_stays_ten_bit_bt709_through_x265(tmp_path: Path) -> None:
-    src = tmp_path / "ten.mp4"
+def ten_bit_bt709(src: Path) -> Path:
+    """A 3 s 10-bit clip tagged BT.709 (primaries, transfer, matrix, limited range) at ``src``."""
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi",
          "-i", "testsrc2=size=320x180:rate=25:duration=3",
@@ -145,6 +145,11 @@ def test_ten_bit_bt709_stays_ten_bit_bt709_through_x265(tmp_path: Path) -> None:
          "-c:v", "libx264", "-pix_fmt", "yuv420p10le", "-g", "25", "-y", str(src)],
         check=True,
     )  # fmt: skip
+    return src
+
+
+def test_ten_bit_bt709_stays_ten_bit_bt709_through_x265(tmp_path: Path) -> None:
+    src = ten_bit_bt709(tmp_path / "ten.mp4")
     dest = tmp_path / "out.mkv"
     code, output, _ = sprocket(
         "filter", str(src), "--vf", "null", "--codec", "x265", "-o", str(dest), *CHUNKS
@@ -153,6 +158,42 @@ def test_ten_bit_bt709_stays_ten_bit_bt709_through_x265(tmp_path: Path) -> None:
     got = decode(dest)
     assert (got.video, got.pix_fmt, got.colour) == ("hevc", "yuv420p10le", (1, 1, 1))
     assert len(got.pts) == 75
+
+
+def hdr_side_data(path: Path) -> dict[str, bytes]:
+    """The first frame's HDR10 side data (mastering display, content light level), raw."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(container.streams.video[0]))
+        wanted = ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL")
+        return {sd.type.name: bytes(sd) for sd in frame.side_data if sd.type.name in wanted}
+
+
+@pytest.mark.parametrize("target", [[], ["--target-vmaf", "90"]], ids=["crf", "target-vmaf"])
+def test_hdr10_through_x265_keeps_its_mastering_display_and_light_levels(
+    target: list[str], tmp_path: Path
+) -> None:
+    """With a target too: its final encode reads the lossless reference, not the source."""
+    src = tmp_path / "hdr10.mp4"
+    hdr10 = "hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+         "-i", "testsrc2=size=320x180:rate=25:duration=3",
+         "-vf", "setparams=color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc:range=tv",
+         "-c:v", "libx265", "-pix_fmt", "yuv420p10le", "-g", "25",
+         "-x265-params", f"log-level=0:{hdr10}:max-cll=1000,400", "-y", str(src)],
+        check=True,
+    )  # fmt: skip
+    want = hdr_side_data(src)
+    assert set(want) == {"MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL"}
+    dest = tmp_path / "out.mkv"
+    code, output, _ = sprocket(
+        "filter", str(src), "--vf", "null", "--codec", "x265", *target, "-o", str(dest), *CHUNKS
+    )
+    assert code == 0, output
+    got, source = decode(dest), decode(src)
+    assert (got.video, got.pix_fmt, got.colour) == ("hevc", "yuv420p10le", (9, 16, 9))
+    assert hdr_side_data(dest) == want
+    assert got.pts == source.pts
 
 
 def test_a_pipespec_sets_the_codec(source: Path, tmp_path: Path) -> None:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from sprocket_cli import worker
 from sprocket_cli.cli import app
-from sprocket_cli.media.ffmpeg import ffmpeg_exe
+from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from sprocket_cli.storage.local import LocalStorage
+from sprocket_cli.tasks import StageCall
+from tests.e2e.test_codecs import decode, ten_bit_bt709
+from tests.tasks import gray_task
 
 runner = CliRunner()
 TARGET = 90.0
@@ -106,3 +113,55 @@ def test_target_vmaf_that_cannot_work_is_refused(
     )
     assert result.exit_code == 2, result.output
     assert says in result.output
+
+
+def test_the_chunk_is_filtered_once_and_its_lossless_frames_are_what_is_encoded(
+    flat_then_noisy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One decode of the source, through the filter, into the lossless reference; every
+    encode after it (probes, the final encode and any redo) reads that reference."""
+    ran: list[list[str]] = []
+
+    def recording(args: list[str], **kwargs: Any) -> Any:
+        ran.append(list(args))
+        return run_ffmpeg(args, **kwargs)
+
+    monkeypatch.setattr("sprocket_cli.worker.run_ffmpeg", recording)
+    encode = {"preset": "ultrafast", "target_vmaf": TARGET}
+    task = gray_task(flat_then_noisy, index=2)
+    task = replace(task, stages=(*task.stages[:2], StageCall("encode", "encode", encode)))
+    result = worker.run_task(task, LocalStorage(tmp_path / "store"))
+
+    inputs = [[a[i + 1] for i, word in enumerate(a) if word == "-i"] for a in ran]
+    from_source = [args for args, read in zip(ran, inputs, strict=True) if str(flat_then_noisy) in read]
+    assert len(from_source) == 1, from_source
+    assert "hue=s=0" in " ".join(from_source[0])
+    reference = _output_of(from_source[0])
+    assert reference.endswith(".mp4")
+    finals = [read for args, read in zip(ran, inputs, strict=True) if Path(_output_of(args)).name == "out"]
+    assert finals and all(read == [reference] for read in finals), (reference, finals)
+    assert not any("hue=s=0" in " ".join(args) for args in ran if args is not from_source[0])
+    assert abs(result.meta["vmaf"] - TARGET) <= 1.5, result.meta
+    assert result.frames == 50
+
+
+def _output_of(args: list[str]) -> str:
+    """The file an ffmpeg command line writes (its last word but ``-y``)."""
+    return [word for word in args if word != "-y"][-1]
+
+
+def test_ten_bit_bt709_through_x265_to_a_target_keeps_its_picture_and_times(tmp_path: Path) -> None:
+    """The reference keeps what the encoder would have got from the filters: bit depth, colour
+    tags and every frame's time."""
+    src = ten_bit_bt709(tmp_path / "ten.mp4")
+    out = tmp_path / "out.mkv"
+    args = ["filter", str(src), "--vf", "null", "--codec", "x265", "--target-vmaf", str(TARGET)]
+    args += ["-o", str(out), "--chunk-seconds", "1", "--first-chunk-seconds", "1", "-w", "2", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    scores = [e["result"]["meta"]["vmaf"] for e in events if e["kind"] == "task_finished"]
+    assert len(scores) == 3 and all(abs(s - TARGET) <= 1.5 for s in scores), scores
+    got, source = decode(out), decode(src)
+    assert (got.video, got.pix_fmt, got.colour) == ("hevc", "yuv420p10le", (1, 1, 1))
+    assert got.pts == source.pts, "a join or the reference moved, dropped or doubled a frame"
