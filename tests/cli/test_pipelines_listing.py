@@ -6,6 +6,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from sprocket_cli.cli import app
+from sprocket_cli.pipeline.aliases import REFUSED, STAGES, originals
 
 runner = CliRunner()
 
@@ -25,3 +26,10 @@ def test_all_lists_the_stages_with_the_originals_names() -> None:
     assert {"grayscale", "video_filter", "scale"} <= set(rows["filter"].replace(",", " ").split())
     assert "encode_to_dash" in rows["encode"] and "scenechange" in rows["scene_change"]
     assert {"ddos", "rpc_bench", "cmd"} <= set(rows["(refused)"].replace(",", " ").split())
+
+
+def test_every_original_stage_name_is_listed_with_what_it_reads_as() -> None:
+    listed = originals()
+    assert sorted(n for names in listed.values() for n in names) == sorted([*STAGES, *REFUSED])
+    assert "merge_filter" in listed["filter_complex"] and "grayscale" in listed["filter"]
+    assert "ddos" in listed["refused"] and "null" in listed[""]

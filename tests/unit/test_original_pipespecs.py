@@ -387,15 +387,6 @@ def test_merge_filter_is_a_filter_complex_over_its_two_frame_streams() -> None:
     assert node.config.graph == "[1:v][0:v]hstack"  # type: ignore[attr-defined]
 
 
-def test_every_original_stage_name_is_listed_with_what_it_reads_as() -> None:
-    from sprocket_cli.pipeline.aliases import REFUSED, STAGES, originals
-
-    listed = originals()
-    assert sorted(n for names in listed.values() for n in names) == sorted([*STAGES, *REFUSED])
-    assert "merge_filter" in listed["filter_complex"] and "grayscale" in listed["filter"]
-    assert "ddos" in listed["refused"] and "null" in listed[""]
-
-
 def test_the_original_s_serialized_delivery_on_its_encoders_stays_chunk_by_chunk() -> None:
     # It only regrouped frames into the encoder's chunks: no one-worker run for scale.pipe.
     assert parse(SCALE, source="scale.pipe").node("encode").delivery_function == "one_to_one"
