@@ -137,6 +137,8 @@ class TaskFinished(TaskEvent):
     copy: int = 0
     slot: int | None = None
     """The worker slot the copy held (None for a resumed result)."""
+    node: str = ""
+    """The machine that ran it (see :attr:`JobFinished.nodes`); empty in older journals."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,43 @@ class Breakdown:
 
 
 @dataclass(frozen=True)
+class NodeWork:
+    """What the workers of one node (one machine of the job's backend) did."""
+
+    tasks: int = 0
+    """Results the job kept from the node, resumed ones excepted."""
+    frames: int = 0
+    """Frames those tasks wrote."""
+    worker_seconds: float = 0.0
+    """Their read + compute + write seconds."""
+    cpus: int = 0
+    """The node's CPUs, where the backend says (Ray); 0 where it does not."""
+    gpus: int = 0
+    """The node's GPUs, where the backend says."""
+
+    #: Keys of a result's ``meta`` under which an executor that knows its nodes' sizes puts them.
+    CPUS_KEY: ClassVar[str] = "node_cpus"
+    GPUS_KEY: ClassVar[str] = "node_gpus"
+
+    @staticmethod
+    def apart(nodes: dict[str, NodeWork]) -> bool:
+        """Whether ``nodes`` are worth a line each: several machines whose sizes the backend
+        knows (a Ray cluster's), not one machine, nor a service's throwaway sandboxes (Lambda's)."""
+        return len(nodes) > 1 and any(work.cpus for work in nodes.values())
+
+    def add(self, frames: int, seconds: float, meta: dict[str, Any]) -> NodeWork:
+        """This and one more task of the node's: ``frames`` written in ``seconds`` of work, and
+        the ``meta`` of its result, where the node's size may be."""
+        return NodeWork(
+            tasks=self.tasks + 1,
+            frames=self.frames + frames,
+            worker_seconds=self.worker_seconds + seconds,
+            cpus=int(meta.get(self.CPUS_KEY, self.cpus)),
+            gpus=int(meta.get(self.GPUS_KEY, self.gpus)),
+        )
+
+
+@dataclass(frozen=True)
 class JobFinished(Event):
     KIND: ClassVar[str] = "job_finished"
     job_id: str
@@ -294,17 +333,21 @@ class JobFinished(Event):
     """Duration the backend billed for the tasks (Lambda's REPORT lines); 0 where none is billed."""
     breakdown: Breakdown | None = None
     """Where the time went; None in journals written before jobs kept it."""
+    nodes: dict[str, NodeWork] = dataclasses.field(default_factory=dict)
+    """Node name -> what its workers did; their ``worker_seconds`` add up to the job's."""
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         if self.breakdown is not None:
             out["breakdown"] = dataclasses.asdict(self.breakdown)
+        out["nodes"] = {name: dataclasses.asdict(work) for name, work in self.nodes.items()}
         return out
 
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> JobFinished:
         breakdown = fields.pop("breakdown", None)
-        return cls(**fields, breakdown=Breakdown(**breakdown) if breakdown else None)
+        nodes = {name: NodeWork(**work) for name, work in fields.pop("nodes", {}).items()}
+        return cls(**fields, breakdown=Breakdown(**breakdown) if breakdown else None, nodes=nodes)
 
 
 @dataclass(frozen=True)

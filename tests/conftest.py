@@ -12,7 +12,7 @@ import pytest
 from sprocket_cli.media.testclip import make_test_clip
 from tests.faultkit import mount_tmpfs, umount
 from tests.lambda_endpoint import bundle, bundle_root, deployed, local_lambda  # noqa: F401  # fixtures
-from tests.raycluster import ray_cluster  # noqa: F401  # fixture
+from tests.raycluster import cluster, ray_cluster  # noqa: F401  # fixtures
 
 ClipMaker = Callable[..., Path]
 
@@ -143,3 +143,9 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStandI
     yield stand_in
     # moto's reset endpoint: the next test starts with an empty account.
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+
+
+@pytest.fixture(scope="module")
+def small_clip(make_clip: ClipMaker) -> Path:
+    """3 s at 320x180, a keyframe every second: three 1 s chunks."""
+    return make_clip(seconds=3, size="320x180", keyint=25)

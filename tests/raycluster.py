@@ -144,13 +144,20 @@ class RayCluster:
         return node
 
     @contextmanager
-    def extra_node(self, env: Mapping[str, str]) -> Iterator[Node]:
+    def extra_node(
+        self, env: Mapping[str, str] | None = None, resources: Mapping[str, float] | None = None
+    ) -> Iterator[Node]:
         """One more worker node, its processes (and so its tasks') environment changed by ``env``:
-        a machine installed differently from the others. Gone again at the end, seen gone by the
-        cluster, so that the tests after this one find the session's two nodes."""
+        a machine installed differently from the others; with custom Ray ``resources`` (a GPU
+        box's, say). Gone again at the end, seen gone by the cluster, so that the tests after
+        this one find the session's two nodes."""
         with self.network.inside():
             node = self.cluster.add_node(
-                node_ip_address=LOOPBACK, num_cpus=NODE_CPUS, temp_dir=self.temp_dir, env_vars=dict(env)
+                node_ip_address=LOOPBACK,
+                num_cpus=NODE_CPUS,
+                temp_dir=self.temp_dir,
+                env_vars=dict(env or {}),
+                resources=dict(resources or {}),
             )
             try:
                 self.cluster.wait_for_nodes()
@@ -217,3 +224,10 @@ def ray_cluster() -> Iterator[RayCluster]:
     namespace (``with ray_cluster.network.inside(): ...``)."""
     with loopback_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+def cluster(ray_cluster: RayCluster) -> Iterator[RayCluster]:
+    """The session's cluster, with this test in its network namespace."""
+    with ray_cluster.network.inside():
+        yield ray_cluster

@@ -29,6 +29,7 @@ from tui.screens.pick_job import PickJob
 from tui.sources import EventSource, JournalSource
 from tui.widgets.chunk_strip import ChunkStrip
 from tui.widgets.log_pane import LogPane
+from tui.widgets.node_lines import NodeLines
 from tui.widgets.stage_bars import StageBars
 from tui.widgets.totals import Totals
 from tui.widgets.workers_table import WorkersTable
@@ -50,6 +51,7 @@ class SprocketApp(App[None]):
     }
     Totals { height: 2; }
     StageBars { height: auto; max-height: 4; }
+    NodeLines { height: auto; max-height: 3; display: none; }
     ChunkStrip { height: 3; }
     WorkersTable { height: 2fr; min-height: 4; }
     LogPane {
@@ -94,6 +96,7 @@ class SprocketApp(App[None]):
         yield Static(" sprocket", id="title")
         yield Totals()
         yield StageBars()
+        yield NodeLines()
         yield ChunkStrip()
         yield WorkersTable(id="workers")
         yield LogPane()
@@ -177,6 +180,7 @@ class SprocketApp(App[None]):
             self.query_one("#title", Static).update(title)
         self.query_one(Totals).show(view, now)
         self.query_one(StageBars).show(view)
+        self.query_one(NodeLines).show(view, now)
         self.query_one(ChunkStrip).show(view, now)
         self.query_one(WorkersTable).show(view, now)
         self.query_one(LogPane).show(view)

@@ -20,6 +20,7 @@ from sprocket_cli.events import (
     JobFinished,
     JobPaused,
     JobStarted,
+    NodeWork,
     SegmentReady,
     TaskFailed,
     TaskFinished,
@@ -117,6 +118,8 @@ class JobView:
     playback_origin: float | None = None
     """Job-clock time at which playback of second 0 starts (the streaming deadline clock)."""
     deadline_misses: int = 0
+    nodes: dict[str, NodeWork] = field(default_factory=dict)
+    """Node -> what the tasks it finished in this run did (the job's end has the final figures)."""
     finished: JobFinished | None = None
     error: str = ""
     logged: int = 0
@@ -219,6 +222,7 @@ class JobView:
             bar.done += 1
         if not e.resumed:  # an earlier run's work is neither cost nor speed of this one
             self.worker_seconds += e.read + e.compute + e.write
+            self._node_worked(e)
             self._group_frames[e.group] = self._group_frames.get(e.group, 0) + e.frames
             if self.started is not None and e.group == self.started.groups[-1]:
                 self.frames_done += e.frames
@@ -228,6 +232,12 @@ class JobView:
                 self.chunks[e.chunk] = "done"
             elif not self._running[e.chunk]:
                 self._chunk(e.chunk, "queued")
+
+    def _node_worked(self, e: TaskFinished) -> None:
+        if not e.node:  # a journal from before nodes were named
+            return
+        seconds, meta = e.read + e.compute + e.write, (e.result or {}).get("meta", {})
+        self.nodes[e.node] = self.nodes.get(e.node, NodeWork()).add(e.frames, seconds, meta)
 
     def _task_failed(self, e: TaskFailed) -> None:
         self._end(e.slot, e.t, "timed out" if e.timed_out else "failed")
@@ -268,6 +278,8 @@ class JobView:
 
     def _job_finished(self, e: JobFinished) -> None:
         self.state, self.finished = "finished", e
+        if e.nodes:
+            self.nodes = dict(e.nodes)
         self._log(LogLine(e.t, "info", f"finished in {e.wall:.1f}s: {', '.join(e.outputs.values())}"))
         if e.breakdown is not None:
             self._log(LogLine(e.t, "info", e.breakdown.headline()))

@@ -4,6 +4,7 @@ storage. Ray is imported only when this backend is opened (``pip install 'sprock
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sprocket_cli.backends.base import Backend
 from sprocket_cli.errors import OptionError, UsageError
+from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
 
@@ -24,6 +26,7 @@ JOB_FOLDER = "job"
 #: pass its size limit), which a node has: it runs the sprocket installed on it, extras and all
 #: (`sprocket doctor --backend ray` checks that every node's matches this machine's).
 NODE_INSTALLED = frozenset({"find_faces"})
+RESOURCES_FORM = "STAGE=RESOURCE:AMOUNT, comma-separated (like find_faces=GPU:1,encode=CPU:4)"
 
 
 class RayBackend(Backend):
@@ -37,6 +40,8 @@ class RayBackend(Backend):
         "or s3://BUCKET/PREFIX (any S3-compatible endpoint)",
         "env": "this machine's environment variables the tasks get, comma-separated (S3 credentials "
         "for nodes that lack them)",
+        "resources": f"Ray resources a stage's tasks need, {RESOURCES_FORM}: CPU, GPU or a "
+        "node's custom resource; a task needs those of every stage it runs",
     }
 
     def __init__(self, options: Mapping[str, object] | None = None) -> None:
@@ -53,6 +58,7 @@ class RayBackend(Backend):
         if unset:
             raise OptionError("backend", f"{self.NAME}'s env names {', '.join(unset)}, not set here")
         self.env = {n: os.environ[n] for n in names}
+        self.resources = parse_resources(str(self.options.get("resources", "")))
 
     def executor(self, workers: int) -> RayExecutor:
         try:
@@ -61,7 +67,7 @@ class RayBackend(Backend):
             if (exc.name or "").partition(".")[0] != "ray":
                 raise
             raise UsageError("the ray backend needs Ray here: pip install 'sprocket[ray]'") from None
-        executor = RayExecutor(workers, self.address, self.env)
+        executor = RayExecutor(workers, self.address, self.env, self.resources)
         if executor.capped is not None:
             self.notices.append(executor.capped)
         return executor
@@ -79,3 +85,26 @@ class RayBackend(Backend):
 
     def recorded_storage(self, job_dir: Path, job_id: str) -> Storage | None:
         return None if self.store == JOB_FOLDER else self.storage(job_dir, job_id)
+
+
+def parse_resources(text: str) -> dict[str, dict[str, float]]:
+    """Stage name -> Ray resource -> amount, from the ``resources`` option's ``text``;
+    :class:`OptionError` for a malformed entry or a stage that is not installed."""
+    stages = sorted(installed(STAGE_GROUP))
+    out: dict[str, dict[str, float]] = {}
+    for entry in (e.strip() for e in text.split(",") if e.strip()):
+        stage, _, need = entry.partition("=")
+        name, _, amount = need.partition(":")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = math.nan
+        if not stage or not name or not (math.isfinite(value) and value > 0):
+            wrong = f"takes {RESOURCES_FORM}, not {entry!r}"
+        elif stage not in stages:
+            wrong = f"names {stage!r}, not a stage (stages: {', '.join(stages)})"
+        else:
+            out.setdefault(stage, {})[name] = value
+            continue
+        raise OptionError("backend", f"{RayBackend.NAME}'s resources {wrong}")
+    return out

@@ -26,6 +26,7 @@ from sprocket_cli.events import (
     JobFinished,
     JobPaused,
     JobStarted,
+    NodeWork,
     SegmentReady,
     TaskFailed,
     TaskFinished,
@@ -35,6 +36,8 @@ from sprocket_cli.media.targetq import chunk_quality
 from sprocket_cli.plan.pricing import PRICE_DATE, lambda_cost
 
 console = Console(stderr=True, highlight=False)
+#: Nodes the summary gives a line each; the rest of a large cluster share one.
+NODE_LINES = 8
 
 
 def render(events: Iterable[Event], as_json: bool) -> None:
@@ -153,6 +156,9 @@ def print_summary(
         f"{started.workers} {started.executor}, {finished.worker_seconds:.1f} worker-seconds, "
         f"policy {started.policy}",
     )
+    if NodeWork.apart(finished.nodes):
+        for line in node_lines(finished.nodes, finished.wall):
+            table.add_row("", line)
     if finished.billed_seconds and started.memory_mb and started.arch:
         cost = lambda_cost(finished.billed_seconds, finished.invocations, started.memory_mb, started.arch)
         table.add_row(
@@ -172,6 +178,31 @@ def print_summary(
         table.add_row("stream", str(Path(started.job_dir) / finished.playlist))
     table.add_row("job", f"{started.job_id} ({started.job_dir})")
     console.print(table)
+
+
+def node_lines(nodes: dict[str, NodeWork], wall: float) -> list[str]:
+    """A line per node, the busiest first: its tasks, worker-seconds, share of the frames per
+    second of ``wall`` and, where known, its CPUs and GPUs; the nodes past :data:`NODE_LINES` in one."""
+    busiest = sorted(nodes.items(), key=lambda item: -item[1].worker_seconds)
+    lines = []
+    for name, work in busiest[:NODE_LINES]:
+        size = f", {work.cpus} CPU" if work.cpus else ""
+        size += f", {work.gpus} GPU" if work.gpus else ""
+        rate = work.frames / wall if wall else 0.0
+        lines.append(
+            f"{name}: {plural(work.tasks, 'task')}, {work.worker_seconds:.1f} worker-s, "
+            f"{rate:.1f} frames/s{size}"
+        )
+    rest = busiest[NODE_LINES:]
+    if rest:
+        seconds = sum(work.worker_seconds for _, work in rest)
+        tasks = sum(work.tasks for _, work in rest)
+        lines.append(f"{plural(len(rest), 'more node')}: {plural(tasks, 'task')}, {seconds:.1f} worker-s")
+    return lines
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def quality_line(quality: dict[int, tuple[float, float]]) -> str:

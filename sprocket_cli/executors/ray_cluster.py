@@ -11,7 +11,9 @@ backend loads.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -25,6 +27,7 @@ from ray.exceptions import RayError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from sprocket_cli.errors import SprocketError
+from sprocket_cli.events import NodeWork
 from sprocket_cli.executors.base import Executor
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
@@ -61,15 +64,20 @@ def _run(task_json: str, storage: StorageSpec, reports: ActorHandle[_Reports]) -
 
     task = Task.from_json(task_json)
     sent: ObjectRef[None] | None = None
+    # Host names do not tell a cluster's nodes apart (they may be one machine): the node's id
+    # does. So this worker is ``node:pid`` in its reports and result, not ``host:pid``.
+    address: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]  # unannotated in ray
+    me = f"{node_name(address, ray.get_runtime_context().get_node_id())}:{os.getpid()}"
 
     def send(progress: Progress) -> None:
         nonlocal sent
-        sent = reports.put.remote(progress)  # not waited for: a slow relay must not slow the work
+        # Not waited for: a slow relay must not slow the work.
+        sent = reports.put.remote(dataclasses.replace(progress, worker=me))
 
     report = throttled(task, send)
 
     try:
-        return run_task(task, open_storage(storage), report).to_json()
+        return dataclasses.replace(run_task(task, open_storage(storage), report), worker=me).to_json()
     finally:
         # A caller's calls reach an actor in order: once the last is in, all are, before the
         # result is back. So a coordinator that has a task's result has its reports too.
@@ -153,11 +161,42 @@ def disconnect() -> None:
             _ours = None
 
 
+def node_name(address: str, node_id: str) -> str:
+    """A node's name in results and summaries: its address, and its id's start to tell apart
+    nodes on one address."""
+    return f"{address}/{node_id[:8]}"
+
+
+def live_nodes() -> list[dict[str, Any]]:
+    """Ray's record of each live node (``NodeID``, ``NodeManagerAddress``, ``Resources``...)."""
+    nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
+    return [node for node in nodes if node["Alive"]]
+
+
 def node_cpus() -> list[int]:
     """CPUs of each live node that has any."""
-    nodes: list[dict[str, Any]] = ray.nodes()  # type: ignore[no-untyped-call]  # ray leaves it unannotated
-    cpus = (int(node["Resources"].get("CPU", 0)) for node in nodes if node["Alive"])
+    cpus = (int(node["Resources"].get("CPU", 0)) for node in live_nodes())
     return [n for n in cpus if n > 0]
+
+
+def task_options(needs: Mapping[str, float]) -> dict[str, Any]:
+    """Ray's options for a task that needs ``needs`` (resource -> amount)."""
+    custom = {name: amount for name, amount in needs.items() if name not in ("CPU", "GPU")}
+    options: dict[str, Any] = {"resources": custom} if custom else {}
+    if "CPU" in needs:
+        options["num_cpus"] = needs["CPU"]
+    if "GPU" in needs:
+        options["num_gpus"] = needs["GPU"]
+    return options
+
+
+def check_resources(address: str, resources: Mapping[str, Mapping[str, float]]) -> None:
+    """Fail if no live node has what a stage's tasks need: Ray would hold them forever."""
+    nodes = [node["Resources"] for node in live_nodes()]
+    for stage, needs in resources.items():
+        if not any(all(node.get(name, 0) >= amount for name, amount in needs.items()) for node in nodes):
+            wanted = ", ".join(f"{name}:{amount:g}" for name, amount in needs.items())
+            raise RayClusterError(f"no node of the Ray cluster at {address} has {wanted} for {stage}")
 
 
 def run_on_node(fn: Callable[..., T], *args: Any, timeout: float) -> T:
@@ -169,15 +208,27 @@ def run_on_node(fn: Callable[..., T], *args: Any, timeout: float) -> T:
 class RayExecutor(Executor):
     NAME: ClassVar[str] = "ray"
 
-    def __init__(self, workers: int, address: str, env: Mapping[str, str] | None = None) -> None:
-        """``env``: environment variables for the tasks, beside their node's own."""
+    def __init__(
+        self,
+        workers: int,
+        address: str,
+        env: Mapping[str, str] | None = None,
+        resources: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        """``env``: environment variables for the tasks, beside their node's own; ``resources``:
+        stage name -> the Ray resources (name -> amount) each task running it needs."""
         self.asked = workers
         self.address = address
+        self.resources = dict(resources or {})
         connect(address)
         try:
             nodes = node_cpus()
             if not nodes:
                 raise RayClusterError(f"the Ray cluster at {address} has no CPUs for tasks")
+            check_resources(address, self.resources)
+            self._node_sizes = self._sizes()
+            self._unsized = False
+            """A result came from a node not in :attr:`_node_sizes`."""
             self.cluster_cpus = sum(nodes)
             # Each task reserves the CPUs its ffmpeg threads use: the cluster's share per worker
             # asked for, but no more than the smallest node has, so that every node can take any task.
@@ -203,6 +254,7 @@ class RayExecutor(Executor):
         # now. Each holds a task's CPUs until warm, which a task would wait for anyway.
         self._warming = [_remote_warm.options(**self._options).remote() for _ in range(self.workers)]
         self._running: set[ObjectRef[str]] = set()
+        self._group_options: dict[str, dict[str, Any]] = {}
         self._refs = threading.Lock()
         self._closed = False
         self.moved = 0
@@ -221,7 +273,7 @@ class RayExecutor(Executor):
         if self._closed:
             raise RuntimeError("the ray executor is closed")
         payload = task.to_json()
-        ref = _remote_run.options(**self._options).remote(payload, storage, self._reports)
+        ref = _remote_run.options(**self._options_for(task)).remote(payload, storage, self._reports)
         future: Future[Result] = Future()
         # Running from now on: the coordinator submits only while there is room, so Ray starts it
         # at once; a copy that is no longer needed stops by itself, as on the other backends.
@@ -232,6 +284,38 @@ class RayExecutor(Executor):
         ref.future().add_done_callback(lambda done: self._settle(ref, done, future))
         return future
 
+    def _options_for(self, task: Task) -> dict[str, Any]:
+        """Ray's options for ``task``: the job's, and what the stages it runs need (the most any
+        of them does, of each resource)."""
+        options = self._group_options.get(task.group)
+        if options is None:
+            needs: dict[str, float] = {}
+            for call in task.stages:
+                for name, amount in self.resources.get(call.stage, {}).items():
+                    needs[name] = max(amount, needs.get(name, 0.0))
+            options = self._group_options[task.group] = {**self._options, **task_options(needs)}
+        return options
+
+    def _sizes(self) -> dict[str, dict[str, int]]:
+        """Node name -> its CPUs and GPUs, for the results' ``meta``."""
+        return {
+            node_name(node["NodeManagerAddress"], node["NodeID"]): {
+                NodeWork.CPUS_KEY: int(node["Resources"].get("CPU", 0)),
+                NodeWork.GPUS_KEY: int(node["Resources"].get("GPU", 0)),
+            }
+            for node in live_nodes()
+        }
+
+    def _described(self, result: Result) -> Result:
+        """``result`` with its node's CPUs and GPUs in its ``meta``. A node that joined since the
+        job started is looked up at the next :meth:`progress`, not here: this runs in Ray's
+        callback thread, where a call to the cluster must not wait."""
+        sizes = self._node_sizes.get(result.worker.rpartition(":")[0])
+        if sizes is None:
+            self._unsized = True
+            return result
+        return dataclasses.replace(result, meta={**result.meta, **sizes})
+
     def _settle(self, ref: ObjectRef[str], done: Future[str], future: Future[Result]) -> None:
         with self._refs:
             self._running.discard(ref)
@@ -240,7 +324,7 @@ class RayExecutor(Executor):
             with self._refs:
                 self.moved += len(done.result())
             try:
-                future.set_result(Result.from_json(done.result()))
+                future.set_result(self._described(Result.from_json(done.result())))
             except Exception as bad:  # a reply that does not load fails its task, not the job
                 future.set_exception(bad)
         elif isinstance(exc, RayTaskError) and isinstance(exc.cause, BaseException):
@@ -252,8 +336,11 @@ class RayExecutor(Executor):
 
     def progress(self) -> list[Progress]:
         try:
+            if self._unsized:
+                self._unsized = False
+                self._node_sizes = self._sizes()
             return ray.get(self._reports.take.remote(), timeout=RELAY_TIMEOUT)
-        except RayError:  # the relay is gone or stuck (its node is going down): reports only are lost
+        except RayError:  # the relay or the cluster is going down: only reports and sizes are lost
             return []
 
     def threads_per_task(self) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Collection
 
 from sprocket_cli.events import JobFinished, JobStarted, TaskFinished
 from sprocket_cli.run.context import RunContext
+from sprocket_cli.run.ledger import node_of
 from sprocket_cli.run.publisher import Published
 from sprocket_cli.tasks import Result, Task
 from sprocket_cli.worker import cpu_seconds
@@ -51,13 +52,16 @@ def task_finished(
     worker time, unless an earlier run paid it, and say so."""
     t = result.timings
     if not resumed:
-        run.accounts.worker_seconds += t.read + t.compute + t.write
+        worked = t.read + t.compute + t.write
+        run.accounts.worker_seconds += worked
+        run.ledger.worked(result, worked)
         run.accounts.billed_seconds += result.meta.get("billed_ms", 0) / 1000
     return TaskFinished(
         **run.about(task),
         attempt=task.attempt,
         frames=result.frames,
         worker=result.worker,
+        node=node_of(result.worker),
         read=t.read,
         compute=t.compute,
         write=t.write,
@@ -94,4 +98,5 @@ def job_finished(run: RunContext, published: Published) -> JobFinished:
         deadline_misses=a.deadline_misses,
         billed_seconds=a.billed_seconds,
         breakdown=breakdown,
+        nodes=dict(run.ledger.nodes),
     )

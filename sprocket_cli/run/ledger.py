@@ -1,5 +1,5 @@
-"""Where a job's time goes: each copy's time on its worker slot as it returns, and at the end
-the job's :class:`~sprocket_cli.events.Breakdown`.
+"""Where a job's time goes: each copy's time on its worker slot as it returns, each node's
+work as results are kept, and at the end the job's :class:`~sprocket_cli.events.Breakdown`.
 
 Only the coordinator's view is used, so that every executor (local, Lambda, simulated) is
 measured alike: a copy holds its slot from dispatch until the coordinator has its result, and
@@ -10,11 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sprocket_cli.events import Breakdown
+from sprocket_cli.events import Breakdown, NodeWork
 from sprocket_cli.tasks import Result
 
 #: The parts of slot time copies spend, as :class:`Breakdown` names them.
 _PARTS = ("worker_start", "read", "compute", "write", "handoff", "wasted")
+
+
+def node_of(worker: str) -> str:
+    """The node (machine) in a result's ``worker``: its ``host`` of ``host:pid``, which the Ray
+    executor makes the node's name; the whole of an id with no pid (a simulated container)."""
+    host, sep, _ = worker.rpartition(":")
+    return host if sep else worker
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class Ledger:
         self.parts = dict.fromkeys(_PARTS, 0.0)
         self.cpu = 0.0
         """CPU-seconds of every copy that returned a result, used or not: each held a core."""
+        self.nodes: dict[str, NodeWork] = {}
+        """Node name -> what the results the job kept from it took, in :meth:`worked`."""
 
     def returned(self, slot: int, dispatched: float, now: float, result: Result | None, used: bool) -> None:
         """A copy held ``slot`` from ``dispatched`` until ``now`` (seconds on the job's clock)
@@ -60,6 +69,12 @@ class Ledger:
         self.parts["compute"] += t.compute
         self.parts["write"] += t.write
         self.parts["handoff"] += max(0.0, span - start - worked)
+
+    def worked(self, result: Result, seconds: float) -> None:
+        """The job keeps ``result``, which took its worker ``seconds`` (read + compute + write):
+        book them to its node."""
+        node = node_of(result.worker)
+        self.nodes[node] = self.nodes.get(node, NodeWork()).add(result.frames, seconds, result.meta)
 
     def breakdown(
         self, wall: float, *, cores: int, probe: float, plan: float, coordinator_cpu: float

@@ -11,7 +11,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sprocket_cli.session import JobRequest, start
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.storage.s3 import s3_client
 from sprocket_cli.tasks import Fault
-from tests.conftest import AwsStandIn, ClipMaker
+from tests.conftest import AwsStandIn
 from tests.media_checks import VideoFacts, facts
 from tests.raycluster import LOOPBACK, RayCluster, listening
 from tests.tasks import gray_task
@@ -46,19 +45,6 @@ VF = "hue=s=0,tmix=frames=3"
 JOB = ("--vf", VF, "--crf", "0", "-w", "2", "--chunk-seconds", "1")
 #: Seconds a test waits for what it watches for.
 REACH_WITHIN = 60.0
-
-
-@pytest.fixture
-def cluster(ray_cluster: RayCluster) -> Iterator[RayCluster]:
-    """The session's cluster, with this test in its network namespace."""
-    with ray_cluster.network.inside():
-        yield ray_cluster
-
-
-@pytest.fixture(scope="module")
-def small_clip(make_clip: ClipMaker) -> Path:
-    """3 s at 320x180, a keyframe every second: three 1 s chunks."""
-    return make_clip(seconds=3, size="320x180", keyint=25)
 
 
 @pytest.fixture(scope="module")

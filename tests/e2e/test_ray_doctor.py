@@ -18,7 +18,6 @@ import re
 import shutil
 import socket
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,6 @@ from tests.raycluster import LOOPBACK, RayCluster
 pytestmark = pytest.mark.timeout(240)
 runner = CliRunner()
 OTHER_VERSION = "0.0.9"
-
-
-@pytest.fixture
-def cluster(ray_cluster: RayCluster) -> Iterator[RayCluster]:
-    """The session's cluster, with this test in its network namespace."""
-    with ray_cluster.network.inside():
-        yield ray_cluster
 
 
 def doctor(address: str) -> tuple[int, list[str]]:

@@ -8,7 +8,6 @@ encoder had (a lossy x264's output depends on its thread count, which differs be
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +25,6 @@ runner = CliRunner()
 
 #: Two workers, so that both nodes work; short chunks, so that each job has several.
 COMMON = ("--crf", "0", "-w", "2", "--json")
-
-
-@pytest.fixture
-def cluster(ray_cluster: RayCluster) -> Iterator[RayCluster]:
-    """The session's cluster, with this test in its network namespace."""
-    with ray_cluster.network.inside():
-        yield ray_cluster
 
 
 def run_job(*args: str, out: Path, ray: RayCluster | None = None) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sprocket_cli.events import Breakdown, JobFinished, event_from_dict
+from sprocket_cli.events import Breakdown, JobFinished, NodeWork, event_from_dict
 from sprocket_cli.run.ledger import Ledger
 from sprocket_cli.tasks import Result, Timings
 
@@ -90,3 +90,35 @@ def test_the_breakdown_travels_in_the_last_event_and_back() -> None:
     assert event_from_dict(line) == event
     old = {k: v for k, v in line.items() if k != "breakdown"}  # a journal from before breakdowns
     assert event_from_dict(old) == JobFinished(**{**event.__dict__, "breakdown": None})
+
+
+def on(worker: str, frames: int, meta: dict[str, int] | None = None) -> Result:
+    """A result of ``frames`` frames from ``worker`` (``host:pid``)."""
+    timings = Timings(started=ORIGIN, read=0, compute=1, write=0)
+    return Result("t", 0, "g", "k", "chunks", frames, timings, worker, meta=meta or {})
+
+
+def test_kept_work_is_booked_to_the_node_in_the_workers_name() -> None:
+    book = ledger()
+    book.worked(on("10.0.0.7/3f2a9c1b:41", 25, {"node_cpus": 8, "node_gpus": 1}), 1.5)
+    book.worked(on("10.0.0.7/3f2a9c1b:42", 30), 0.5)  # another worker process on that node
+    book.worked(on("10.0.0.7/77d0e4aa:41", 20), 2.0)  # another node on the same address
+    book.worked(on("sim-3", 10), 0.25)  # a simulated container: no pid
+    assert book.nodes == {
+        "10.0.0.7/3f2a9c1b": NodeWork(tasks=2, frames=55, worker_seconds=2.0, cpus=8, gpus=1),
+        "10.0.0.7/77d0e4aa": NodeWork(tasks=1, frames=20, worker_seconds=2.0),
+        "sim-3": NodeWork(tasks=1, frames=10, worker_seconds=0.25),
+    }
+
+
+def test_the_nodes_travel_in_the_last_event_and_back() -> None:
+    nodes = {"a/1": NodeWork(2, 50, 1.5, cpus=4), "a/2": NodeWork(1, 25, 0.5, gpus=1)}
+    event = JobFinished(
+        t=2.5, job_id="j", outputs={}, playlist="", wall=2.5, first_segment=2.0,
+        duration_out=2.0, frames_out=50, peak_rss_mb=60.0, worker_seconds=2.0, nodes=nodes,
+    )  # fmt: skip
+    line = json.loads(event.to_json())
+    assert line["nodes"]["a/2"] == {"tasks": 1, "frames": 25, "worker_seconds": 0.5, "cpus": 0, "gpus": 1}
+    assert event_from_dict(line) == event
+    old = {k: v for k, v in line.items() if k != "nodes"}  # a journal from before nodes
+    assert event_from_dict(old) == JobFinished(**{**event.__dict__, "nodes": {}})
