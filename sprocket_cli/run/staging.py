@@ -17,6 +17,9 @@ needs the packets from the keyframe on.
 A stage that reads before its chunk (scene_change compares a chunk's first frame with the
 ones before it) finds those frames in the source; :func:`reach_back` makes the chunk files of a
 job that has one start as far back, so that the stage sees in a file what it sees in the source.
+A task over a span of several chunks (one per scene) reads its span from one source: a job that
+has such tasks is staged as one file (:func:`one_file`), each chunk still seeking its own
+keyframe in it.
 """
 
 from __future__ import annotations
@@ -164,6 +167,15 @@ def reach_back(plan: ChunkPlan, keyframes: Sequence[int], seconds: float) -> Chu
         seek = keyframes[max(0, bisect.bisect_right(keyframes, back) - 1)]
         chunks.append(replace(chunk, seek_pts=min(chunk.seek_pts, seek)))
     return replace(plan, chunks=tuple(chunks))
+
+
+def one_file(plan: ChunkPlan) -> ChunkPlan:
+    """``plan`` with every chunk in the first chunk's file: staged as one file, from the first
+    keyframe to the end, for a job whose tasks read spans across chunks (a scene read from its
+    first chunk's file alone stopped where that file ends). Only the staging reads this plan:
+    the tasks keep their own chunks' seek points, so each still starts at its keyframe."""
+    first = plan.chunks[0].seek_pts
+    return replace(plan, chunks=tuple(replace(c, seek_pts=first) for c in plan.chunks))
 
 
 class _Stopped(Exception):

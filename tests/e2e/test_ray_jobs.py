@@ -114,3 +114,22 @@ def test_find_face_on_ray_gives_the_local_backends_frames(
 
 def face_clip_frames(clip: FaceClip) -> int:
     return clip.scenes[-1].end
+
+
+def test_a_scene_across_staged_chunks_is_searched_to_its_end_on_ray(
+    cluster: RayCluster, face_clip: FaceClip, tmp_path: Path
+) -> None:
+    # Scenes of 1.2 s over 1 s chunks, every frame searched: a task over a scene reads past its
+    # first chunk. Staged per chunk, its source was that chunk's file alone, which ends a frame
+    # or two after the chunk, and the scene's last frames went unsearched.
+    ray = ("--backend", "ray", "--backend-opt", f"address={cluster.address}")
+    reports = {}
+    for where, backend in (("local", ()), ("ray", ray)):
+        report = tmp_path / f"{where}.json"
+        args = ["find-face", str(face_clip.path), *FACE, "--every-frame", *COMMON, *backend]
+        result = runner.invoke(app, [*args, "--report", str(report), "--job-dir", str(tmp_path / where)])
+        assert result.exit_code == 0, result.output
+        reports[where] = json.loads(report.read_text())
+    sampled = {where: [len(scene["samples"]) for scene in found] for where, found in reports.items()}
+    assert sampled["local"] == [s.end - s.start for s in face_clip.scenes]
+    assert sampled["ray"] == sampled["local"]
