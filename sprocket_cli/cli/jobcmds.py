@@ -43,7 +43,9 @@ def filter_cmd(
     ],
     second: Annotated[
         str | None,
-        typer.Argument(help="A second video, [1:v] of --filter-complex; the audio stays the first's."),
+        typer.Argument(
+            help="A second video, [1:v] of --filter-complex; the audio stays the first's unless --map 1:a."
+        ),
     ] = None,
     vf: Annotated[
         str | None,
@@ -78,6 +80,14 @@ def filter_cmd(
             "--speed",
             help="Retime picture and sound together, pitch kept: 2 is twice as fast, 0.5 half "
             "(0.25 to 4; setpts plus atempo, after --vf and --af).",
+        ),
+    ] = None,
+    map_audio: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Whose audio the output carries, as ffmpeg's -map: 0:a (the first input's, the "
+            "default) or 1:a (the second input's).",
         ),
     ] = None,
     no_split_fallback: Annotated[
@@ -125,6 +135,7 @@ def filter_cmd(
     from sprocket_cli.stages.encode import check_target
 
     sources = [source] if second is None else [source, second]
+    audio = _mapped_audio(map_audio, len(sources))
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
     encode: dict[str, object] = {
         "codec": codec,
@@ -167,7 +178,26 @@ def filter_cmd(
             check_audio_filter(readables[0], af)
 
     inputs = {f"input_{i}": path for i, path in enumerate(local)}
-    follow(spec, inputs, {"output_0": dest}, job, check, audio_filters=af)
+    follow(spec, inputs, {"output_0": dest}, job, check, audio=audio, audio_filters=af)
+
+
+#: ``--map`` -> the job's audio choice (:data:`~sprocket_cli.media.audioplan.CHOICES`).
+AUDIO_MAPS = {"0:a": "a", "1:a": "b"}
+
+
+def _mapped_audio(spec: str | None, inputs: int) -> str:
+    """The audio ``--map spec`` asks for; the first input's when it asks for nothing."""
+    if spec is None:
+        return "a"
+    if spec not in AUDIO_MAPS:
+        raise typer.BadParameter(
+            f"{spec!r}: takes 0:a or 1:a (the video is the filter's output)", param_hint="--map"
+        )
+    if int(spec[0]) >= inputs:
+        raise typer.BadParameter(
+            f"{spec}: there is no input {spec[0]} (give a second video)", param_hint="--map"
+        )
+    return AUDIO_MAPS[spec]
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

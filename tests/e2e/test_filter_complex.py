@@ -71,13 +71,13 @@ def plain_ffmpeg(sources: list[Path], graph: str, dest: Path) -> list[tuple[Frac
     return stored_frames(dest)
 
 
-def sprocket(sources: list[Path], graph: str, dest: Path) -> tuple[int, str, dict[str, object]]:
+def sprocket(sources: list[Path], graph: str, dest: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
     """Exit code, output and the JobStarted event of a lossless run in 1 s chunks."""
     result = runner.invoke(
         app,
         ["filter", *map(str, sources), "--filter-complex", graph, "-o", str(dest), "--crf", "0",
          "-w", "2", "--chunk-seconds", "1", "--first-chunk-seconds", "1", "--json",
-         "--job-dir", str(dest.parent / "jobs")],
+         "--job-dir", str(dest.parent / "jobs"), *extra],
     )  # fmt: skip
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     started = next((e for e in events if e.get("kind") == "job_started"), {})
@@ -140,6 +140,26 @@ def test_the_audio_is_the_first_inputs(a25: Path, b30: Path, tmp_path: Path) -> 
     assert code == 0, output
     audio = facts(tmp_path / "with-audio.mp4").audio_duration
     assert audio is not None and abs(audio - 4) < 0.05
+
+
+def test_map_takes_the_second_inputs_audio(a25: Path, b30: Path, tmp_path: Path) -> None:
+    # b30 (first, no audio) sets the output's clock; a25 has a 4 s tone. --map 1:a carries
+    # a25's whole audio, as `ffmpeg ... -map 1:a` does (without --map there is none:
+    # test_the_audio_is_the_first_inputs).
+    dest = tmp_path / "mapped.mp4"
+    code, output, _ = sprocket([b30, a25], PIP, dest, "--map", "1:a")
+    assert code == 0, output
+    audio = facts(dest).audio_duration
+    assert audio is not None and abs(audio - 4) < 0.05, audio
+    for sources, spec, says in (
+        ([a25], "1:a", "'1:a': there is no input 1"),
+        ([a25, b30], "0:v", "takes 0:a or 1:a"),
+    ):
+        code, output, _ = sprocket(
+            sources, "[0:v]null" if len(sources) == 1 else PIP, tmp_path / "no.mp4", "--map", spec
+        )
+        assert code == 2 and says.replace("'", "") in output.replace("'", ""), output
+        assert not (tmp_path / "no.mp4").exists()
 
 
 @pytest.mark.parametrize(
