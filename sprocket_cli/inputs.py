@@ -37,23 +37,38 @@ def is_url(text: str) -> bool:
 
 
 def readable(text: str) -> str:
-    """``text`` as ffmpeg reads it on this machine, now: an ``s3://`` object as a URL signed
-    for :data:`LOCAL_READ_S` (the probe, the first-frame checks, and the output's audio,
-    each calling this just before its ffmpeg starts), held in memory only: records, the
-    journal, the screen and the tasks keep ``s3://``, and workers get URLs of their own from
-    :class:`InputSigner`. Read with the deployment's profile when ``sprocket setup`` ran, else
-    boto3's chain; anything else as it is. :class:`InputError` if the object is not there or
-    cannot be read."""
+    """``text`` as ffmpeg reads it on this machine, now, once it is known to be there: an
+    ``s3://`` object checked (:class:`InputError` if it is not there or cannot be read) and
+    signed as :func:`signed_here` signs it; anything else as it is."""
     if not text.startswith("s3://"):
         return text
-    from sprocket_cli.backends.aws_lambda import input_client
-    from sprocket_cli.storage.s3 import presign_input, s3_client, s3_input_url
+    from sprocket_cli.storage.s3 import check_s3_input, presign_input
 
-    client = input_client() or s3_client()
-    # For its check (the object is there and readable, or a one-line error) only: the URL it
-    # signs lives for hours.
-    s3_input_url(text, client)
+    client = _input_client()
+    check_s3_input(text, client)
     return presign_input(text, client, LOCAL_READ_S)
+
+
+def signed_here(text: str) -> str:
+    """``text`` as ffmpeg reads it on this machine, now: an ``s3://`` object as a URL signed
+    for :data:`LOCAL_READ_S` (the probe, the first-frame checks and the output's audio, each
+    signing just before its ffmpeg starts), held in memory only: records, the journal, the
+    screen and the tasks keep ``s3://``, and workers get URLs of their own from
+    :class:`InputSigner`. Signed with the deployment's profile when ``sprocket setup`` ran,
+    else boto3's chain; anything else as it is. Signing makes no request."""
+    if not text.startswith("s3://"):
+        return text
+    from sprocket_cli.storage.s3 import presign_input
+
+    return presign_input(text, _input_client(), LOCAL_READ_S)
+
+
+def _input_client() -> S3Client:
+    """A client for reading inputs: the deployment's profile and region, else boto3's chain."""
+    from sprocket_cli.backends.aws_lambda import input_client
+    from sprocket_cli.storage.s3 import s3_client
+
+    return input_client() or s3_client()
 
 
 class InputSigner:
@@ -73,10 +88,7 @@ class InputSigner:
     def _s3(self) -> S3Client:
         with self._lock:
             if self._client is None:
-                from sprocket_cli.backends.aws_lambda import input_client
-                from sprocket_cli.storage.s3 import s3_client
-
-                self._client = input_client() or s3_client()
+                self._client = _input_client()
             return self._client
 
 

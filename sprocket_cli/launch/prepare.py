@@ -16,7 +16,7 @@ from pathlib import Path
 from sprocket_cli.backends import backend_class
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import TaskFinished
-from sprocket_cli.inputs import is_url, readable
+from sprocket_cli.inputs import is_url, readable, signed_here
 from sprocket_cli.jobs.journal import read_journal
 from sprocket_cli.jobs.options import RECORDED_OPTIONS, JobOptions
 from sprocket_cli.jobs.records import (
@@ -282,10 +282,10 @@ def _named(info: MediaInfo, recorded: str) -> MediaInfo:
 @dataclass(frozen=True)
 class SignedAtUse(AudioPlan):
     """An audio plan whose ``s3://`` sources go to ffmpeg as URLs signed as each command is
-    built (:func:`~sprocket_cli.inputs.readable`, for
-    :data:`~sprocket_cli.inputs.LOCAL_READ_S`): the stream's audio is segmented as the job
+    built (:func:`~sprocket_cli.inputs.signed_here`: the object was checked as the job was
+    made, so no request is repeated): the stream's audio is segmented as the job
     starts and the final file assembled as it ends, maybe hours later or in a resume, and
     the job holds no URL in between."""
 
     def inputs(self) -> list[str]:
-        return [readable(arg) for arg in super().inputs()]
+        return [signed_here(arg) for arg in super().inputs()]

@@ -52,9 +52,9 @@ def split_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_input_url(url: str, client: S3Client | None = None) -> str:
-    """A presigned URL workers and ffmpeg read an ``s3://bucket/key`` input from, in place
-    (``client``: the deployment's profile and region; default: boto3's chain).
+def check_s3_input(url: str, client: S3Client | None = None) -> None:
+    """Whether the ``s3://bucket/key`` input is there and readable (``client``: the
+    deployment's profile and region; default: boto3's chain); one HEAD request.
 
     :class:`~sprocket_cli.errors.InputError` if it is malformed or the object is not there
     (or cannot be read with the credentials at hand).
@@ -71,7 +71,6 @@ def s3_input_url(url: str, client: S3Client | None = None) -> str:
         raise InputError(f"{url}: {exc}") from None
     if not found:
         raise InputError(f"{url}: no such object (or no permission to read it)")
-    return store.url(key)
 
 
 def presign_input(url: str, client: S3Client, seconds: int) -> str:
