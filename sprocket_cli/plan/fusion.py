@@ -78,6 +78,18 @@ class PhysicalPlan:
         """Nodes whose stage needs the whole video in playback order on one worker."""
         return tuple(n.name for n in self.spec.nodes if n.stage.SERIALIZED)
 
+    @property
+    def serialized_groups(self) -> tuple[str, ...]:
+        """Groups holding a :attr:`serialized` node."""
+        ordered = set(self.serialized)
+        return tuple(g.name for g in self.groups if ordered & {n.name for n in g.nodes})
+
+    @property
+    def span_groups(self) -> frozenset[str]:
+        """Groups whose tasks cover other spans than chunks (one per scene), which may cross
+        chunk boundaries."""
+        return frozenset(g.name for g in self.groups if not delivery_class(g.delivery_function).PER_CHUNK)
+
 
 def plan(spec: Pipespec) -> PhysicalPlan:
     outgoing: dict[str, list[Endpoint]] = {}

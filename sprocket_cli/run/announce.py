@@ -4,7 +4,6 @@ JobStarted, TaskFinished and JobFinished events, from the plan, the accounts and
 from __future__ import annotations
 
 import resource
-from collections.abc import Collection
 
 from sprocket_cli.events import JobFinished, JobStarted, TaskFinished
 from sprocket_cli.run.context import RunContext
@@ -14,9 +13,10 @@ from sprocket_cli.tasks import Result, Task
 from sprocket_cli.worker import cpu_seconds
 
 
-def job_started(run: RunContext, span_groups: Collection[str]) -> JobStarted:
+def job_started(run: RunContext) -> JobStarted:
     """The job as planned: its chunks, tasks, workers and what the user must know first."""
     job = run.job
+    span_groups = job.plan.span_groups
     first = job.plan.spec.inputs[0]
     first_input, first_chunks = job.inputs[first], job.chunks[first].chunks
     return JobStarted(
@@ -41,7 +41,7 @@ def job_started(run: RunContext, span_groups: Collection[str]) -> JobStarted:
         arch=run.executor.arch(),
         span_groups=sorted(span_groups),
         notices=list(job.notices),
-        serialized=[g.name for g in job.plan.groups if set(job.plan.serialized) & {n.name for n in g.nodes}],
+        serialized=list(job.plan.serialized_groups),
     )
 
 

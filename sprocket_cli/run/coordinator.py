@@ -50,9 +50,6 @@ class _Coordinator:
         job = run.job
         self.run_ = run
         self.groups = {g.name: g for g in job.plan.groups}
-        self.span_groups = {
-            g.name for g in job.plan.groups if not delivery_class(g.delivery_function).PER_CHUNK
-        }
         self.delivery: dict[str, DeliveryFunction] = {
             g.name: delivery_class(g.delivery_function)(g.ports) for g in job.plan.groups
         }
@@ -69,7 +66,7 @@ class _Coordinator:
     def run(self) -> Iterator[Event]:
         run, job = self.run_, self.run_.job
         self.steering.begin()
-        yield run.emit(job_started(run, self.span_groups))
+        yield run.emit(job_started(run))
         ended = full_disk = False
         try:
             yield from self.start()

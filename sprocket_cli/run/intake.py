@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 
 from sprocket_cli.events import ChunkStaged, Event
 from sprocket_cli.pipeline.delivery import Item
-from sprocket_cli.pipeline.registry import delivery_class
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.staging import Stager, one_file, reach_back
 from sprocket_cli.storage.layout import STAGED
@@ -29,7 +28,7 @@ class StagedInputs:
         info = job.inputs[name]
         look_back = max(node.stage.LOOK_BACK for node in job.plan.spec.nodes)
         chunks = reach_back(job.chunks[name], info.keyframe_pts, look_back)
-        if any(not delivery_class(g.delivery_function).PER_CHUNK for g in job.plan.groups):
+        if job.plan.span_groups:
             # A task over a scene reads across chunks, from one source: the scene's first
             # chunk's file alone ends a frame or two after that chunk.
             chunks = one_file(chunks)
