@@ -21,7 +21,9 @@ from sprocket_cli.cli import app
 from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import StageCall
+from tests.conftest import ClipMaker
 from tests.e2e.test_codecs import decode, ten_bit_bt709
+from tests.e2e.test_fidelity import frames, plain_ffmpeg
 from tests.tasks import gray_task
 
 runner = CliRunner()
@@ -165,3 +167,21 @@ def test_ten_bit_bt709_through_x265_to_a_target_keeps_its_picture_and_times(tmp_
     got, source = decode(out), decode(src)
     assert (got.video, got.pix_fmt, got.colour) == ("hevc", "yuv420p10le", (1, 1, 1))
     assert got.pts == source.pts, "a join or the reference moved, dropped or doubled a frame"
+
+
+def test_a_window_filter_to_a_target_gives_plain_ffmpegs_frame_times(
+    make_clip: ClipMaker, tmp_path: Path
+) -> None:
+    """The lossless reference holds what the encoder would have got: with a windowed filter
+    over several chunk boundaries (pre-roll trimmed off), odd frame rate and sparse keyframes,
+    the output has plain ffmpeg's frames at plain ffmpeg's times (lossy: pixels differ)."""
+    src = make_clip(seconds=5, size="320x180", fps="30000/1001", keyint=50, audio=False)
+    want = plain_ffmpeg(src, "tmix=frames=3", tmp_path / "plain.mp4")
+    out = tmp_path / "out.mp4"
+    args = ["filter", str(src), "--vf", "tmix=frames=3", "--target-vmaf", str(TARGET), "-o", str(out)]
+    args += ["-w", "2", "--chunk-seconds", "1", "--first-chunk-seconds", "1", "--json"]
+    result = runner.invoke(app, [*args, "--job-dir", str(tmp_path / "jobs")])
+    assert result.exit_code == 0, result.output
+    started = next(json.loads(line) for line in result.output.splitlines() if '"job_started"' in line)
+    assert started["chunks"] >= 3 and started["notices"] == []
+    assert [t for t, _ in frames(out)] == [t for t, _ in want]
