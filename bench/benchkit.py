@@ -7,6 +7,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,19 @@ def cached_clip(seconds: int, size: str) -> Path:
         CACHE_DIR.mkdir(exist_ok=True)
         make_test_clip(path, seconds=seconds, size=size, fps=25, keyint=50)
     return path
+
+
+def sprocket_command() -> str:
+    """The ``sprocket`` script pip installed beside this interpreter, else the one on PATH.
+
+    Beside the interpreter first: a version manager's shim on PATH (pyenv's runs several bash
+    scripts, 0.1 s and more) would count its own start-up as sprocket's.
+    """
+    beside = Path(sysconfig.get_path("scripts")) / "sprocket"
+    exe = str(beside) if beside.is_file() else shutil.which("sprocket")
+    if exe is None:
+        raise SystemExit("the `sprocket` command is not installed (pip install -e .)")
+    return exe
 
 
 def run_checked(cmd: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchkit import sprocket_command
 from filter_vs_ffmpeg import CACHE_DIR, count_frames, ffmpeg, ffmpeg_version, nproc, print_table, run_checked
 
 from sprocket_cli.media.blendgraph import VideoShape, chunk_blend, output_end_pts
@@ -70,9 +70,7 @@ def run_ffmpeg_baseline(a: Path, b: Path, out: Path) -> dict[str, float]:
 
 
 def run_sprocket(a: Path, b: Path, out: Path, scratch: Path) -> dict[str, float]:
-    exe = shutil.which("sprocket")
-    if exe is None:
-        raise SystemExit("the `sprocket` command is not on PATH (pip install -e .)")
+    exe = sprocket_command()
     cmd = [
         exe, "blend", str(a), str(b), "-o", str(out), "--mode", MODE, "--opacity", str(OPACITY),
         "-w", str(WORKERS), "--json", "--job-dir", str(scratch), "--overwrite",

@@ -7,14 +7,13 @@ measured around it (:func:`benchkit.measure`) count everything it started.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchkit import CACHE_DIR, ffmpeg, run_checked
+from benchkit import CACHE_DIR, ffmpeg, run_checked, sprocket_command
 
 from sprocket_cli.media.testclip import make_test_clip
 
@@ -105,9 +104,7 @@ def run_split_parallel(src: Path, out: Path, scratch: Path, parallel: int) -> di
 
 def run_sprocket(src: Path, out: Path, scratch: Path, parallel: int) -> dict[str, Any]:
     """(c) ``sprocket filter`` with ``parallel`` workers; its ``job_finished`` event."""
-    exe = shutil.which("sprocket")
-    if exe is None:
-        raise SystemExit("the `sprocket` command is not on PATH (pip install -e .)")
+    exe = sprocket_command()
     cmd = [
         exe, "filter", str(src), "--vf", VF, "-o", str(out), "-w", str(parallel),
         "--json", "--job-dir", str(scratch), "--overwrite",

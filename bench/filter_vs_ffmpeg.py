@@ -52,6 +52,7 @@ from benchkit import (
     nproc,
     print_table,
     run_checked,
+    sprocket_command,
 )
 from filter_approaches import KEYINT, PRESET, VF, Clip, run_plain_ffmpeg, run_split_parallel, run_sprocket
 
@@ -242,9 +243,7 @@ def report_frames(all_runs: Sequence[ClipRuns]) -> bool:
 
 def startup_times(runs: int) -> dict[str, float]:
     """Median seconds of ``sprocket --version`` and ``sprocket --help``, end to end."""
-    exe = shutil.which("sprocket")
-    if exe is None:
-        raise SystemExit("the `sprocket` command is not on PATH (pip install -e .)")
+    exe = sprocket_command()
     return {
         flag: statistics.median(
             measure(functools.partial(run_checked, [exe, flag], what=flag)).wall for _ in range(runs)

@@ -222,6 +222,10 @@ def _build(
             bound.roll,
             bound.drops,
             start_pts,
+            # This machine's processes start a task for ~0.1 s: its last chunks may be small
+            # enough to end together. A remote task costs more (an invocation, uploads), so
+            # there the last chunks halve instead.
+            None if remote else options.workers,
         )
     return Job(
         job_id=record.job_id,

@@ -92,6 +92,7 @@ def plan_chunks(
     roll: tuple[int, int] = (0, 0),
     drops: int = 0,
     start_pts: int | None = None,
+    workers: int | None = None,
 ) -> ChunkPlan:
     """Cut ``info``'s video into chunks of about ``target_seconds``, on keyframes where possible.
 
@@ -105,6 +106,11 @@ def plan_chunks(
     for a stage that makes frames past the end, such as blend holding the last frame).
     ``start_pts`` starts it later (a cut): the output's timeline starts there, and no chunk
     decodes a frame before it.
+
+    With ``workers`` (this machine's processes, where a task costs little), the end is planned
+    for that many instead: once the rest fits in one chunk per worker, it is split so that every
+    worker, each free at its own time as the chunks before were handed out, ends at the same
+    moment (:func:`_balanced_tail`), rather than halving on towards the end.
     """
     if not target_seconds > 0:
         raise OptionError("chunk_seconds", f"must be positive, not {target_seconds}")
@@ -135,8 +141,16 @@ def plan_chunks(
     if opening >= len(frames):
         raise UsageError(f"{info.source}: no frame in the part of the video the output keeps")
     cuts = [frames[min(opening + drops, len(frames) - 1)]]
+    # When each worker is free, in pts ticks of work, as the chunks so far are handed out in
+    # order to whichever is free first (as the coordinator does).
+    free = [0] * workers if workers else None
     while True:
         start = cuts[-1]
+        if free is not None:
+            ending = _balanced_tail(free, start, end_pts, min(full, length), frames, cut_points)
+            if ending is not None:
+                cuts.extend(ending)
+                break
         target = length if first_seconds is None else min(length, max(shortest, (end_pts - start) // 2))
         length = min(full, length * 2)
         wanted = start + target
@@ -148,6 +162,8 @@ def plan_chunks(
         if cut is None or end_pts - cut < target // 2:
             break  # no cut, or one that would leave a sliver: the rest joins this chunk
         cuts.append(cut)
+        if free is not None:
+            free[free.index(min(free))] += cut - start
     bounds = [*cuts, end_pts]
     chunks = []
     for i, (start, end) in enumerate(itertools.pairwise(bounds)):
@@ -183,6 +199,40 @@ def whole_seconds(info: MediaInfo, end_pts: int | None = None) -> float:
     """A chunk length that makes :func:`plan_chunks` cut ``info`` into one chunk."""
     end = info.end_pts if end_pts is None else max(end_pts, info.end_pts)
     return float((end - info.frame_pts[0]) * info.time_base) * 2 + 1
+
+
+def _balanced_tail(
+    free: list[int], start: int, end: int, cap: int, frames: tuple[int, ...], cut_points: tuple[int, ...]
+) -> list[int] | None:
+    """Cuts in ``start``..``end`` giving each worker (free at ``free`` ticks) one last chunk,
+    sized so that all of them end together, the largest first (it goes to the worker free
+    first); None while that largest would be longer than ``cap``. A worker that would get less
+    than a tenth of ``cap`` gets none (a sliver costs a task's start for little)."""
+    busy = sorted(free)
+    least = cap / 10
+    while busy:
+        finish = (sum(busy) + end - start) / len(busy)
+        if finish - busy[-1] >= least or len(busy) == 1:
+            break
+        busy.pop()
+    if finish - busy[0] > cap:
+        return None
+    cuts: list[int] = []
+    at, goal = start, float(start)
+    for was in busy[:-1]:
+        piece = finish - was
+        goal += piece  # each cut aims at where the pieces so far end, so errors do not add up
+        wanted = round(goal)
+        cut = _nearest_after(cut_points, at, wanted)
+        # A keyframe only when it is near: every tick off is a tick one worker runs alone,
+        # while a pre-roll's decode costs a fraction of a filtered, encoded frame.
+        if cut is None or abs(cut - wanted) > piece / 20:
+            cut = _nearest_after(frames, at, wanted)
+        if cut is None or cut >= end:
+            break
+        cuts.append(cut)
+        at = cut
+    return cuts
 
 
 def _nearest_after(points: tuple[int, ...], after: int, wanted: int) -> int | None:

@@ -287,11 +287,44 @@ def finish_times(durations: list[float], workers: int) -> list[float]:
 
 @pytest.mark.parametrize(("seconds", "gap"), [(5, 1.0), (16, 0.0), (60, 0.0)])
 def test_the_tail_plan_gives_the_last_chunks_to_the_workers_that_free_up(seconds: int, gap: float) -> None:
-    """Two workers taking the default plan's chunks in order end together (the bench's clips,
-    a keyframe every 2 s), rather than one running a last long chunk while the other's core
-    idles. At 5 s no cut does better: the keyframes allow 2 + 3 or 4 + 1."""
+    """Without a worker count (remote backends), two workers taking the plan's chunks in order
+    end together on the bench's clips (a keyframe every 2 s), rather than one running a last
+    long chunk while the other's core idles. At 5 s no keyframe cut does better: the
+    keyframes allow 2 + 3 or 4 + 1."""
     info = media(seconds, every(2, seconds))
     chunks = plan_chunks(info, 6, first_seconds=2).chunks
     assert all(c.preroll == 0 for c in chunks)  # every cut on a keyframe
     ends = finish_times([c.duration for c in chunks], workers=2)
     assert max(ends) - min(ends) == pytest.approx(gap)
+
+
+@pytest.mark.parametrize("seconds", [5, 16, 60])
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_with_a_worker_count_every_worker_ends_within_a_frame(seconds: int, workers: int) -> None:
+    """Given how many processes take the chunks, the last chunk of each is sized so that all
+    end together, cutting off a keyframe (paying a pre-roll) where the keyframes do not allow
+    it: at 5 s on two workers, 2 + 2.64 and 0.64 instead of 2 + 2 and a lone 1.28."""
+    info = media(seconds, every(2, seconds))
+    result = plan_chunks(info, 6, first_seconds=2, workers=workers)
+    assert_well_formed(info, result)
+    ends = finish_times([c.duration for c in result.chunks], workers)
+    assert max(ends) - min(ends) <= 1 / FPS + 1e-9
+    assert result.chunks[0].duration <= 2  # the first segment is as soon as before
+    assert result.max_duration <= 6
+
+
+def test_a_worker_that_would_get_a_sliver_gets_none() -> None:
+    """Eight workers on a 1 s clip: a chunk each would be 3 frames; each chunk's task start
+    costs more than that saves, so fewer workers take bigger ones."""
+    info = media(1, [0])
+    chunks = plan_chunks(info, 6, first_seconds=2, workers=8).chunks
+    assert 1 < len(chunks) < 8
+    assert min(c.frame_count for c in chunks) >= 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(info=videos(), workers=st.integers(1, 16), target=st.sampled_from([0.04, 1, 2, 6]))
+def test_property_a_worker_count_keeps_the_plan_well_formed(
+    info: MediaInfo, workers: int, target: float
+) -> None:
+    assert_well_formed(info, plan_chunks(info, target, first_seconds=target / 2, workers=workers))
