@@ -29,6 +29,7 @@ from sprocket_cli.events import (
     TaskStarted,
     TaskSuperseded,
 )
+from sprocket_cli.media.targetq import chunk_quality
 from sprocket_cli.plan.pricing import lambda_cost
 
 #: Chunk states, best first: the strip shows the worst state of the chunks in a cell.
@@ -119,6 +120,8 @@ class JobView:
     """Job-clock time at which playback of second 0 starts (the streaming deadline clock)."""
     deadline_misses: int = 0
     nodes: dict[str, NodeWork] = field(default_factory=dict)
+    quality: dict[int, tuple[float, float]] = field(default_factory=dict)
+    """Chunk -> (CRF, VMAF) its ``--target-vmaf`` encode chose and measured."""
     """Node -> what the tasks it finished in this run did (the job's end has the final figures)."""
     finished: JobFinished | None = None
     error: str = ""
@@ -226,6 +229,9 @@ class JobView:
             self._group_frames[e.group] = self._group_frames.get(e.group, 0) + e.frames
             if self.started is not None and e.group == self.started.groups[-1]:
                 self.frames_done += e.frames
+        for chunk, crf, vmaf in chunk_quality(e.result):
+            self.quality[chunk] = (crf, vmaf)
+            self._log(LogLine(e.t, "info", f"chunk {chunk}: crf {crf:g} gives VMAF {vmaf:.2f}"))
         if not self._spans(e.group) and 0 <= e.chunk < len(self._groups_done):
             self._groups_done[e.chunk] += 1
             if self._groups_done[e.chunk] >= sum(1 for bar in self.stages.values() if bar.total):

@@ -65,5 +65,16 @@ class ChunkStrip(Static):
                 state = [(f" · {until - head:.1f}s ahead", "green")]
             full.append((f" · ▲ playhead {head:.1f}s", ""))
             short.append((f" · ▲ {head:.1f}s", ""))
+        quality: list[Part] = []
+        if view.quality:  # --target-vmaf: the range each chunk's encode chose and reached
+            crfs, scores = zip(*view.quality.values(), strict=True)
+            said = f" · VMAF {min(scores):.1f} to {max(scores):.1f} at crf {min(crfs):g} to {max(crfs):g}"
+            quality = [(said, "")]
         # Shorter forms keep the verdict (ahead, STALLED): it is what the strip is for.
-        return fit(width, [*full, *state, (per_cell, "")], [*full, *state], [*short, *state])
+        return fit(
+            width,
+            [*full, *state, *quality, (per_cell, "")],
+            [*full, *state, *quality],
+            [*full, *state],
+            [*short, *state],
+        )
