@@ -3,8 +3,8 @@
 A graph that reads only ``[0:v]`` (a mirror: ``[0:v]split[a][b];[b]hflip[c];[a][c]hstack``)
 is an ordinary filter chain over one video, run by the ``filter`` pipeline as a ``-vf``
 graph; one that reads ``[1:v]`` too runs in the ``filter_complex`` pipeline, each chunk
-holding both videos' frames. Either way only per-frame graphs are taken, for now
-(:meth:`~sprocket_cli.plan.complexgraph.ComplexGraph.check_split`).
+holding both videos' frames. Either way only graphs that give plain ffmpeg's frames in
+chunks are taken (:func:`~sprocket_cli.plan.complexmodel.model_graph`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sprocket_cli.media.containers import Container
 from sprocket_cli.media.filtercheck import check_filter, check_filter_complex
 from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.plan.complexgraph import ComplexGraph, parse_complex
+from sprocket_cli.plan.complexmodel import model_graph
 
 
 class GraphJob:
@@ -37,7 +38,7 @@ class GraphJob:
         if len(self.graph.reads) < len(sources):
             unread = sources[len(self.graph.reads)]
             raise UsageError(f"the graph does not read {unread} ([1:v]); leave it out, or use [1:v]")
-        self.graph.check_split()
+        model_graph(self.graph)
         # Over one video, the graph is a -vf graph for the filter stage (one unlabelled input).
         self.vf = self.graph.render({0: None}) if len(sources) == 1 else None
 

@@ -246,8 +246,9 @@ def align_chunks(plan: ChunkPlan, first: MediaInfo, other: MediaInfo, offset: Fr
     """``other`` cut on ``plan``'s spans of presentation time (``plan`` cuts ``first``).
 
     ``other``'s first frame is at ``offset`` seconds on ``first``'s timeline (times count from
-    each video's first frame). Its chunk i holds every frame of ``other`` on screen during
-    ``first``'s chunk i: from the last frame shown at or before the span's start to the last
+    each video's first frame). Its chunk i holds every frame of ``other`` on screen while
+    ``first``'s chunk i is decoded (its own frames and those windowed filters read around
+    them): from the last frame shown at or before the span's start to the last
     one starting before its end, plus one frame either side as a margin, since the joining
     stage pairs frames by timestamp and ignores the rest. Where ``other`` shows nowhere in
     the span, its chunk is the nearest frame, so that every chunk can be decoded.
@@ -257,8 +258,9 @@ def align_chunks(plan: ChunkPlan, first: MediaInfo, other: MediaInfo, offset: Fr
     shift = frames[0] * other.time_base - offset - first.frame_pts[0] * first.time_base
     chunks = []
     for chunk in plan.chunks:
-        start = chunk.start_pts * first.time_base + shift
-        end = chunk.end_pts * first.time_base + shift
+        lead = chunk.start_pts if chunk.lead_pts is None else chunk.lead_pts
+        start = lead * first.time_base + shift
+        end = chunk.decode_end_pts * first.time_base + shift
         shown = bisect.bisect_right(frames, math.floor(start / other.time_base)) - 1  # last at or before
         lo = min(max(0, shown - 1), len(frames) - 1)
         hi = min(len(frames), bisect.bisect_left(frames, math.ceil(end / other.time_base)) + 1)

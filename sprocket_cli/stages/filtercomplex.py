@@ -9,11 +9,14 @@ the output frames in its span. The output has plain ``ffmpeg -filter_complex``'s
 times: each input's times count from its first video frame (ffmpeg counts from the file's
 start, which is that frame unless another stream starts earlier), and the output goes on to
 the end of the longest input, as ffmpeg's multi-input filters do by default.
-Which graphs split is :mod:`sprocket_cli.plan.complexgraph`'s call, made when the job is planned.
+Which graphs split is :mod:`sprocket_cli.plan.complexmodel`'s call, made when the job is planned:
+for windowed filters, each chunk of the first input also decodes the frames they read around
+it, and the span kept after the graph drops what they gave there.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -73,10 +76,14 @@ class FilterComplex(Stage[FilterComplexConfig]):
     Config: ClassVar[type[StageConfig]] = FilterComplexConfig
 
     def bind(self, config: FilterComplexConfig, inputs: Sequence[MediaInfo]) -> Binding:
+        # The planner's side: workers never classify.
+        from sprocket_cli.plan.complexmodel import frames_for, model_graph
+
         graph = parse_complex(config.graph)
         graph.check_inputs(len(inputs))
-        graph.check_split()  # the planner's side: refused before any work, in one line
-        first = inputs[0]
+        model = model_graph(graph)  # refused before any work, in one line
+        before, after = model.roll_seconds([_intervals(info)[1] for info in inputs])
+        shortest = _intervals(first := inputs[0])[0]
         # The output ends with the longest input it reads (each timed from its own first frame).
         read = [inputs[n] for n in graph.reads]
         end = max((info.end_pts - info.frame_pts[0]) * info.time_base for info in read)
@@ -87,8 +94,9 @@ class FilterComplex(Stage[FilterComplexConfig]):
             end_pts=end_pts,
             # The first input's chunk also decodes the frame after its end, so that no input ends
             # inside the span: a multi-input filter acts when one does (an overlay whose main
-            # input ended takes its timing from the other).
-            roll=(0, 1),
+            # input ended takes its timing from the other); and the frames windowed filters
+            # read on either side.
+            roll=(frames_for(before, shortest), frames_for(after, shortest) + 1),
         )
 
     def contribute(self, config: FilterComplexConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
@@ -112,6 +120,13 @@ class FilterComplex(Stage[FilterComplexConfig]):
         command.keep = None  # the rolled frame is dropped by the select, with the frames before
         command.timescale_factor = config.ticks
         command.plain_clock = True
+
+
+def _intervals(info: MediaInfo) -> tuple[Fraction, Fraction]:
+    """The shortest and the longest time between two frames of ``info``, seconds (a video of
+    one frame: its frame duration)."""
+    steps = [b - a for a, b in itertools.pairwise(info.frame_pts)] or [info.end_pts - info.frame_pts[0]]
+    return min(steps) * info.time_base, max(steps) * info.time_base
 
 
 def _on_output_clock(ticks: int, clock: Clock) -> str:

@@ -165,7 +165,7 @@ def test_map_takes_the_second_inputs_audio(a25: Path, b30: Path, tmp_path: Path)
 @pytest.mark.parametrize(
     ("graph", "message"),
     [
-        ("[0:v]tmix=frames=3[t];[1:v][t]overlay", "'tmix=frames=3' is windowed"),
+        ("[1:v]fps=10[f];[0:v][f]overlay", "'fps=10' is rate"),
         ("[0:v][2:v]hstack", "unknown input label [2:v]: there are 2 inputs ([0:v] and [1:v])"),
         ("[0:v][1:v]hstack", "Input 1 height 108 does not match input 0 height 180"),  # the first frame's try
     ],

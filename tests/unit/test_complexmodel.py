@@ -1,0 +1,58 @@
+"""The filter model over a --filter-complex graph: windows counted in time along each path."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+
+from sprocket_cli.plan.complexgraph import GraphRefused, parse_complex
+from sprocket_cli.plan.complexmodel import frames_for, model_graph
+
+#: The longest frame interval of each input: 25 fps and 30 fps.
+INTERVALS = [Fraction(1, 25), Fraction(1, 30)]
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "after"),
+    [
+        ("[0:v]scale=iw/4:-2[p];[1:v][p]overlay", 0, 0),  # per-frame only: no roll
+        ("[0:v]tmix=frames=3[t];[1:v][t]overlay", 2, 0),
+        # A window that reads ahead counts before too: where it stops short of its input's end,
+        # a chunk past there still needs the last frame it gives.
+        ("[0:v]tmedian=radius=1[m];[m][1:v]hstack", 2, 2),
+        ("[0:v]tmix=frames=3,tmedian=radius=1[t];[1:v][t]overlay", 4, 2),  # windows in a row add up
+        # Windows on parallel branches: the longest path, not the sum.
+        ("[0:v]split[a][b];[a]tmix=frames=5[x];[b]tmix=frames=3[y];[x][y]hstack[s];[s][1:v]overlay", 4, 0),
+    ],
+)
+def test_windows_add_up_along_the_longest_path(text: str, before: int, after: int) -> None:
+    rolls = model_graph(parse_complex(text)).roll_seconds(INTERVALS)
+    assert rolls == (before * INTERVALS[0], after * INTERVALS[0])
+
+
+def test_seconds_become_frames_of_the_first_input_at_its_shortest_interval() -> None:
+    assert frames_for(Fraction(0), Fraction(1, 25)) == 0
+    assert frames_for(Fraction(2, 25), Fraction(1, 25)) == 2
+    assert frames_for(Fraction(2, 25), Fraction(1, 30)) == 3  # 2/25 s is 2.4 frames at 30 fps
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[0:v]tblend[t];[t][1:v]overlay", "'tblend' gives no frame for its input's first frame"),
+        ("[0:v]yadif=mode=1[d];[d][1:v]overlay", "'yadif=mode=1' sends a frame per field"),
+        ("[0:v]hue=h=n*3[h];[h][1:v]hstack", "'hue=h=n*3' is frame-number"),
+        ("[0:v]fps=10[f];[f][1:v]hstack", "'fps=10' is rate"),
+        ("[0:v]reverse[r];[r][1:v]hstack", "'reverse' is whole-stream"),
+        # The per-frame filters' own checks still apply beside a window.
+        (
+            "[0:v]tmix=frames=3[t];[t][1:v]overlay=shortest=1",
+            "shortest=1 changes the output where an input ends",
+        ),
+    ],
+)
+def test_what_does_not_split_is_refused_naming_the_filter(text: str, named: str) -> None:
+    with pytest.raises(GraphRefused, match=re.escape(named)):
+        model_graph(parse_complex(text))
