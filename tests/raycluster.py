@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -42,6 +43,30 @@ USAGE_STATS = "RAY_USAGE_STATS_ENABLED"
 FAST_HEALTH_CHECKS = {"health_check_period_ms": 500, "health_check_failure_threshold": 3}
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+#: A ``sitecustomize`` (which Python runs at start, after the site-packages' ``.pth`` files) that
+#: takes setuptools' editable-install finder out of the import system again.
+HIDE_EDITABLE = """\
+import sys
+
+def _editable(hook):
+    return getattr(hook, "__module__", "").startswith("__editable__")
+
+sys.meta_path[:] = [f for f in sys.meta_path if not _editable(f)]
+sys.path_hooks[:] = [h for h in sys.path_hooks if not _editable(h)]
+sys.path[:] = [p for p in sys.path if not p.startswith("__editable__")]
+"""
+
+
+def without_sprocket(folder: Path) -> dict[str, str]:
+    """The environment of a node (:meth:`RayCluster.extra_node`) whose Python cannot import
+    sprocket, as a machine with only Python and Ray: its PYTHONPATH names ``folder``, given a
+    :data:`HIDE_EDITABLE` ``sitecustomize``. Sprocket is installed here editable (``pip install
+    -e``), so that finder is all that makes it importable. Its metadata stays visible in
+    site-packages; a test that checks what a node imports checks where it found that too."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(HIDE_EDITABLE)
+    return {"PYTHONPATH": str(folder)}
 
 
 def _setns(fd: int) -> None:

@@ -1,16 +1,20 @@
 """``sprocket doctor --backend ray``: can jobs run on the Ray cluster at an address?
 
-The cluster answers; every live node runs this machine's sprocket (its code stamp: version and
-a digest of the code) and Ray; every node's ffmpeg has the encoders the job commands use; and
-how many CPUs and GPUs are free. A small probe task pinned to each node (not merely "some
-node") reads that node's own answers, since a farm's machines are installed one by one and
-drift apart.
+The cluster answers; on every live node, a job's tasks run this machine's sprocket (its code
+stamp: version and a digest of the code), which the job's runtime environment ships there
+(executors/ray_runtime.py), so a node need not have sprocket installed; every node runs this
+machine's Ray and Python minor (Ray requires it of all nodes) on this machine's platform (the
+shipped native code is built for it); every node's ffmpeg has the encoders the job commands use;
+and how many CPUs and GPUs are free. A small probe task pinned to each node (not merely "some
+node"), in the job's runtime environment, reads that node's own answers, since a farm's
+machines are installed one by one and drift apart.
 
 Ray is imported only when the checks run (``sprocket doctor --help`` stays light).
 """
 
 from __future__ import annotations
 
+import platform
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -26,25 +30,27 @@ OPTIONAL_ENCODERS = ("libx265", "libvpx-vp9", "prores_ks", "dnxhd")
 #: Seconds every probe together may take: a node's first task starts a worker process and
 #: imports sprocket there (a few seconds); a node that has not answered by then is reported.
 PROBE_WITHIN = 60.0
-FIX_VERSION = (
-    "install this machine's sprocket on that node (pip install 'sprocket[ray]' from the same source)"
-)
+FIX_VERSION = "install this machine's Ray and Python on that node: Ray needs the same on every node"
+FIX_PLATFORM = "run the job from a machine of the nodes' platform: it ships its own native code to them"
+FIX_SHADOWED = "remove what puts another sprocket before the job's on that node's path (PYTHONPATH?)"
 FIX_FFMPEG = "on that node: pip install imageio-ffmpeg, or set SPROCKET_FFMPEG to an ffmpeg with them"
 
 
 def probe(encoders: Sequence[str]) -> dict[str, Any]:
-    """On a node: its sprocket, Ray and Python, its ffmpeg and which of ``encoders`` it has.
+    """On a node, in the job's runtime environment: the sprocket a task imports there, the
+    node's Ray, Python and platform, its ffmpeg and which of ``encoders`` it has.
 
-    Shipped to the node by value (see :func:`run_checks`) and importing only there, so that it
-    runs against whatever the node has installed, an older sprocket or none at all, and says so
-    instead of failing to unpickle.
+    Importing only there, so that it reports what the node's tasks would find.
     """
-    import platform
     import subprocess
 
     import ray
 
-    found: dict[str, Any] = {"python": platform.python_version(), "ray": ray.__version__}
+    found: dict[str, Any] = {
+        "python": platform.python_version(),
+        "ray": ray.__version__,
+        "platform": _platform(),
+    }
     try:
         from sprocket_cli import stamp as node_stamp
 
@@ -94,26 +100,21 @@ def run_checks(address: str, env: Mapping[str, str] | None = None) -> Iterator[C
 
 def _checks(address: str, env: Mapping[str, str]) -> Iterator[Check]:
     import ray
-    from ray import cloudpickle
     from ray.exceptions import RayError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     nodes = [n for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]  # unannotated in ray
     yield Check("cluster", "pass", f"{address}: {len(nodes)} nodes; this machine runs Ray {ray.__version__}")
     free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]  # unannotated in ray
-    # By value: a node with another sprocket (or none) must run this probe, not its own copy's.
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]  # as above
-    try:
-        remote = ray.remote(num_cpus=0, max_retries=0)(probe)
-        options: dict[str, Any] = {"runtime_env": {"env_vars": dict(env)}} if env else {}
-        refs = [
-            remote.options(
-                scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False), **options
-            ).remote([*REQUIRED_ENCODERS, *OPTIONAL_ENCODERS])
-            for node in nodes
-        ]
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]  # as above
+    # In the job's runtime environment (connect's), with the job's env_vars on top, as a task.
+    remote = ray.remote(num_cpus=0, max_retries=0)(probe)
+    options: dict[str, Any] = {"runtime_env": {"env_vars": dict(env)}} if env else {}
+    refs = [
+        remote.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False), **options
+        ).remote([*REQUIRED_ENCODERS, *OPTIONAL_ENCODERS])
+        for node in nodes
+    ]
     ready, _ = ray.wait(refs, num_returns=len(refs), timeout=PROBE_WITHIN)
     answered = set(ready)
     for node, ref in zip(nodes, refs, strict=True):
@@ -148,21 +149,39 @@ def _versions(name: str, node: Mapping[str, Any], found: Mapping[str, Any]) -> C
     import ray
 
     here = stamp.code_stamp()
-    if "sprocket_error" in found:
-        return Check(name, "fail", f"cannot import sprocket there ({found['sprocket_error']})", FIX_VERSION)
+    python = platform.python_version()
     problems = []
-    if found["sprocket"] != here:
-        problems.append(f"sprocket {found['sprocket']}, this machine runs {here}")
     if found["ray"] != ray.__version__:
         problems.append(f"Ray {found['ray']}, this machine runs {ray.__version__}")
+    if _minor(found["python"]) != _minor(python):
+        problems.append(f"Python {found['python']}, this machine runs {python}")
     if problems:
         return Check(name, "fail", "; ".join(problems), FIX_VERSION)
+    if found["platform"] != _platform():
+        wrong = f"a {found['platform']} machine; the job ships this {_platform()} machine's native code"
+        return Check(name, "fail", wrong, FIX_PLATFORM)
+    if "sprocket_error" in found:
+        return Check(name, "fail", f"cannot import the job's sprocket there ({found['sprocket_error']})")
+    if found["sprocket"] != here:
+        shadowed = f"tasks import sprocket {found['sprocket']} there, not the job's {here}"
+        return Check(name, "fail", shadowed, FIX_SHADOWED)
     cpus, gpus = int(node["Resources"].get("CPU", 0)), int(node["Resources"].get("GPU", 0))
     return Check(
         name,
         "pass",
-        f"sprocket {here}, Ray {found['ray']}, Python {found['python']}; {cpus} CPUs, {gpus} GPUs",
+        f"sprocket {here} (the job's), Ray {found['ray']}, Python {found['python']}; "
+        f"{cpus} CPUs, {gpus} GPUs",
     )
+
+
+def _minor(version: str) -> str:
+    """``3.11`` of ``3.11.7``: what Ray requires alike on every node."""
+    return ".".join(version.split(".")[:2])
+
+
+def _platform() -> str:
+    """This machine's OS and CPU architecture, like ``linux-x86_64``: what native code is built for."""
+    return f"{sys.platform}-{platform.machine()}"
 
 
 def _ffmpeg(name: str, found: Mapping[str, Any]) -> Check:

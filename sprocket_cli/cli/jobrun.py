@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sprocket_cli.backends import backend_class
+from sprocket_cli.backends.ray_cluster import RayBackend
 from sprocket_cli.cli.playback import Playback, choose_player
 from sprocket_cli.cli.render import DownloadBar, render
 from sprocket_cli.cli.tuirun import run_tui
@@ -27,6 +28,9 @@ from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.plan.scheduling import POLICIES
 from sprocket_cli.session import JobRequest, start
 from sprocket_cli.tasks import Fault
+
+#: The ray backend's setting that ``--ray-address`` gives (see RayBackend.OPTIONS).
+RAY_ADDRESS = "address"
 
 
 def local_input(text: str, job: dict[str, Any]) -> str:
@@ -103,12 +107,30 @@ def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
         faults=_faults(cli["inject"] or []),
         resume=cli["resume"],
         backend=cli["backend"],
-        backend_options=tuple(bindings(cli["backend_opt"] or [], "--backend-opt").items()),
+        backend_options=tuple(_backend_options(cli).items()),
         stragglers=cli["stragglers"],
         speculate_after=cli["speculate_after"],
         task_timeout=cli["task_timeout"],
         audio=audio,
     )
+
+
+def _backend_options(cli: dict[str, Any]) -> dict[str, str]:
+    """The backend's settings: ``--backend-opt``'s, and ``--ray-address`` as the ray backend's
+    ``address``."""
+    options = bindings(cli["backend_opt"] or [], "--backend-opt")
+    address = cli["ray_address"]
+    if address is None:
+        return options
+    if cli["backend"] != RayBackend.NAME:
+        other = cli["backend"]
+        raise UsageError(f"--ray-address goes with --backend {RayBackend.NAME}, not --backend {other}")
+    given = options.setdefault(RAY_ADDRESS, address)
+    if given != address:
+        raise UsageError(
+            f"--ray-address {address} and --backend-opt {RAY_ADDRESS}={given} name two clusters: give one"
+        )
+    return options
 
 
 def _faults(values: list[str]) -> tuple[Fault, ...]:

@@ -195,6 +195,15 @@ BackendOpt = Annotated[
     ),
 ]
 
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="With --backend ray: the cluster's head, HOST:PORT or auto (the cluster `ray start` "
+        "runs here, or $RAY_ADDRESS; the default). Same as --backend-opt address=...",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {
     "chunk_seconds": DEFAULT_CHUNK_SECONDS,
@@ -208,6 +217,7 @@ JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("workers", Workers, DEFAULT_WORKERS),
     ("backend", Backend, "local"),
     ("backend_opt", BackendOpt, None),
+    ("ray_address", RayAddress, None),
     ("chunk_seconds", ChunkSeconds, DEFAULT_CHUNK_SECONDS),
     ("first_chunk_seconds", FirstChunkSeconds, DEFAULT_FIRST_CHUNK_SECONDS),
     ("retries", Retries, 3),

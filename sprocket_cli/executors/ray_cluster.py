@@ -4,8 +4,9 @@ Each task is a Ray task that calls the one worker code path (:func:`sprocket_cli
 with the task and its result as JSON, the same boundary as Lambda's. Ray's own retries are off:
 a task lost with its node fails its future, and the coordinator reruns it like any failed task,
 so that the journal shows what reran. Workers' phase reports reach the coordinator through a
-small actor on the coordinator's node. Ray is imported with this module, which only the ray
-backend loads.
+small actor on the coordinator's node. The job's runtime environment, set as this module
+connects, ships this machine's sprocket and the worker path's dependencies to every node
+(executors/ray_runtime.py). Ray is imported with this module, which only the ray backend loads.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from typing import Any, ClassVar, TypeVar, cast
 import ray
 from ray import ObjectRef
 from ray.actor import ActorHandle
-from ray.exceptions import RayError, RayTaskError
+from ray.exceptions import RayError, RayTaskError, RuntimeEnvSetupError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.events import NodeWork
 from sprocket_cli.executors.base import Executor
+from sprocket_cli.executors.ray_runtime import runtime_env
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 from sprocket_cli.worker import warm
@@ -114,6 +116,17 @@ _RemoteReports = ray.remote(num_cpus=0)(_Reports)
 
 # -- in the coordinator -------------------------------------------------------------------------
 
+
+def _not_large_file(record: logging.LogRecord) -> bool:
+    """False for Ray's warning, as it ships a job's runtime environment, that a file is very
+    large (to be left out with ``excludes``): the ffmpeg binary is, and the nodes need it
+    (executors/ray_runtime.py says what shipping it costs)."""
+    return not (record.levelno == logging.WARNING and "is very large" in str(record.msg))
+
+
+# ray.init ships the runtime environment with its own module's logger.
+logging.getLogger("ray._private.worker").addFilter(_not_large_file)
+
 _connection = threading.Lock()
 _users = 0
 _ours: str | None = None
@@ -131,9 +144,19 @@ def connect(address: str) -> None:
             _check_reachable(address)
             try:
                 # Quiet: the CLI's display is the user's view; task errors come back in futures.
-                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+                # Every task, actor and probe of the job runs this machine's sprocket, shipped.
+                ray.init(
+                    address=address,
+                    logging_level=logging.WARNING,
+                    log_to_driver=False,
+                    runtime_env=runtime_env(),
+                )
             except ConnectionError:
                 raise RayClusterError(f"no Ray cluster at {address}: {NO_CLUSTER_HINT}") from None
+            except RuntimeEnvSetupError as exc:  # the upload to the cluster failed
+                raise RayClusterError(
+                    f"cannot ship sprocket to the Ray cluster at {address}: {str(exc).splitlines()[0]}"
+                ) from None
             _ours = address
         _users += 1
 
@@ -239,6 +262,7 @@ class RayExecutor(Executor):
             self._options: dict[str, Any] = {"num_cpus": self.cpus_per_task, "scheduling_strategy": "SPREAD"}
             if env:
                 # Workers are made for one runtime environment: the warm-up below must share it.
+                # Ray adds a task's env_vars to the job's runtime environment (its py_modules stay).
                 self._options["runtime_env"] = {"env_vars": dict(env)}
             here = ray.get_runtime_context().get_node_id()
             # On the coordinator's node: a relay on a node that dies would take the reports with it.

@@ -1,12 +1,19 @@
 """``sprocket doctor --backend ray`` on the real loopback cluster (tests/raycluster.py): a healthy
-cluster passes with a line per node; no cluster, a node running another sprocket and a node
-whose ffmpeg lacks libx264 each fail in one line, with no traceback.
+cluster passes with a line per node; so do nodes with another sprocket installed, or none, whose
+tasks run the sprocket the job ships (executors/ray_runtime.py); no cluster and a node whose
+ffmpeg lacks libx264 each fail in one line, with no traceback; so does a node with another Ray
+or Python.
 
-The unhealthy nodes are real nodes installed differently, joined to the cluster for one test:
+The other nodes are real nodes installed differently, joined to the cluster for one test:
 - another sprocket: the node's PYTHONPATH puts a copy of this sprocket's code with another
   version number first, as a machine with an older release installed would have. The doctor's
-  probe reads the version and code stamp of whatever sprocket that node imports; nothing in the
-  doctor knows it is being tested.
+  probe reads the version and code stamp of whatever sprocket a task imports there; nothing in
+  the doctor knows it is being tested.
+- no sprocket: the node's Python starts without the editable-install finder that makes sprocket
+  importable here (tests/raycluster.py's ``without_sprocket``).
+- another Ray or Python cannot be a node here (this machine has one of each, and Ray refuses a
+  node of another version at ``ray start``): the doctor's verdict on a probe's answers from one
+  is checked on those answers.
 - no libx264: the node's SPROCKET_FFMPEG (which sprocket honours on every machine) names a
   wrapper around the real ffmpeg that leaves libx264 out of its encoder listing, as an ffmpeg
   built without it lists its encoders. Building such an ffmpeg here would take an hour.
@@ -25,9 +32,10 @@ from typer.testing import CliRunner
 
 import sprocket_cli
 from sprocket_cli import stamp
+from sprocket_cli.backends import ray_doctor
 from sprocket_cli.cli import app
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
-from tests.raycluster import LOOPBACK, RayCluster
+from tests.raycluster import LOOPBACK, RayCluster, without_sprocket
 
 pytestmark = pytest.mark.timeout(240)
 runner = CliRunner()
@@ -52,7 +60,7 @@ def test_a_healthy_cluster_passes_with_a_line_per_node(cluster: RayCluster) -> N
     nodes = node_lines(lines)
     assert len(nodes) == 2 and sum("(head)" in line for line in nodes) == 1, lines
     assert all(
-        line.startswith("✓") and f"sprocket {here}, Ray " in line and "1 CPUs, 0 GPUs" in line
+        line.startswith("✓") and f"sprocket {here} (the job's), Ray " in line and "1 CPUs, 0 GPUs" in line
         for line in nodes
     )
     ffmpegs = [line for line in lines if " ffmpeg: " in line]
@@ -82,7 +90,7 @@ def failures(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("✗")]
 
 
-def test_a_node_with_another_sprocket_fails_in_one_line(cluster: RayCluster, tmp_path: Path) -> None:
+def test_nodes_with_another_sprocket_or_none_pass_on_the_jobs(cluster: RayCluster, tmp_path: Path) -> None:
     install = tmp_path / "site"
     shutil.copytree(
         Path(sprocket_cli.__file__).parent,
@@ -95,13 +103,40 @@ def test_a_node_with_another_sprocket_fails_in_one_line(cluster: RayCluster, tmp
             f'__version__ = "{sprocket_cli.__version__}"', f'__version__ = "{OTHER_VERSION}"'
         )
     )
-    with cluster.extra_node({"PYTHONPATH": str(install)}) as node:
+    with (
+        cluster.extra_node({"PYTHONPATH": str(install)}),
+        cluster.extra_node(without_sprocket(tmp_path / "bare")),
+    ):
         code, lines = doctor(cluster.address)
-    assert code == 1, lines
-    [failed] = failures(lines)
-    other = f"node {LOOPBACK} {node.node_id[:8]}: sprocket {OTHER_VERSION}+"
-    assert failed.startswith(f"✗ {other}") and f", this machine runs {stamp.code_stamp()}" in failed, lines
-    assert len(node_lines(lines)) == 3  # the two others pass
+    assert code == 0, "\n".join(lines)
+    nodes = node_lines(lines)
+    assert len(nodes) == 4, lines
+    assert all(
+        line.startswith("✓") and f"sprocket {stamp.code_stamp()} (the job's)" in line for line in nodes
+    )
+    assert not failures(lines)
+
+
+def test_a_node_with_another_ray_or_python_fails_in_one_line() -> None:
+    import platform
+
+    import ray
+
+    node = {"Resources": {"CPU": 1.0}}
+    here = {"ray": ray.__version__, "python": platform.python_version(), "platform": ray_doctor._platform()}
+    same = ray_doctor._versions("node", node, {**here, "sprocket": stamp.code_stamp()})
+    assert same.status == "pass", same
+    major, minor, *_ = platform.python_version_tuple()
+    other_python = f"{major}.{int(minor) + 1}.0"
+    for wrong, said in (
+        ({"ray": "2.0.0"}, f"Ray 2.0.0, this machine runs {ray.__version__}"),
+        ({"python": other_python}, f"Python {other_python}, this machine runs {platform.python_version()}"),
+        ({"platform": "darwin-arm64"}, f"a darwin-arm64 machine; the job ships this {here['platform']}"),
+    ):
+        # A node of another Ray or Python imports no sprocket from the job: those come first.
+        check = ray_doctor._versions("node", node, {**here, **wrong, "sprocket_error": "ImportError: x"})
+        assert check.status == "fail" and check.detail.startswith(said), check
+        assert "\n" not in check.detail
 
 
 def test_a_node_whose_ffmpeg_lacks_libx264_fails_in_one_line(cluster: RayCluster, tmp_path: Path) -> None:
