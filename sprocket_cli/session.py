@@ -192,7 +192,8 @@ def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
         began = time.monotonic()
         job = resume_job(job_dir, options, storage=storage)
         executor.check_sources([info.source for info in job.inputs.values()])
-        job = replace(job, plan_seconds=time.monotonic() - began)  # its probe is in there too
+        # Its probe is in there too; the backend's notices (a ray job's lost results) go first.
+        job = replace(job, notices=(*backend.notices, *job.notices), plan_seconds=time.monotonic() - began)
         return JobHandle(_named_sources(job, executor), executor, storage, backend)
     except BaseException:
         executor.close()

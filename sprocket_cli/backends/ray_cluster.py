@@ -1,6 +1,7 @@
-"""``ray``: tasks on a Ray cluster of the user's own machines; items in the job folder (which
-every node must see at the same path: one machine, or a shared file system) or in S3-compatible
-storage. Ray is imported only when this backend is opened (``pip install 'sprocket[ray]'``)."""
+"""``ray``: tasks on a Ray cluster of the user's own machines; items in the cluster's object store
+(the default: nothing to share or set up), in the job folder (which every node must see at the
+same path: one machine, or a shared file system) or in S3-compatible storage. Ray is imported
+only when this backend is opened (``pip install 'sprocket[ray]'``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sprocket_cli.backends.base import Backend
 from sprocket_cli.errors import OptionError, UsageError
+from sprocket_cli.events import TaskFinished
+from sprocket_cli.jobs.journal import JOURNAL_NAME, read_journal
 from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.local import LocalStorage
@@ -20,12 +23,19 @@ if TYPE_CHECKING:
     from sprocket_cli.executors.ray_cluster import RayExecutor
     from sprocket_cli.stages.base import AnyStage
 
+#: The ``storage`` option's value for the Ray object store (the default).
+OBJECT_STORE = "object"
 #: The ``storage`` option's value for the job folder.
 JOB_FOLDER = "job"
 #: Stages refused on Lambda only for what its bundle cannot carry (dlib and the face models
-#: pass its size limit), which a node has: it runs the sprocket installed on it, extras and all
-#: (`sprocket doctor --backend ray` checks that every node's matches this machine's).
+#: pass its size limit), which a node can have: the job ships sprocket to it, but not the
+#: faces extra (dlib, the face models, av), which a node running these stages must have installed.
 NODE_INSTALLED = frozenset({"find_faces"})
+#: Said when a job that ran with its items in the object store is picked up again.
+RESUME_LOST = (
+    "{tasks} finished tasks of the earlier run had their results in its Ray object store, which "
+    "ended with it: they run again (storage=s3://BUCKET/PREFIX keeps results for a resume)"
+)
 RESOURCES_FORM = "STAGE=RESOURCE:AMOUNT, comma-separated (like find_faces=GPU:1,encode=CPU:4)"
 
 
@@ -36,8 +46,9 @@ class RayBackend(Backend):
     REMOTE: ClassVar[bool] = True
     OPTIONS: ClassVar[dict[str, str]] = {
         "address": "auto (the cluster `ray start` runs here, or $RAY_ADDRESS; the default) or HOST:PORT",
-        "storage": f"{JOB_FOLDER} (the job folder, the default: every node must see it at the same path) "
-        "or s3://BUCKET/PREFIX (any S3-compatible endpoint)",
+        "storage": f"{OBJECT_STORE} (the cluster's object store, on this machine's node; the default), "
+        f"{JOB_FOLDER} (the job folder: every node must see it at the same path) or s3://BUCKET/PREFIX "
+        "(any S3-compatible endpoint; a resume finds the items there)",
         "env": "this machine's environment variables the tasks get, comma-separated (S3 credentials "
         "for nodes that lack them)",
         "resources": f"Ray resources a stage's tasks need, {RESOURCES_FORM}: CPU, GPU or a "
@@ -47,12 +58,10 @@ class RayBackend(Backend):
     def __init__(self, options: Mapping[str, object] | None = None) -> None:
         super().__init__(options)
         self.address = str(self.options.get("address", "auto"))
-        self.store = str(self.options.get("storage", JOB_FOLDER))
-        if self.store != JOB_FOLDER and not self.store.startswith("s3://"):
-            wrong = (
-                f"{self.NAME} takes storage={JOB_FOLDER} or storage=s3://BUCKET/PREFIX, not {self.store!r}"
-            )
-            raise OptionError("backend", wrong)
+        self.store = str(self.options.get("storage", OBJECT_STORE))
+        if self.store not in (OBJECT_STORE, JOB_FOLDER) and not self.store.startswith("s3://"):
+            takes = f"storage={OBJECT_STORE}, storage={JOB_FOLDER} or storage=s3://BUCKET/PREFIX"
+            raise OptionError("backend", f"{self.NAME} takes {takes}, not {self.store!r}")
         names = [n.strip() for n in str(self.options.get("env", "")).split(",") if n.strip()]
         unset = [n for n in names if n not in os.environ]
         if unset:
@@ -76,6 +85,14 @@ class RayBackend(Backend):
         return stage.REMOTE or stage.NAME in NODE_INSTALLED
 
     def storage(self, job_dir: Path, job_id: str) -> Storage:
+        if self.store == OBJECT_STORE:
+            from sprocket_cli.storage.ray_objects import RayObjectStorage, actor_name
+
+            lost = finished_tasks(job_dir)
+            notice = RESUME_LOST.format(tasks=lost)
+            if lost and notice not in self.notices:  # once, however often the job's storage opens
+                self.notices.append(notice)
+            return RayObjectStorage(actor_name(job_id))
         if self.store == JOB_FOLDER:
             return LocalStorage(job_dir)
         from sprocket_cli.storage.s3 import S3Storage, split_s3_url
@@ -84,7 +101,15 @@ class RayBackend(Backend):
         return S3Storage(bucket, "/".join(p for p in (prefix.strip("/"), "jobs", job_id) if p))
 
     def recorded_storage(self, job_dir: Path, job_id: str) -> Storage | None:
-        return None if self.store == JOB_FOLDER else self.storage(job_dir, job_id)
+        # The object store's items are reachable only through the job's own Ray connection.
+        return None if self.store in (OBJECT_STORE, JOB_FOLDER) else self.storage(job_dir, job_id)
+
+
+def finished_tasks(job_dir: Path) -> int:
+    """Tasks the journal in ``job_dir`` shows finished: an earlier run's, when it has any."""
+    if not (job_dir / JOURNAL_NAME).is_file():
+        return 0
+    return sum(1 for e in read_journal(job_dir) if isinstance(e, TaskFinished) and e.result is not None)
 
 
 def parse_resources(text: str) -> dict[str, dict[str, float]]:

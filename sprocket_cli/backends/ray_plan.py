@@ -8,6 +8,7 @@ imports: only ``sprocket plan --backend ray`` loads it.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from sprocket_cli.executors.ray_cluster import connect, disconnect, node_cpus, run_on_node
 from sprocket_cli.executors.simulated import CloudModel
+from sprocket_cli.inputs import is_url
 from sprocket_cli.pipeline.pipespec import Pipespec
 
 #: Seconds of clip the node times the pipeline on (as ``sprocket plan`` does here).
@@ -78,8 +80,9 @@ def ray_model(fps_per_core: float, cpus: int) -> CloudModel:
 
     The coordinator's serial part of a dispatch is a Ray task submission (an assumption: about
     a millisecond; bench/ray_backend.py measures the whole per-task overhead on a loopback
-    cluster). Items in the job folder on a shared file system (an assumption for a LAN's NFS:
-    100 MB/s and a millisecond a request); no price, no stragglers modelled.
+    cluster). Items in the object store on the coordinator's node, which the nodes reach over
+    the network (an assumption for a LAN: 100 MB/s and a millisecond a request, as NFS would
+    give for the job folder); no price, no stragglers modelled.
     """
     return CloudModel(
         name="ray",
@@ -92,4 +95,20 @@ def ray_model(fps_per_core: float, cpus: int) -> CloudModel:
         straggler_probability=0.0,
         concurrency_limit=cpus,
         invoke_rate_limit=1e9,
+    )
+
+
+def staged_source(source: str, model: CloudModel) -> str | None:
+    """What a job on the cluster does with ``source`` when it is a file only this machine has
+    (the ray backend's default storage, the object store): what that holds and sends, and the
+    time it takes at ``model``'s storage speed. None for a source the nodes read themselves
+    (a URL, ``s3://``)."""
+    if is_url(source) or source.startswith("s3://") or not os.path.isfile(source):
+        return None
+    mb = os.path.getsize(source) / 1e6
+    seconds = mb / model.storage_mb_s
+    return (
+        f"{source} is on this machine only: its video (up to {mb:.1f} MB) is put once into the Ray "
+        f"object store on this machine's node, and the nodes read their chunks from there "
+        f"(about {seconds:.1f}s over the network at {model.storage_mb_s:g} MB/s)"
     )

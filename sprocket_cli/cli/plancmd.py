@@ -174,7 +174,7 @@ def _ray_row(
     """The cluster at ``address`` simulated: its CPUs, and frames/s per core timed on a node
     (``rate`` when given)."""
     try:
-        from sprocket_cli.backends.ray_plan import WORKER_START_S, cluster_facts, ray_model
+        from sprocket_cli.backends.ray_plan import WORKER_START_S, cluster_facts, ray_model, staged_source
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != "ray":
             raise
@@ -189,6 +189,9 @@ def _ray_row(
         f"{how} {cluster.fps_per_core:.1f} frames/s per core"
     )
     model = ray_model(cluster.fps_per_core, cluster.cpus)
+    staged = staged_source(media.source, model)
+    if staged is not None:
+        out.print(staged, markup=False)
     used = min(workers, cluster.cpus)
     estimate = simulate(spec, media, model, workers=used, init_s=WORKER_START_S, **simulation)
     return "ray", estimate, False

@@ -1,4 +1,5 @@
-"""Where items live between tasks and where the stream is written: a folder, or S3."""
+"""Where items live between tasks and where the stream is written: a folder, S3, or the Ray
+object store."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def open_storage(spec: StorageSpec) -> Storage:
         from sprocket_cli.storage.s3 import S3Storage
 
         return S3Storage.from_location(spec.location)
+    if spec.kind == "ray":
+        # Ray is imported here only: on a Ray job's own processes.
+        from sprocket_cli.storage.ray_objects import RayObjectStorage
+
+        return RayObjectStorage.reopen(spec.location)
     raise ValueError(f"unknown storage kind {spec.kind!r}")
 
 

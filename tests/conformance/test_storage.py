@@ -23,10 +23,23 @@ def _s3(request: pytest.FixtureRequest, tmp: Path) -> Storage:
     return S3Storage("sprocket-conformance", "jobs/j1")
 
 
+def _ray(request: pytest.FixtureRequest, tmp: Path) -> Storage:
+    """A job's object store on the session's loopback Ray cluster (tests/raycluster.py), this
+    test connected to it as a coordinator is."""
+    from sprocket_cli.executors.ray_cluster import connect, disconnect
+    from sprocket_cli.storage.ray_objects import RayObjectStorage, actor_name
+
+    cluster = request.getfixturevalue("cluster")
+    connect(cluster.address)
+    request.addfinalizer(disconnect)  # the store ends with the connection
+    return RayObjectStorage(actor_name(f"conformance-{request.node.name}"))
+
+
 MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], Storage]] = {
     "local": lambda request, tmp: LocalStorage(tmp / "store"),
     "memory": lambda request, tmp: MemoryStorage(),
     "s3": _s3,
+    "ray": _ray,
 }
 
 

@@ -1,7 +1,8 @@
 """``--backend ray`` on a real two-node Ray cluster, all on 127.0.0.1 in a private network
 namespace (tests/raycluster.py): nothing listens elsewhere, a filter job gives the local
-backend's frames with its items in the job folder or in S3-compatible storage, and a node
-killed mid-job costs only its task, which reruns on the other."""
+backend's frames with its items in the job folder or in S3-compatible storage (in the object
+store, the default: test_ray_objects), and a node killed mid-job costs only its task, which
+reruns on the other."""
 
 from __future__ import annotations
 
@@ -80,8 +81,9 @@ def test_every_listening_socket_of_the_cluster_is_on_loopback(
 def test_a_filter_job_on_ray_gives_the_local_backends_frames(
     cluster: RayCluster, small_clip: Path, local_facts: VideoFacts, tmp_path: Path
 ) -> None:
+    # Items in the job folder, which the nodes share here (test_ray_objects: the default store).
     out = tmp_path / "ray.mp4"
-    ray = ("--backend", "ray", "--backend-opt", f"address={cluster.address}")
+    ray = ("--backend", "ray", "--backend-opt", f"address={cluster.address}", "--backend-opt", "storage=job")
     events = run_cli("filter", str(small_clip), *JOB, *ray, "-o", str(out), jobs=tmp_path)
     got = facts(out)
     assert got.frames == local_facts.frames == 75
@@ -147,7 +149,7 @@ def test_no_cluster_at_the_address_fails_at_once_in_one_line(small_clip: Path) -
 
 def test_the_backends_options_are_checked_when_it_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(
-        OptionError, match="ray takes storage=job or storage=s3://BUCKET/PREFIX, not 'nfs:/x'"
+        OptionError, match="ray takes storage=object, storage=job or storage=s3://BUCKET/PREFIX, not 'nfs:/x'"
     ):
         open_backend("ray", {"storage": "nfs:/x"})
     monkeypatch.delenv("SPROCKET_NOT_SET", raising=False)

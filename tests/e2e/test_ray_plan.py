@@ -28,6 +28,10 @@ def test_plan_for_ray_counts_the_clusters_cpus_and_times_a_node(ray_cluster: Ray
     assert said is not None, result.output
     assert (int(said[1]), int(said[2])) == (nodes, nodes * NODE_CPUS)
     assert float(said[3]) > 0
+    # The clip is on this machine only: the job would put it into the object store.
+    staged = re.search(r"its video \(up to ([\d.]+) MB\) is put once into the Ray object store", text)
+    assert staged is not None, result.output
+    assert float(staged[1]) == round(clip.stat().st_size / 1e6, 1)
     # 16 workers asked for; the cluster runs one task per CPU.
     rows = [line.split() for line in result.output.splitlines()]
     [workers] = [row[1] for row in rows if row[:1] == ["ray"] and row[1].isdigit()]
