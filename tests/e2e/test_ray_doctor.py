@@ -1,8 +1,8 @@
 """``sprocket doctor --backend ray`` on the real loopback cluster (tests/raycluster.py): a healthy
 cluster passes with a line per node; so do nodes with another sprocket installed, or none, whose
 tasks run the sprocket the job ships (executors/ray_runtime.py); no cluster and a node whose
-ffmpeg lacks libx264 each fail in one line, with no traceback; so does a node with another Ray
-or Python.
+ffmpeg lacks libx264 each fail in one line, with no traceback; so do a node with another Ray
+or Python, and one whose Python puts another sprocket before the job's.
 
 The other nodes are real nodes installed differently, joined to the cluster for one test:
 - another sprocket: the node's PYTHONPATH puts a copy of this sprocket's code with another
@@ -90,8 +90,8 @@ def failures(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("✗")]
 
 
-def test_nodes_with_another_sprocket_or_none_pass_on_the_jobs(cluster: RayCluster, tmp_path: Path) -> None:
-    install = tmp_path / "site"
+def another_sprocket(install: Path) -> Path:
+    """A copy of this sprocket's code with another version number in ``install``."""
     shutil.copytree(
         Path(sprocket_cli.__file__).parent,
         install / "sprocket_cli",
@@ -103,6 +103,11 @@ def test_nodes_with_another_sprocket_or_none_pass_on_the_jobs(cluster: RayCluste
             f'__version__ = "{sprocket_cli.__version__}"', f'__version__ = "{OTHER_VERSION}"'
         )
     )
+    return install
+
+
+def test_nodes_with_another_sprocket_or_none_pass_on_the_jobs(cluster: RayCluster, tmp_path: Path) -> None:
+    install = another_sprocket(tmp_path / "site")
     with (
         cluster.extra_node({"PYTHONPATH": str(install)}),
         cluster.extra_node(without_sprocket(tmp_path / "bare")),
@@ -115,6 +120,24 @@ def test_nodes_with_another_sprocket_or_none_pass_on_the_jobs(cluster: RayCluste
         line.startswith("✓") and f"sprocket {stamp.code_stamp()} (the job's)" in line for line in nodes
     )
     assert not failures(lines)
+
+
+def test_a_node_whose_tasks_would_run_another_sprocket_fails_in_one_line(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    """A node whose Python puts another sprocket before everything else on its path, the job's
+    shipped copy included (a ``sitecustomize`` inserting it first, as a site's own Python
+    setup might): its tasks would run that one, so the doctor fails it."""
+    install = another_sprocket(tmp_path / "site")
+    (install / "sitecustomize.py").write_text(f"import sys\nsys.path.insert(0, {str(install)!r})\n")
+    with cluster.extra_node({"PYTHONPATH": str(install)}) as node:
+        code, lines = doctor(cluster.address)
+    assert code == 1, lines
+    [failed] = failures(lines)
+    said = f"✗ node {LOOPBACK} {node.node_id[:8]}: tasks import sprocket {OTHER_VERSION}+"
+    assert failed.startswith(said), lines
+    assert f"not the job's {stamp.code_stamp()}" in failed, failed
+    assert failed.endswith(f"fix: {ray_doctor.FIX_SHADOWED}"), failed
 
 
 def test_a_node_with_another_ray_or_python_fails_in_one_line() -> None:
