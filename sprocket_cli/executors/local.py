@@ -4,6 +4,12 @@ A worker that dies (killed, out of memory) fails only the task it was running: i
 a fresh process, and the other slots' workers and tasks carry on. (A ProcessPoolExecutor breaks
 as a whole instead, failing every task running beside the dead one.) Workers die with the
 coordinator, and their ffmpeg with them, so that a killed coordinator leaves nothing running.
+
+Workers are forked by a fork server (multiprocessing's ``forkserver``) that imported the worker
+path once (:mod:`sprocket_cli.executors.preload`): a fresh interpreter per worker imported it
+again each time. The server is a clean single-threaded process, not the coordinator, whose
+threads (servers, the TUI) a plain fork would break; it exits when the coordinator does (its
+pipe from it closes), and the workers die with it.
 """
 
 from __future__ import annotations
@@ -23,12 +29,11 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import SpawnContext
+from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor, drain
-from sprocket_cli.media.ffmpeg import die_with_parent
-from sprocket_cli.processes import pid_alive
+from sprocket_cli.processes import die_with, pid_alive
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 
@@ -49,6 +54,16 @@ STOP_GRACE = 10.0
 #: Prefix of a worker's own temporary folder, followed by ``<host>-<pid>-``: every temporary
 #: file of its tasks goes in there, so a later coordinator can tell a killed worker's leftovers.
 WORKER_DIR = "sprocket-worker-"
+
+
+def start_method() -> ForkServerContext | SpawnContext:
+    """The fork server where the platform has one (Linux, macOS), else spawn (Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Only the server's first start reads this: a coordinator has one server for all its jobs.
+    context.set_forkserver_preload(["sprocket_cli.executors.preload"])
+    return context
 
 
 class WorkerDied(RuntimeError):
@@ -101,9 +116,15 @@ def worker_limit() -> WorkerLimit:
 # -- in a worker process ------------------------------------------------------------------------
 
 
-def _serve(conn: Connection, parent: int, tmp_root: str) -> None:
-    """A worker: run the tasks ``conn`` brings until it brings None or closes."""
-    die_with_parent(parent)
+def _serve(conn: Connection, coordinator: int, tmp_root: str, env: dict[str, str]) -> None:
+    """A worker: run the tasks ``conn`` brings until it brings None or closes.
+
+    ``env``: the coordinator's environment now; a forked worker has the fork server's, as it
+    was when the server started (an earlier job's, in a program that runs several).
+    """
+    die_with(coordinator)
+    os.environ.clear()
+    os.environ.update(env)
     # The coordinator's temporary folder, not this process's idea of it: it sweeps there.
     home = tempfile.mkdtemp(prefix=f"{_dir_prefix()}{os.getpid()}-", dir=tmp_root)
     tempfile.tempdir = home
@@ -199,12 +220,12 @@ class _Order:
 class _Worker:
     """One worker process and the pipe to it; used by its slot's thread only."""
 
-    def __init__(self, context: SpawnContext) -> None:
+    def __init__(self, context: ForkServerContext | SpawnContext) -> None:
         here, there = context.Pipe()
         self.tmp_root = tempfile.gettempdir()
         self.process = context.Process(
             target=_serve,
-            args=(there, os.getpid(), self.tmp_root),
+            args=(there, os.getpid(), self.tmp_root, dict(os.environ)),
             daemon=True,
             name="sprocket-worker",
         )
@@ -278,8 +299,7 @@ class LocalExecutor(Executor):
         self.limit = worker_limit()
         super().__init__(min(workers, self.limit.count))
         sweep_leftovers(time.time())
-        # spawn, not fork: the coordinator may hold threads (servers, the TUI) that fork breaks.
-        self._context = multiprocessing.get_context("spawn")
+        self._context = start_method()
         self._orders: queue.SimpleQueue[_Order | None] = queue.SimpleQueue()
         self._reports: queue.SimpleQueue[Progress] = queue.SimpleQueue()
         self._closed = False

@@ -59,18 +59,6 @@ def _die_with(parent: int, prctl: _Prctl) -> None:
         os._exit(1)  # the parent died before the request took hold: nobody wants our work
 
 
-def die_with_parent(parent: int) -> None:
-    """Have the kernel SIGKILL this process when its parent ``parent`` ends (Linux; elsewhere
-    nothing), so that nothing of a killed job lives on, orphaned, still computing and writing.
-
-    The signal comes when the parent's *thread* that started this process ends: start children
-    from threads that outlive them.
-    """
-    prctl = _prctl()
-    if prctl is not None:
-        _die_with(parent, prctl)
-
-
 def _dies_with_us() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes a child die with this process, or None where it cannot.
 

@@ -78,15 +78,23 @@ def test_available_memory_is_this_machines() -> None:
 
 
 def _spawned_workers() -> list[psutil.Process]:
-    """This process's live worker processes (multiprocessing's spawn, not its resource tracker)."""
+    """This process's live worker processes: its fork server's children, or those spawned
+    (not multiprocessing's resource tracker, nor the fork server itself)."""
     found = []
     for p in psutil.Process().children():
         try:
-            if "spawn_main" in " ".join(p.cmdline()) and p.status() != psutil.STATUS_ZOMBIE:
-                found.append(p)
+            command = " ".join(p.cmdline())
+            found += p.children() if "forkserver" in command else [p] if "spawn_main" in command else []
         except psutil.Error:
             continue
-    return found
+    alive = []
+    for p in found:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.Error:
+            continue
+    return alive
 
 
 def test_an_executor_asked_for_too_many_starts_only_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
