@@ -335,6 +335,8 @@ class JobFinished(Event):
     """Where the time went; None in journals written before jobs kept it."""
     nodes: dict[str, NodeWork] = dataclasses.field(default_factory=dict)
     """Node name -> what its workers did; their ``worker_seconds`` add up to the job's."""
+    tracks: list[str] = dataclasses.field(default_factory=list)
+    """A line per audio and subtitle track of the final files: copied, transcoded or dropped."""
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

@@ -25,7 +25,8 @@ def err_console() -> Console:
     a fifth to `sprocket --version`, and a command that succeeds never needs it."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    # No emoji codes: ":a:" in a map such as 0:a:7 is one, and would print as a picture.
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 #: Set by the global ``--debug`` flag: errors are re-raised with their traceback.

@@ -44,7 +44,7 @@ def filter_cmd(
     second: Annotated[
         str | None,
         typer.Argument(
-            help="A second video, [1:v] of --filter-complex; the audio stays the first's unless --map 1:a."
+            help="A second video, [1:v] of --filter-complex; the tracks stay the first's unless --map 1:a."
         ),
     ] = None,
     vf: Annotated[
@@ -82,12 +82,13 @@ def filter_cmd(
             "(0.25 to 4; setpts plus atempo, after --vf and --af).",
         ),
     ] = None,
-    map_audio: Annotated[
-        str | None,
+    maps: Annotated[
+        list[str] | None,
         typer.Option(
             "--map",
-            help="Whose audio the output carries, as ffmpeg's -map: 0:a (the first input's, the "
-            "default) or 1:a (the second input's).",
+            help="Audio and subtitle tracks the output carries, as ffmpeg's -map (repeatable): 0 "
+            "(every track of the first input: the default), 0:a:1, 0:s, 1:a (the second input's "
+            "audio), -0:a:2 (all but that one). Chapters and the start timecode are kept.",
         ),
     ] = None,
     no_split_fallback: Annotated[
@@ -117,9 +118,10 @@ def filter_cmd(
     and the work is cut on the first video's keyframes.
     `--codec` picks the encoder (`--crf`, `--preset`, `--pix-fmt`, `--encoder-args` mean the
     same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. `--target-vmaf N`
-    gives each chunk its own crf, the highest whose VMAF reaches N. The audio is
-    copied when the container takes it, else transcoded (Opus in WebM, PCM beside ProRes and
-    DNxHR in MOV, AAC elsewhere).
+    gives each chunk its own crf, the highest whose VMAF reaches N. Every audio track and
+    subtitle of the first input is kept, with its chapters and start timecode (`--map` chooses,
+    as ffmpeg's -map); each audio track is copied when the container takes it, else transcoded
+    (Opus in WebM, PCM beside ProRes and DNxHR in MOV, AAC elsewhere).
     The filter and the encoder are tried on the first frame before any work starts, so a typo
     fails at once with ffmpeg's own message (exit 2), as does an encoder the container cannot
     hold. Progress shows chunks done, frames/s and how far the stream (HLS/DASH in the job
@@ -131,11 +133,13 @@ def filter_cmd(
     from sprocket_cli.media.codecs import encoder_options, resolve
     from sprocket_cli.media.containers import container_for
     from sprocket_cli.media.filtercheck import check_audio_filter, check_filter
+    from sprocket_cli.media.probe import probe_tracks
+    from sprocket_cli.media.trackmap import pick
     from sprocket_cli.plan.speed import with_speed
     from sprocket_cli.stages.encode import check_target
 
     sources = [source] if second is None else [source, second]
-    audio = _mapped_audio(map_audio, len(sources))
+    audio = _mapped_tracks(maps or [], len(sources))
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
     encode: dict[str, object] = {
         "codec": codec,
@@ -174,6 +178,8 @@ def filter_cmd(
     def check() -> None:  # runs beside the probe
         readables = [readable(path) for path in local]
         check_video(readables)
+        if maps:  # a map that names no stream fails here, before the job exists
+            pick(maps, [probe_tracks(path) for path in readables])
         if af is not None:
             check_audio_filter(readables[0], af)
 
@@ -181,23 +187,13 @@ def filter_cmd(
     follow(spec, inputs, {"output_0": dest}, job, check, audio=audio, audio_filters=af)
 
 
-#: ``--map`` -> the job's audio choice (:data:`~sprocket_cli.media.audioplan.CHOICES`).
-AUDIO_MAPS = {"0:a": "a", "1:a": "b"}
+def _mapped_tracks(maps: list[str], inputs: int) -> str:
+    """The job's audio choice for ``--map``s (checked here, before the probe): ``a``, every
+    track of the first input, when there is none; else the maps, space-separated."""
+    from sprocket_cli.media.trackmap import check_maps
 
-
-def _mapped_audio(spec: str | None, inputs: int) -> str:
-    """The audio ``--map spec`` asks for; the first input's when it asks for nothing."""
-    if spec is None:
-        return "a"
-    if spec not in AUDIO_MAPS:
-        raise typer.BadParameter(
-            f"{spec!r}: takes 0:a or 1:a (the video is the filter's output)", param_hint="--map"
-        )
-    if int(spec[0]) >= inputs:
-        raise typer.BadParameter(
-            f"{spec}: there is no input {spec[0]} (give a second video)", param_hint="--map"
-        )
-    return AUDIO_MAPS[spec]
+    check_maps(maps, inputs)
+    return " ".join(m.strip() for m in maps) or "a"
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

@@ -151,6 +151,8 @@ def print_summary(
     table.add_row("chunks", f"{started.chunks} ({' | '.join(started.groups)})")
     if quality:
         table.add_row("quality", quality_line(quality))
+    for i, line in enumerate(finished.tracks):
+        table.add_row("tracks" if i == 0 else "", line)
     table.add_row(
         "workers",
         f"{started.workers} {started.executor}, {finished.worker_seconds:.1f} worker-seconds, "

@@ -39,6 +39,7 @@ from sprocket_cli.jobs.records import (
 from sprocket_cli.launch.binding import Bound, bind, check_bindings
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
+from sprocket_cli.media.containers import CONTAINERS, container_for
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.output.assemble import remove_stale_parts
 from sprocket_cli.pipeline.pipespec import Pipespec, parse, to_dict
@@ -54,7 +55,6 @@ def check_output(dest: Path, sources: list[str], *, overwrite: bool, report: boo
 
     ``report``: the output is facts (a JSON report), not video.
     """
-    from sprocket_cli.media.containers import container_for
 
     dest = dest.expanduser().absolute()
     if report and dest.suffix.lower() != ".json":
@@ -227,6 +227,13 @@ def _build(
             # there the last chunks halve instead.
             None if remote else options.workers,
         )
+    audio = _audio(
+        options.audio,
+        [_named(media[n], record.inputs[n]) for n in spec.inputs],
+        offset,
+        end_pts,
+        options.audio_filters,
+    )
     return Job(
         job_id=record.job_id,
         job_dir=job_dir,
@@ -249,15 +256,19 @@ def _build(
         speculate_after=options.speculate_after,
         task_timeout=options.task_timeout,
         completed=dict(completed),
-        notices=bound.notices,
-        named_inputs=dict(record.inputs),
-        audio=_audio(
-            options.audio,
-            [_named(media[n], record.inputs[n]) for n in spec.inputs],
-            offset,
-            end_pts,
-            options.audio_filters,
+        # Before any work: the tracks a final file's container cannot carry as they are.
+        notices=(
+            *bound.notices,
+            *(
+                n
+                for dest in record.outputs.values()
+                # A video's container; not a report's (find-face's .json).
+                if (container := CONTAINERS.get(Path(dest).suffix.lower())) is not None
+                for n in audio.notices(container)
+            ),
         ),
+        named_inputs=dict(record.inputs),
+        audio=audio,
         # Workers elsewhere cannot read this machine's files: they get them cut into storage.
         staged_inputs=frozenset(
             name for name, info in media.items() if not is_url(info.source) and (staging or remote)

@@ -1,8 +1,11 @@
-"""The final file's container, chosen by the output's suffix, and the audio it carries.
+"""The final file's container, chosen by the output's suffix, and the audio and subtitles it
+carries.
 
 Audio is copied when the container takes the source's codec and transcoded when not: to Opus
 for WebM, to PCM for ProRes and DNxHR in MOV (what editing systems expect beside them), to AAC
-elsewhere.
+elsewhere. Subtitles are copied when the container takes them, converted when they are text
+(to mov_text in MP4 and MOV, SubRip in Matroska, WebVTT in WebM), and dropped, said, when they
+are pictures the container cannot hold.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ LOSSY = frozenset({"aac", "mp3", "mp2", "opus", "vorbis", "ac3", "eac3", "dts"})
 PCM = frozenset({"pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_s24be"})
 #: Video codecs that editing systems take in MOV only beside PCM audio.
 MASTERING = frozenset({"prores", "dnxhd"})
+#: Subtitle codecs of text that ffmpeg decodes and so can write again in another text format.
+TEXT_SUBTITLES = frozenset(
+    {"subrip", "ass", "ssa", "webvtt", "mov_text", "text", "microdvd", "subviewer", "jacosub", "sami",
+     "realtext", "mpl2", "pjs", "vplayer", "stl"}
+)  # fmt: skip
+PICTURE_SUBTITLES = frozenset({"hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle"})
 
 
 @dataclass(frozen=True)
@@ -30,21 +39,29 @@ class Container:
     """Audio codecs it takes as they are (and players play from it)."""
     transcode: tuple[str, ...]
     """``-c:a`` arguments for any other audio."""
+    subtitles: frozenset[str] = frozenset()
+    """Subtitle codecs it takes as they are."""
+    subtitle_encoder: str = ""
+    """ffmpeg's encoder for text subtitles in another format."""
     movflags: bool = False
     """An ISO-BMFF file: the index goes first (``+faststart``), so players start at once."""
 
 
-MP4 = Container(
-    "MP4", "mp4", frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"}), AAC, movflags=True
+_MOV_TEXT = frozenset({"mov_text"})
+_MP4_AUDIO = frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"})
+MP4 = Container("MP4", "mp4", _MP4_AUDIO, AAC, _MOV_TEXT, "mov_text", movflags=True)
+MOV = Container(
+    "MOV", "mov", frozenset({"aac", "mp3", "alac", "ac3", "eac3", *PCM}), AAC, _MOV_TEXT, "mov_text", True
 )
-MOV = Container("MOV", "mov", frozenset({"aac", "mp3", "alac", "ac3", "eac3", *PCM}), AAC, movflags=True)
 MKV = Container(
     "Matroska",
     "matroska",
     frozenset({"aac", "mp3", "mp2", "alac", "flac", "opus", "vorbis", "ac3", "eac3", "dts", "truehd", *PCM}),
     AAC,
+    subtitles=frozenset({"subrip", "ass", "ssa", "webvtt", *PICTURE_SUBTITLES}),
+    subtitle_encoder="srt",
 )
-WEBM = Container("WebM", "webm", frozenset({"opus", "vorbis"}), OPUS)
+WEBM = Container("WebM", "webm", frozenset({"opus", "vorbis"}), OPUS, frozenset({"webvtt"}), "webvtt")
 CONTAINERS = {".mp4": MP4, ".m4v": MP4, ".mov": MOV, ".mkv": MKV, ".webm": WEBM}
 
 
@@ -84,3 +101,25 @@ def audio_target(container: Container, video_codec: str, source_codec: str) -> A
         return AudioTarget(PCM, (pcm,), f"{video_codec} in MOV goes with PCM audio")
     names = ", ".join(sorted(container.audio))
     return AudioTarget(container.audio, container.transcode, f"{container.name} takes {names}")
+
+
+@dataclass(frozen=True)
+class SubtitleTarget:
+    """What one subtitle stream becomes in the final file."""
+
+    codec: str | None
+    """``-c:s`` value (``copy``, or an encoder); None: the stream is dropped."""
+    said: str
+    """What happened to it, and why, in a few words."""
+
+
+def subtitle_target(container: Container, codec: str) -> SubtitleTarget:
+    """The way subtitles in ``codec`` go into ``container``."""
+    if codec in container.subtitles:
+        return SubtitleTarget("copy", f"{codec}, copied")
+    takes = ", ".join(sorted(container.subtitles))
+    if codec in TEXT_SUBTITLES:
+        encoder = container.subtitle_encoder
+        return SubtitleTarget(encoder, f"{codec} -> {encoder} ({container.name} takes {takes})")
+    kind = "pictures" if codec in PICTURE_SUBTITLES else "not text ffmpeg can convert"
+    return SubtitleTarget(None, f"{codec} dropped ({kind}; {container.name} takes {takes})")

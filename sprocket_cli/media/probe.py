@@ -1,4 +1,5 @@
-"""Probe a video with PyAV: geometry, rates, codecs, and every frame's timestamp.
+"""Probe a video with PyAV: geometry, rates, codecs, every frame's timestamp, and the tracks
+beside the video (audio, subtitles), chapters and start timecode that the final file keeps.
 
 Keyframes come from demuxing packets only (no decode), which reads a 60 s 1080p file in
 tens of milliseconds; one frame is decoded just to learn the display rotation.
@@ -25,6 +26,22 @@ class AudioInfo:
     channels: int
     duration: float
     """Seconds."""
+    language: str | None = None
+    """ISO 639-2 code of the stream's ``language`` tag (``eng``); None: untagged."""
+    title: str | None = None
+    """The stream's ``title`` tag (QuickTime's ``name``)."""
+
+
+@dataclass(frozen=True)
+class SubtitleInfo:
+    """One subtitle stream of the source."""
+
+    index: int
+    """Subtitle stream number among the source's subtitle streams (0 = first)."""
+    codec: str
+    """ffmpeg's codec name (``mov_text``, ``subrip``, ``hdmv_pgs_subtitle``)."""
+    language: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,14 @@ class MediaInfo:
     rotation: int
     """Display rotation in degrees, as ffmpeg applies it when decoding."""
     audio: tuple[AudioInfo, ...]
+    subtitles: tuple[SubtitleInfo, ...] = ()
+    chapters: int = 0
+    """How many chapters the file marks."""
+    timecode: str | None = None
+    """SMPTE start timecode (``01:00:00:00``) of the video: a QuickTime tmcd track's, or the
+    video stream's or file's ``timecode`` tag; None: none."""
+    others: tuple[str, ...] = ()
+    """Streams the output cannot keep, each said in a few words (``data stream 5 (gpmd)``)."""
     start: float | None = None
     """Seconds where ffmpeg's timeline of the file starts (its earliest stream): a plain
     ffmpeg run subtracts it from every stream's times; None: not known (the first frame's)."""
@@ -122,9 +147,15 @@ def probe(source: str) -> MediaInfo:
                 duration=float(a.duration * a.time_base)
                 if a.duration is not None and a.time_base is not None
                 else 0.0,
+                **_tags(a.metadata),
             )
             for i, a in enumerate(container.streams.audio)
         )
+        subtitles = tuple(
+            SubtitleInfo(index=i, codec=_codec_name(s), **_tags(s.metadata))
+            for i, s in enumerate(container.streams.subtitles)
+        )
+        chapters = len(container.chapters())
         return MediaInfo(
             source=source,
             width=int(ctx.width),
@@ -138,7 +169,39 @@ def probe(source: str) -> MediaInfo:
             end_pts=end_pts,
             rotation=rotation,
             audio=audio,
+            subtitles=subtitles,
+            chapters=chapters,
+            timecode=_timecode(container, stream),
+            others=_others(container, chapters),
             start=None if container.start_time is None else container.start_time / 1_000_000,
+        )
+
+
+@dataclass(frozen=True)
+class Tracks:
+    """The audio and subtitle streams of a source, without its video's frames."""
+
+    source: str
+    audio: tuple[AudioInfo, ...]
+    subtitles: tuple[SubtitleInfo, ...]
+
+
+def probe_tracks(source: str) -> Tracks:
+    """``source``'s audio and subtitle streams, from its header alone (no packet is read):
+    enough to check a ``-map`` before the job starts."""
+    import av
+
+    with av.open(source) as container:
+        return Tracks(
+            source,
+            tuple(
+                AudioInfo(i, _codec_name(a), 0, 0, 0.0, **_tags(a.metadata))
+                for i, a in enumerate(container.streams.audio)
+            ),
+            tuple(
+                SubtitleInfo(i, _codec_name(s), **_tags(s.metadata))
+                for i, s in enumerate(container.streams.subtitles)
+            ),
         )
 
 
@@ -148,6 +211,46 @@ def video_codec(path: str) -> str:
 
     with av.open(path) as container:
         return str(container.streams.video[0].codec_context.codec.canonical_name)
+
+
+def _tags(metadata: dict[str, str]) -> dict[str, str | None]:
+    """A stream's language and title; QuickTime files keep the title as ``name``."""
+    tags = {k.lower(): v for k, v in metadata.items()}
+    language = tags.get("language")
+    return {
+        "language": None if language in (None, "", "und") else language,
+        "title": tags.get("title") or tags.get("name") or None,
+    }
+
+
+def _codec_name(stream) -> str:  # type: ignore[no-untyped-def]  # PyAV types
+    ctx = stream.codec_context
+    return str(ctx.codec.canonical_name) if ctx is not None and ctx.codec is not None else "none"
+
+
+def _timecode(container, video) -> str | None:  # type: ignore[no-untyped-def]  # PyAV types
+    """The start timecode: the video's tag, a tmcd (data) track's, or the file's (Matroska
+    writes tag names in capitals)."""
+    for metadata in (video.metadata, *(s.metadata for s in container.streams.data), container.metadata):
+        found = {k.lower(): v for k, v in metadata.items()}.get("timecode")
+        if found:
+            return str(found)
+    return None
+
+
+def _others(container, chapters: int) -> tuple[str, ...]:  # type: ignore[no-untyped-def]  # PyAV types
+    """Data and attachment streams that carry neither the timecode nor the chapters (which the
+    output writes anew), in a few words each."""
+    found = []
+    for stream in container.streams:
+        if stream.type not in ("data", "attachment") or "timecode" in stream.metadata:
+            continue
+        handler = stream.metadata.get("handler_name", "").lower()
+        if chapters and stream.type == "data" and ("text" in handler or "subtitle" in handler):
+            continue  # QuickTime's chapter track: written again from the chapters
+        kind = stream.codec_tag or _codec_name(stream)
+        found.append(f"{stream.type} stream {stream.index} ({kind})")
+    return tuple(found)
 
 
 def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:  # type: ignore[no-untyped-def]  # PyAV types

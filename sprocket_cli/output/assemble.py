@@ -1,9 +1,11 @@
-"""The final file: the stream's segments laid end to end, remuxed with the source's audio into
-the container the output's suffix names (MP4, MOV, Matroska, WebM).
+"""The final file: the stream's segments laid end to end, remuxed with the source's audio tracks,
+subtitles, chapters and start timecode into the container the output's suffix names (MP4, MOV,
+Matroska, WebM).
 
-Nothing is re-encoded: video is stream-copied from the segments and audio from the source
-(transcoded only when the container cannot carry the source codec beside the video:
-:func:`~sprocket_cli.media.containers.audio_target`). The file is written under a
+Nothing is re-encoded: video is stream-copied from the segments and each audio track from the
+source (transcoded only when the container cannot carry its codec beside the video:
+:func:`~sprocket_cli.media.containers.audio_target`; subtitles likewise,
+:func:`~sprocket_cli.media.containers.subtitle_target`). The file is written under a
 temporary name beside the destination and renamed into place; the rename replaces only what
 the job may replace (:func:`publish`), and ends the job's hold on the path.
 """
@@ -22,7 +24,7 @@ from sprocket_cli.errors import DiskFullError, FfmpegError, OutputError
 from sprocket_cli.jobs.leftovers import JOINED_VIDEO, PART_SUFFIX
 from sprocket_cli.jobs.records import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
-from sprocket_cli.media.containers import audio_target, container_for
+from sprocket_cli.media.containers import AudioTarget, audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import video_codec
 from sprocket_cli.output.playlists import SegmentEntry
@@ -62,9 +64,10 @@ def assemble(
     audio: AudioPlan,
     dest: Path,
     work_dir: Path,
-) -> str:
-    """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``; return one
-    line on what became of the audio (copied, or transcoded and why)."""
+) -> list[str]:
+    """Write ``dest`` from the segments in ``folder`` plus the output's ``audio``; return a
+    line on what became of each audio and subtitle track (copied, transcoded or dropped, and
+    why)."""
     try:
         return _assemble(storage, folder, entries, audio, dest, work_dir)
     finally:
@@ -73,7 +76,7 @@ def assemble(
 
 def _assemble(
     storage: Storage, folder: str, entries: list[SegmentEntry], audio: AudioPlan, dest: Path, work_dir: Path
-) -> str:
+) -> list[str]:
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
     video = work_dir / JOINED_VIDEO
@@ -94,11 +97,18 @@ def _assemble(
     delay = ["-itsoffset", repr(first)] if first > 0 else []
     args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
     container = container_for(dest)
-    said = "none"
+    said: list[str] = []
     if audio.parts:
-        target = audio_target(container, video_codec(str(video)), audio.source_codec)
-        args += audio.output_args(1, target)
-        said = target.describe(audio.source_codec, copied=audio.copies(target))
+        codec = video_codec(str(video))
+
+        def target(source_codec: str) -> AudioTarget:
+            return audio_target(container, codec, source_codec)
+
+        carried = audio.carried(1, target, container)
+        args += carried.args
+        said = carried.said
+    elif audio.timecode:
+        args += ["-metadata:s:v:0", f"timecode={audio.timecode}"]
     if container.movflags:
         args += ["-movflags", "+faststart"]
     try:

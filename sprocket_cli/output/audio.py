@@ -1,5 +1,9 @@
 """The source's audio as its own streaming rendition, beside the video segments.
 
+The stream carries one audio rendition, the output's first audio track: the playlists name one
+audio group with one member, and a browser plays one track at a time. The final file carries
+every track (:mod:`~sprocket_cli.output.assemble`).
+
 Video chunks are encoded one by one, but audio needs no work: ffmpeg's DASH muxer copies it
 (AAC; other codecs are transcoded, since players expect AAC in a stream) into fMP4 segments
 and writes both an HLS media playlist and a DASH adaptation set, which the stream writer
@@ -38,16 +42,17 @@ class AudioRendition:
 
 
 def write_audio_rendition(audio: AudioPlan, storage: Storage, folder: str) -> AudioRendition | None:
-    """Segment the output's audio into ``folder/audio``; None when it has none."""
-    if not audio.parts:
+    """Segment the output's first audio track into ``folder/audio``; None when it has none."""
+    if not audio.parts or not audio.audio_tracks:
         return None
+    first = audio.first_audio()
     with tempfile.TemporaryDirectory(prefix="sprocket-audio-") as tmp:
         out = Path(tmp)
         run_ffmpeg(
             [
                 # MPEG-TS sources carry another tag than the MP4 muxer's: mp4a is set whatever
                 # came in.
-                *audio.inputs(), *audio.output_args(0, STREAM_AUDIO),
+                *first.inputs(), *first.carried(0, lambda _codec: STREAM_AUDIO).args,
                 "-vn", "-tag:a", "mp4a",
                 "-f", "dash", "-seg_duration", str(AUDIO_SEGMENT_SECONDS),
                 "-use_template", "1", "-use_timeline", "1", "-hls_playlist", "1",

@@ -91,6 +91,7 @@ def job_finished(run: RunContext, published: Published) -> JobFinished:
         first_segment=a.first_segment or 0.0,
         duration_out=published.duration,
         frames_out=published.frames,
+        tracks=published.tracks,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         worker_seconds=a.worker_seconds,
         invocations=a.invocations,

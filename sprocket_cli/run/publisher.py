@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sprocket_cli.errors import JobFailedError, OutputError
@@ -31,6 +31,8 @@ class Published:
     duration: float
     """Seconds of video published."""
     frames: int
+    tracks: list[str] = field(default_factory=list)
+    """What became of each audio and subtitle track in the final files."""
 
 
 class Publisher:
@@ -118,7 +120,7 @@ class Publisher:
     def finish(self) -> Published:
         """Close the playlists, assemble each final file and write each report."""
         job, storage = self.run.job, self.run.storage
-        duration = 0.0
+        duration, tracks = 0.0, []
         for output, writer in self.streams.items():
             if not writer.complete:
                 raise JobFailedError(f"{output}: {len(writer.published)} of {writer.total} segments")
@@ -129,7 +131,7 @@ class Publisher:
                 continue  # no file asked for, or nothing kept (SceneKeep found no scene)
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
-            assemble(storage, writer.folder, writer.published, self.audio, dest, job.job_dir)
+            tracks += assemble(storage, writer.folder, writer.published, self.audio, dest, job.job_dir)
         for output, facts in self.reports.items():
             dest = job.outputs[output]
             if dest is not None:
@@ -139,6 +141,7 @@ class Publisher:
             playlist=first.playlist_key if first is not None else "",
             duration=duration,
             frames=sum(w.frames for w in self.streams.values()),
+            tracks=tracks,
         )
 
     def close(self) -> None:

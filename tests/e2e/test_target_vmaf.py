@@ -163,7 +163,8 @@ def test_ten_bit_bt709_through_x265_to_a_target_keeps_its_picture_and_times(tmp_
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     scores = [e["result"]["meta"]["vmaf"] for e in events if e["kind"] == "task_finished"]
-    assert len(scores) == 3 and all(abs(s - TARGET) <= 1.5 for s in scores), scores
+    started = next(e for e in events if e["kind"] == "job_started")
+    assert len(scores) == started["chunks"] >= 3 and all(abs(s - TARGET) <= 1.5 for s in scores), scores
     got, source = decode(out), decode(src)
     assert (got.video, got.pix_fmt, got.colour) == ("hevc", "yuv420p10le", (1, 1, 1))
     assert got.pts == source.pts, "a join or the reference moved, dropped or doubled a frame"
