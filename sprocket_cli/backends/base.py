@@ -58,6 +58,11 @@ class Backend(ABC):
         and a user's own only where the workers can import it (:attr:`USER_STAGES`)."""
         return (stage.REMOTE or not self.REMOTE) and (self.USER_STAGES or ":" not in stage_ref(stage))
 
+    def reads_in_place(self, path: str) -> bool:
+        """Whether the workers read this machine's file at ``path`` as it is; False: it is
+        cut into storage for them."""
+        return not self.REMOTE
+
     def storage(self, job_dir: Path, job_id: str) -> Storage:
         """Where the items of job ``job_id`` live; by default its folder on this machine."""
         return LocalStorage(job_dir)

@@ -53,6 +53,8 @@ class RayBackend(Backend):
         "for nodes that lack them)",
         "resources": f"Ray resources a stage's tasks need, {RESOURCES_FORM}: CPU, GPU or a "
         "node's custom resource; a task needs those of every stage it runs",
+        "shared": "folders every node sees at the same path (a farm's NFS or SMB mount), "
+        "comma-separated: sources in them are read in place, not put in storage",
     }
 
     def __init__(self, options: Mapping[str, object] | None = None) -> None:
@@ -68,6 +70,12 @@ class RayBackend(Backend):
             raise OptionError("backend", f"{self.NAME}'s env names {', '.join(unset)}, not set here")
         self.env = {n: os.environ[n] for n in names}
         self.resources = parse_resources(str(self.options.get("resources", "")))
+        folders = [f.strip() for f in str(self.options.get("shared", "")).split(",") if f.strip()]
+        missing = [f for f in folders if not Path(f).is_dir()]
+        if missing:
+            wrong = f"{self.NAME}'s shared names {', '.join(missing)}: no such folder here"
+            raise OptionError("backend", wrong)
+        self.shared = [Path(f).resolve() for f in folders]
 
     def executor(self, workers: int) -> RayExecutor:
         try:
@@ -83,6 +91,11 @@ class RayBackend(Backend):
 
     def runs(self, stage: type[AnyStage]) -> bool:
         return stage.REMOTE or stage.NAME in NODE_INSTALLED
+
+    def reads_in_place(self, path: str) -> bool:
+        # Resolved: a link from elsewhere into the mount, or out of it, counts where it leads.
+        where = Path(path).resolve()
+        return any(where.is_relative_to(folder) for folder in self.shared)
 
     def storage(self, job_dir: Path, job_id: str) -> Storage:
         if self.store == OBJECT_STORE:

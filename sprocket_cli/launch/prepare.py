@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from sprocket_cli.backends import backend_class
+from sprocket_cli.backends import open_backend
 from sprocket_cli.errors import OutputError, UsageError
 from sprocket_cli.events import TaskFinished
 from sprocket_cli.inputs import is_url, readable, signed_here
@@ -207,7 +207,8 @@ def _build(
     completed: Mapping[str, Result],
 ) -> Job:
     spec, offset, end_pts = bound.spec, bound.offset, bound.end_pts
-    staging, remote = options.stage_local_inputs, backend_class(options.backend).REMOTE
+    backend = open_backend(options.backend, dict(options.backend_options))
+    staging, remote = options.stage_local_inputs, backend.REMOTE
     first = spec.inputs[0]
     if bound.whole:
         first_plan = plan_chunks(media[first], whole_seconds(media[first], end_pts), None, end_pts)
@@ -269,9 +270,12 @@ def _build(
         ),
         named_inputs=dict(record.inputs),
         audio=audio,
-        # Workers elsewhere cannot read this machine's files: they get them cut into storage.
+        # Workers elsewhere cannot read this machine's files (unless on a folder they share):
+        # they get them cut into storage.
         staged_inputs=frozenset(
-            name for name, info in media.items() if not is_url(info.source) and (staging or remote)
+            name
+            for name, info in media.items()
+            if not is_url(info.source) and (staging or not backend.reads_in_place(info.source))
         ),
     )
 

@@ -13,6 +13,7 @@ import pytest
 
 import builtin_pipelines
 from sprocket_cli.backends import open_backend
+from sprocket_cli.errors import OptionError
 from sprocket_cli.events import ChunkStaged, Event, JobFinished, TaskFinished
 from sprocket_cli.executors.ray_cluster import connect, disconnect
 from sprocket_cli.jobs.journal import Journal
@@ -64,6 +65,34 @@ def test_a_filter_job_keeps_its_items_in_the_object_store_and_gives_the_local_fr
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert not [p for p in written if p.endswith((".m4s", ".mp4")) and p != "ray.mp4"], written
     assert not (handle.job_dir / "stream").exists() and not (handle.job_dir / "work").exists()
+
+
+def test_a_source_in_a_shared_folder_is_read_in_place(
+    cluster: RayCluster, small_clip: Path, local_facts: VideoFacts, tmp_path: Path
+) -> None:
+    """``shared=FOLDER``: the nodes see the source where it is (a farm's mount; here, one
+    machine), so nothing of it is put in storage, and the frames are the local backend's."""
+    options = JobOptions(
+        workers=2,
+        chunk_seconds=1.0,
+        job_parent=tmp_path / "jobs",
+        backend="ray",
+        backend_options=(("address", cluster.address), ("shared", str(small_clip.parent))),
+    )
+    spec = builtin_pipelines.load("filter", {"filter": {"vf": VF}, "encode": {"crf": 0}})
+    out = tmp_path / "shared.mp4"
+    handle = start(JobRequest(spec, {"input_0": str(small_clip)}, {"output_0": out}, options))
+    events = list(handle.events())
+    assert not [e for e in events if isinstance(e, ChunkStaged)]
+    assert facts(out).frame_hashes == local_facts.frame_hashes
+
+
+def test_a_shared_folder_that_is_not_here_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match=r"ray's shared names /nowhere/farm: no such folder here$"):
+        open_backend("ray", {"shared": "/nowhere/farm"})
+    assert open_backend("ray", {"shared": str(tmp_path)}).reads_in_place(str(tmp_path / "a" / "b.mp4"))
+    (tmp_path / "a").mkdir()
+    assert not open_backend("ray", {"shared": str(tmp_path / "a")}).reads_in_place(str(tmp_path / "b.mp4"))
 
 
 @pytest.fixture
