@@ -17,14 +17,15 @@ rest is refused in one line naming the filter: never a silent difference.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 
 from sprocket_cli.errors import BadFilterError, UsageError
 from sprocket_cli.plan.filtergraph import parse_graph, split_unquoted
 from sprocket_cli.plan.filtermodel import classify
 from sprocket_cli.plan.filteroptions import filter_help
 from sprocket_cli.plan.filtertable import HANDLING, FilterClass
+from sprocket_cli.plan.framenumbers import number_frames
 
 #: A label that names an input's stream (ffmpeg: a label no filter outputs is a stream specifier).
 _STREAM_LIKE = re.compile(r"\d+(:.*)?")
@@ -98,6 +99,13 @@ class ComplexGraph:
                     f"{use.text!r} is {finding.kind.value} ({what}): a filter graph runs in chunks "
                     "with per-frame filters only, for now"
                 )
+        self.check_ends()
+
+    def check_ends(self) -> None:
+        """:class:`GraphRefused` naming the first multi-input filter told to act at an
+        input's end (``shortest=1``, ``eof_action=pass``): a chunk's inputs end at its edges."""
+        for use in parse_graph(self.text):
+            help_ = filter_help(use.name)
             if not set(_EOF_DEFAULTS) & set(help_.options):
                 continue
             values = help_.resolve(use.positional, use.named)
@@ -107,6 +115,18 @@ class ComplexGraph:
                         f"{use.text!r}: {option}={values[option]} changes the output where an input "
                         "ends, which chunks cannot reproduce yet; leave it at its default"
                     )
+
+    def renumbered(self, steps: Collection[tuple[int, int]], offset: int) -> ComplexGraph:
+        """The graph with the frame numbers of ``steps`` (chain, position) counting from
+        ``offset`` instead of 0 (:func:`~sprocket_cli.plan.framenumbers.number_frames`)."""
+        chains = tuple(
+            tuple(
+                replace(step, body=number_frames(step.body, offset)) if (c, s) in steps else step
+                for s, step in enumerate(chain)
+            )
+            for c, chain in enumerate(self.chains)
+        )
+        return replace(self, chains=chains)
 
     def render(self, sources: Mapping[int, str | None], tail: str = "null", out: str | None = None) -> str:
         """The graph reading input N from ``[sources[N]]`` (None: the graph's unlabelled input,

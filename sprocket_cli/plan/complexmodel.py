@@ -12,9 +12,20 @@ input to the output add up. Each chunk then decodes that much time of the inputs
 after its own, and the graph's output keeps the chunk's span
 (:class:`~sprocket_cli.stages.filtercomplex.FilterComplex`): the rest is dropped.
 
-Refused in one line naming the filter, before any work: any other class (timing, frame
-numbers, state), and a windowed filter that gives no frame for the first frames of its
-stream or a frame per field.
+Frame numbers (``n`` in hue, geq, drawtext, overlay) count the frames of a filter's input
+stream from its first. Where that stream is the first input's frames one for one (its own
+branch, through filters that give a frame per frame, or an overlay whose main input is such
+a stream), each chunk counts from its first decoded frame's number in that input, as ``-vf``
+does (:mod:`~sprocket_cli.plan.framenumbers`). An overlay gives a frame per frame of its main
+input, then, past that input's end, repeats of its last one at the other's times: in a whole
+run as in the last chunk (the only one past there), so the count agrees there too.
+
+Refused in one line naming the filter, before any work: any other class (timing, state),
+frame numbers of any other stream (another input's: its chunks are cut on the first input's
+spans; a join's that pairs several inputs' frames), a windowed filter that gives no frame
+for the first frames of its stream or a frame per field, and, once the inputs are probed, a
+join whose output goes on past its main input's end at a faster input's frame times
+(:meth:`GraphModel.check_tails`).
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from sprocket_cli.plan.filtermodel import Finding, classify
 from sprocket_cli.plan.filteroptions import filter_help
 from sprocket_cli.plan.filtertable import HANDLING, FilterClass
 
+#: Joins whose output has no frame rate when their inputs' rates differ (libavfilter/vf_stack.c).
+_RATELESS_JOINS = frozenset({"hstack", "vstack", "xstack"})
 #: Where a filter's input comes from: an input of the job (its index) or another step.
 _Node = tuple[int, int]
 
@@ -54,6 +67,9 @@ class GraphModel:
     graph: ComplexGraph
     windows: Mapping[_Node, Windowed]
     """The windowed steps, by (chain, position)."""
+    numbered: frozenset[_Node] = frozenset()
+    """The steps whose frame numbers count the first input's frames: each chunk shifts them
+    by its first decoded frame's number."""
 
     def roll_seconds(self, intervals: Sequence[Fraction]) -> tuple[Fraction, Fraction]:
         """Seconds of every input each chunk decodes before and after its own, given each
@@ -78,12 +94,43 @@ class GraphModel:
         after = max((need(node, 1) for node in links), default=Fraction(0))
         return before, after
 
+    def check_tails(
+        self, ends: Sequence[Fraction], shortest: Sequence[Fraction], longest: Sequence[Fraction]
+    ) -> None:
+        """:class:`GraphRefused` naming a join whose output may go on past its main input's
+        end with frames closer together than the main's, given each input's end (seconds from
+        its first frame) and shortest and longest frame intervals.
+
+        Such a join (an overlay) takes its main (first) input's frame rate, so ffmpeg's encoder
+        puts its frames on a 1/rate grid; past the main's end the other input's frames come
+        faster than that, and the encoder drops or moves each by the frames it kept before.
+        Each chunk has its own encoder, with no such history at its start: a frame ffmpeg drops
+        survives at a chunk's edge. A stack is no such join: inputs at different rates leave
+        its output with no rate, and the encoder keeps its exact times."""
+        links = _links(self.graph)
+        for node, sources in links.items():
+            use = _use(self.graph, node)
+            if len(sources) < 2 or use.name in _RATELESS_JOINS:
+                continue
+            main = _inputs_of(links, sources[0])
+            main_end = min(ends[n] for n in main)
+            main_interval = max(longest[n] for n in main)
+            for other in sources[1:]:
+                if any(ends[n] > main_end and shortest[n] < main_interval for n in _inputs_of(links, other)):
+                    raise GraphRefused(
+                        f"{use.text!r}: another input outlasts its main input at a higher frame "
+                        "rate; past the main's end ffmpeg's encoder drops frames by those before "
+                        "them, which chunks cannot reproduce yet (make the longer, faster input "
+                        "the main one, or trim it)"
+                    )
+
 
 def model_graph(graph: ComplexGraph) -> GraphModel:
     """``graph``'s model; :class:`GraphRefused` naming the first filter that keeps it from
     giving plain ffmpeg's frames in chunks, :class:`BadFilterError` for an unknown filter."""
     links = _links(graph)
     windows: dict[_Node, Windowed] = {}
+    numbered: set[_Node] = set()
     for node in links:
         use = _use(graph, node)
         if not filter_help(use.name).exists:
@@ -91,17 +138,57 @@ def model_graph(graph: ComplexGraph) -> GraphModel:
         finding = classify(use)
         if finding.kind is FilterClass.WINDOW:
             windows[node] = _windowed(finding)
+        elif finding.kind is FilterClass.FRAME_NUMBER and finding.renumber and not finding.before:
+            _check_counts_first(graph, links, node)
+            numbered.add(node)
         elif finding.kind is not FilterClass.FRAME:
             what = HANDLING[finding.kind][0]
             raise GraphRefused(
                 f"{use.text!r} is {finding.kind.value} ({what}): a filter graph runs in chunks "
-                "with per-frame and windowed filters only, for now"
+                "with per-frame and windowed filters, and frame numbers of the first input's "
+                "frames, only, for now"
             )
-    # The per-frame filters' own checks (their options at an input's end), on them alone.
-    frame_only = ",".join(_step(graph, node).body for node in links if node not in windows)
+    # The per-frame filters' own checks (their options at an input's end), on them alone; the
+    # frame-numbered ones' options at an input's end too.
+    frame_only = ",".join(_step(graph, n).body for n in links if n not in windows and n not in numbered)
     if frame_only:
         replace(graph, text=frame_only).check_split()
-    return GraphModel(graph, windows)
+    if numbered:
+        replace(graph, text=",".join(_step(graph, n).body for n in sorted(numbered))).check_ends()
+    return GraphModel(graph, windows, frozenset(numbered))
+
+
+def _check_counts_first(
+    graph: ComplexGraph, links: dict[_Node, tuple[int | _Node, ...]], node: _Node
+) -> None:
+    """:class:`GraphRefused` unless the frames ``node`` counts (its first input's: an
+    overlay's main) are the first input's one for one."""
+    use = _use(graph, node)
+    sources = links[node]
+    if len(sources) > 1 and use.name != "overlay":
+        why = f"it numbers the frames it pairs from {len(sources)} inputs"
+    elif not sources or not _first_ones(graph, links, sources[0]):
+        why = "the frames it numbers are not the first input's one for one"
+    else:
+        return
+    raise GraphRefused(
+        f"{use.text!r} is frame-number ({why}): a filter graph's chunks count only the first "
+        "input's frames ([0:v], or an overlay's main input made of them), for now"
+    )
+
+
+def _first_ones(
+    graph: ComplexGraph, links: dict[_Node, tuple[int | _Node, ...]], source: int | _Node
+) -> bool:
+    """Whether ``source``'s frames are the first input's, one for one from its first: it is
+    that input, a single-input step over such frames (every step the model takes gives a
+    frame per frame), or an overlay whose main input is."""
+    if not isinstance(source, tuple):
+        return source == 0
+    sources = links[source]
+    if not sources or (len(sources) > 1 and _use(graph, source).name != "overlay"):
+        return False
+    return _first_ones(graph, links, sources[0])
 
 
 def frames_for(seconds: Fraction, shortest: Fraction) -> int:
@@ -158,6 +245,11 @@ def _links(graph: ComplexGraph) -> dict[_Node, tuple[int | _Node, ...]]:
                 sources.append(int(label.partition(":")[0]) if label in graph.streams else made[label])
             links[(c, s)] = tuple(sources)
     return links
+
+
+def _inputs_of(links: dict[_Node, tuple[int | _Node, ...]], source: int | _Node) -> frozenset[int]:
+    """The job's inputs whose frames reach a filter through ``source``."""
+    return _upstream(links, source) if isinstance(source, tuple) else frozenset({source})
 
 
 def _upstream(links: dict[_Node, tuple[int | _Node, ...]], node: _Node) -> frozenset[int]:

@@ -54,6 +54,9 @@ class FilterComplexConfig(StageConfig):
     graph: str = Field(min_length=1, description="ffmpeg filter graph, as given to ffmpeg -filter_complex")
     clocks: tuple[Clock, ...] = ()
     """Each input's clock, filled in when the job is planned."""
+    numbered: tuple[tuple[int, int], ...] = ()
+    """The filters (chain, position) whose frame numbers count the first input's frames: each
+    chunk counts from its first decoded frame's number (filled in when the job is planned)."""
     ticks: int = 1
     """How many times finer than the first input's the output track's ticks are, so that every
     output time is a whole number of them (filled in when the job is planned)."""
@@ -82,15 +85,24 @@ class FilterComplex(Stage[FilterComplexConfig]):
         graph = parse_complex(config.graph)
         graph.check_inputs(len(inputs))
         model = model_graph(graph)  # refused before any work, in one line
-        before, after = model.roll_seconds([_intervals(info)[1] for info in inputs])
-        shortest = _intervals(first := inputs[0])[0]
+        intervals = [_intervals(info) for info in inputs]
+        ends = [(info.end_pts - info.frame_pts[0]) * info.time_base for info in inputs]
+        model.check_tails(ends, [i[0] for i in intervals], [i[1] for i in intervals])
+        before, after = model.roll_seconds([i[1] for i in intervals])
+        shortest = intervals[0][0]
+        first = inputs[0]
         # The output ends with the longest input it reads (each timed from its own first frame).
-        read = [inputs[n] for n in graph.reads]
-        end = max((info.end_pts - info.frame_pts[0]) * info.time_base for info in read)
+        end = max(ends[n] for n in graph.reads)
         end_pts = first.frame_pts[0] + math.ceil(end / first.time_base)
         clocks = tuple(Clock(time_base=str(i.time_base), first_pts=i.frame_pts[0]) for i in inputs)
         return Binding(
-            config.model_copy(update={"clocks": clocks, "ticks": _track_ticks(inputs)}),
+            config.model_copy(
+                update={
+                    "clocks": clocks,
+                    "ticks": _track_ticks(inputs),
+                    "numbered": tuple(sorted(model.numbered)),
+                }
+            ),
             end_pts=end_pts,
             # The first input's chunk also decodes the frame after its end, so that no input ends
             # inside the span: a multi-input filter acts when one does (an overlay whose main
@@ -102,7 +114,8 @@ class FilterComplex(Stage[FilterComplexConfig]):
     def contribute(self, config: FilterComplexConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         if not config.clocks:
             raise ValueError("filter_complex's config was not bound to the job's inputs")
-        graph = parse_complex(config.graph)
+        # Frame numbers count from the first input's first frame the chunk decodes.
+        graph = parse_complex(config.graph).renumbered(config.numbered, chunk.lead_index)
         for lane in range(len(command.lanes)):
             if lane not in graph.reads:
                 command.drop_lane(lane)

@@ -43,7 +43,8 @@ def test_seconds_become_frames_of_the_first_input_at_its_shortest_interval() -> 
     [
         ("[0:v]tblend[t];[t][1:v]overlay", "'tblend' gives no frame for its input's first frame"),
         ("[0:v]yadif=mode=1[d];[d][1:v]overlay", "'yadif=mode=1' sends a frame per field"),
-        ("[0:v]hue=h=n*3[h];[h][1:v]hstack", "'hue=h=n*3' is frame-number"),
+        ("[1:v]hue=h=n*3[h];[h][0:v]hstack", "'hue=h=n*3' is frame-number"),
+        ("[0:v][1:v]hstack,hue=h=n*3", "'hue=h=n*3' is frame-number"),
         ("[0:v]fps=10[f];[f][1:v]hstack", "'fps=10' is rate"),
         ("[0:v]reverse[r];[r][1:v]hstack", "'reverse' is whole-stream"),
         # The per-frame filters' own checks still apply beside a window.
@@ -56,3 +57,45 @@ def test_seconds_become_frames_of_the_first_input_at_its_shortest_interval() -> 
 def test_what_does_not_split_is_refused_naming_the_filter(text: str, named: str) -> None:
     with pytest.raises(GraphRefused, match=re.escape(named)):
         model_graph(parse_complex(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "numbered"),
+    [
+        ("[0:v]hue=h=n*3[h];[h][1:v]hstack", [(0, 0)]),
+        ("[0:v]tmix=frames=3,hue=h=n*3[t];[1:v][t]overlay", [(0, 1)]),  # after a window
+        ("[1:v]scale=64:-2[b];[0:v][b]overlay=x=n:y=0,hue=h=n", [(1, 0), (1, 1)]),  # the main input's
+    ],
+)
+def test_frame_numbers_of_the_first_inputs_frames_are_counted_per_chunk(
+    text: str, numbered: list[tuple[int, int]]
+) -> None:
+    model = model_graph(parse_complex(text))
+    assert sorted(model.numbered) == numbered
+    shifted = model.graph.renumbered(model.numbered, 40).render({0: "a", 1: "b"})
+    assert shifted.count("(n+40)") == len(numbered)
+
+
+#: Two inputs: 4 s at 25 fps and 5 s at 30000/1001 fps (ends; shortest and longest intervals).
+ENDS = [Fraction(4), Fraction(5)]
+RATES = [Fraction(1, 25), Fraction(1001, 30000)]
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("[1:v]scale=iw/3:-2[p];[0:v][p]overlay", True),  # the faster input outlasts the main
+        ("[1:v]scale=iw/3:-2[s];[s]hflip[p];[0:v][p]overlay,hue=s=0", True),  # through a branch
+        ("[0:v]scale=iw/3:-2[p];[1:v][p]overlay", False),  # the main one outlasts the other
+        ("[1:v]scale=-2:180[b];[0:v][b]hstack", False),  # a stack keeps exact times
+    ],
+)
+def test_a_join_whose_faster_input_outlasts_its_main_is_refused(text: str, refused: bool) -> None:
+    model = model_graph(parse_complex(text))
+    if refused:
+        with pytest.raises(
+            GraphRefused, match="another input outlasts its main input at a higher frame rate"
+        ):
+            model.check_tails(ENDS, RATES, RATES)
+    else:
+        model.check_tails(ENDS, RATES, RATES)

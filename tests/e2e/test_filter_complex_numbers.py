@@ -1,0 +1,73 @@
+"""Frame numbers (``n``) inside a ``--filter-complex`` graph against plain ``ffmpeg -filter_complex``.
+
+Where a filter counts the first input's frames one for one (on its own branch, or an overlay
+whose main input they are, and after that overlay), each chunk counts from its first decoded
+frame's number in that input. The inputs are those of the windowed-filter tests: the first at
+30000/1001 fps, cut on ordinary frames (each chunk decodes from the keyframe before), the
+second at 25 fps and a second longer, so that an overlay on the first goes on past its end.
+Both sides encode losslessly: same frame count, same times, every frame bit-identical.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_filter_complex import plain_ffmpeg, sprocket, stored_frames
+from tests.e2e.test_filter_complex_windows import ntsc, pal
+
+__all__ = ["ntsc", "pal"]  # the clips, as fixtures of this module too
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        # The first input's own branch, as an inset on the second's frames.
+        "[0:v]hue=h=n*7,scale=iw/3:-2[p];[1:v][p]overlay=W-w-8:8",
+        # After a windowed filter: the chunks' pre-roll counts too.
+        "[0:v]tmix=frames=3,geq=lum='mod(lum(X,Y)+N*5,256)':cb='cb(X,Y)':cr='cr(X,Y)'[g];[1:v][g]overlay=8:8",
+        # The overlay's own n counts its main input's frames: the first's, then (past its end,
+        # where the second's frames time the output) none more.
+        "[1:v]scale=160:90[b];[0:v][b]overlay=x='mod(n*3,160)':y=8",
+        # After the overlay: its frames, past the main input's end the repeats too.
+        "[1:v]scale=160:90[b];[0:v][b]overlay=8:8,hue=h=n*5",
+    ],
+)
+def test_first_inputs_frame_numbers_give_plain_ffmpegs_frames(
+    ntsc: Path, pal: Path, tmp_path: Path, graph: str
+) -> None:
+    want = plain_ffmpeg([ntsc, pal], graph, tmp_path / "plain.mp4")
+    code, output, started = sprocket([ntsc, pal], graph, tmp_path / "sprocket.mp4")
+    assert code == 0, output
+    assert started["chunks"] >= 3 and started["notices"] == []
+    got = stored_frames(tmp_path / "sprocket.mp4")
+    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
+    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
+    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
+    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
+
+
+@pytest.mark.parametrize(
+    ("graph", "message"),
+    [
+        # The second input's chunks are cut on the first's spans: its numbers are not counted yet.
+        ("[1:v]hue=h=n*3[h];[0:v][h]overlay", "'hue=h=n*3' is frame-number (the frames it numbers are not"),
+        ("[1:v][0:v]overlay=x=n:y=0", "'overlay=x=n:y=0' is frame-number (the frames it numbers are not"),
+        # A stack gives a frame at each input's times: its count depends on both.
+        ("[1:v]scale=-2:180[b];[0:v][b]hstack,hue=h=n", "'hue=h=n' is frame-number (the frames it numbers"),
+        ("[1:v]scale=320:180[b];[0:v][b]blend=all_expr=N", "'blend=all_expr=N' is frame-number (it numbers"),
+        ("[0:v][1:v]overlay=x=n:shortest=1", "'overlay=x=n:shortest=1': shortest=1 changes the output"),
+        ("[0:v]select='not(mod(n,3))'[s];[s][1:v]overlay", "is frame-number (counts frames"),
+    ],
+)
+def test_other_frame_numbers_are_refused_in_one_line(
+    ntsc: Path, pal: Path, tmp_path: Path, graph: str, message: str
+) -> None:
+    dest = tmp_path / "out.mp4"
+    code, output, started = sprocket([ntsc, pal], graph, dest)
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], output
+    assert started == {} and not dest.exists()
+    assert not list(tmp_path.glob("jobs/*"))

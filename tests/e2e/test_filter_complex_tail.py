@@ -1,0 +1,67 @@
+"""An overlay whose main input ends first, against plain ``ffmpeg -filter_complex``.
+
+The overlay takes its main (first) input's frame rate, so ffmpeg's encoder puts the output on
+that 1/rate grid. Past the main's end the output goes on at the other input's frame times; where
+those come faster than the grid (30000/1001 fps onto 1/25 s), the encoder drops or moves each
+frame by the ones it kept before it, and a chunk's own encoder, starting afresh, kept one frame
+more at a chunk's edge (127 frames where ffmpeg gives 126). Such a graph is refused in one line
+before any work. With the faster, longer input as the main one it gives ffmpeg's frames (a
+slower input going on past the main's end does too: tests/e2e/test_filter_complex.py's PIP).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ClipMaker
+from tests.e2e.test_filter_complex import plain_ffmpeg, sprocket, stored_frames
+from tests.e2e.test_filter_complex_windows import ntsc
+
+__all__ = ["ntsc"]  # the 5 s 30000/1001 fps clip, a fixture of this module too
+
+INSET = "[0:v]scale=iw/3:-2[p];[1:v][p]overlay"
+
+
+@pytest.fixture(scope="module")
+def pal4(make_clip: ClipMaker) -> Path:
+    """4 s at 25 fps: it ends a second before the first input."""
+    return make_clip(seconds=4, size="192x108", fps=25, keyint=20, audio=False)
+
+
+def test_a_faster_input_past_the_main_inputs_end_is_refused_in_one_line(
+    ntsc: Path, pal4: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "out.mp4"
+    code, output, started = sprocket([ntsc, pal4], INSET, dest)
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, output
+    assert "'overlay': another input outlasts its main input at a higher frame rate" in errors[0]
+    assert started == {} and not dest.exists()
+    assert not list(tmp_path.glob("jobs/*"))
+
+
+@pytest.mark.parametrize(
+    ("order", "graph"),
+    [
+        # The faster input is the main one and the longer: its own grid to the end.
+        ("ab", "[1:v]scale=iw/2:-2[p];[0:v][p]overlay"),
+        # The same with the 25 fps input first (its keyframes cut the work) as the inset.
+        ("ba", "[0:v]scale=iw/2:-2[p];[1:v][p]overlay"),
+    ],
+)
+def test_the_same_inputs_with_the_main_one_outlasting_give_plain_ffmpegs_frames(
+    ntsc: Path, pal4: Path, tmp_path: Path, order: str, graph: str
+) -> None:
+    sources = [{"a": ntsc, "b": pal4}[name] for name in order]
+    want = plain_ffmpeg(sources, graph, tmp_path / "plain.mp4")
+    code, output, started = sprocket(sources, graph, tmp_path / "sprocket.mp4")
+    assert code == 0, output
+    assert started["chunks"] >= 3 and started["notices"] == []
+    got = stored_frames(tmp_path / "sprocket.mp4")
+    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
+    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
+    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
+    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
