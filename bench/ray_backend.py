@@ -5,14 +5,16 @@ Table 1 runs ``filter --vf hue=s=0`` with 2 workers on a generated testsrc2 clip
 bench/.cache), ``--runs`` times, alternating local and Ray, and gives each figure's median: the
 local backend with two worker processes, the Ray backend with one task at a time on each of two
 nodes (one CPU each) of a cluster on 127.0.0.1 in a private network namespace
-(tests/raycluster.py; needs root). Items live in the job folder on both (the nodes share this
-machine's file system), so Ray carries only task and result JSON: ``ray KB`` is those bytes
-(the executor counts them; Ray inlines objects this small, so none reach the object store's
-shared memory). Per-task overhead is the time a task spends outside its worker's own work,
-dispatch to the worker's start plus the worker's end to the coordinator having the result: for
-each worker's first task (``cold``: its process starts; a Ray job's workers are new processes)
-and the median of the others (``steady``). ``wall`` is the job's clock (its start to the final
-file); ``cmd`` adds the workers' start or the connection to the cluster.
+(tests/raycluster.py; needs root). Ray runs twice: with items in the job folder (the nodes
+share this machine's file system), where Ray carries only task and result JSON (``ray KB``:
+the executor counts them; Ray inlines objects this small), and with the backend's default,
+the object store, where the source's chunks and every result go through it too (``store MB``:
+put in, and read out by tasks and the final assembly). Per-task overhead is the time a task
+spends outside its worker's own work, dispatch to the worker's start plus the worker's end to
+the coordinator having the result: for each worker's first task (``cold``: its process
+starts; a Ray job's workers are new processes) and the median of the others (``steady``).
+``wall`` is the job's clock (its start to the final file); ``cmd`` adds the workers' start or
+the connection to the cluster.
 
 Table 2 simulates an hour of 1080p25 in 1 s chunks on 32 nodes of 1 to 16 CPUs
 (:func:`sprocket_cli.backends.ray_plan.ray_model`, which ``sprocket plan --backend ray`` uses),
@@ -55,23 +57,41 @@ CPUS_PER_NODE = (1, 4, 8, 16)
 
 
 def run(
-    src: Path, work: Path, name: str, make: Callable[[], Executor], chunk_seconds: float
+    src: Path,
+    work: Path,
+    name: str,
+    make: Callable[[], Executor],
+    chunk_seconds: float,
+    objects: bool = False,
 ) -> dict[str, float]:
-    """One filter job on the executor ``make`` gives: its figures (see :func:`figures`), and
-    ``moved``: the bytes of JSON that went through Ray (none on the local backend)."""
+    """One filter job on the executor ``make`` gives, with items in the Ray object store
+    (``objects``) or the job folder: its figures (see :func:`figures`), ``moved``: the bytes of
+    JSON that went through Ray (none on the local backend), ``stored``: the bytes put in and
+    read out of the object store."""
     from sprocket_cli.executors.ray_cluster import RayExecutor
+    from sprocket_cli.storage.ray_objects import RayObjectStorage, actor_name
 
     spec = builtin_pipelines.load("filter", {"filter": {"vf": "hue=s=0"}})
     options = JobOptions(workers=2, chunk_seconds=chunk_seconds, job_parent=work / "jobs", overwrite=True)
+    if objects:  # the ray backend's job: its source cut into the store for the nodes
+        options = replace(options, backend="ray")
     started = time.perf_counter()
     executor = make()
+    stored = 0
     try:
         job = prepare_job(spec, {"input_0": str(src)}, {"output_0": work / f"{name}.mp4"}, options)
-        events = [e.to_dict() for e in execute(job, executor)]
+        store = RayObjectStorage(actor_name(job.job_id)) if objects else None
+        events = []
+        for event in execute(job, executor, store):
+            events.append(event.to_dict())
+            if store is not None and event.KIND == "job_finished":  # the store ends with the job
+                traffic = store.traffic()
+                stored = traffic.put + traffic.read
     finally:
         executor.close()
     found = figures(events, time.perf_counter() - started)
     found["moved"] = float(executor.moved if isinstance(executor, RayExecutor) else 0)
+    found["stored"] = float(stored)
     return found
 
 
@@ -110,7 +130,8 @@ def median(runs: list[dict[str, float]]) -> dict[str, float]:
 def row(name: str, f: dict[str, float]) -> str:
     return (
         f"{name:<22} {f['command']:>6.2f} {f['wall']:>6.2f} {f['worker']:>8.2f} {f['tasks']:>5.0f} "
-        f"{1000 * f['cold']:>7.0f} {1000 * f['steady']:>9.1f} {f['moved'] / 1000:>7.1f}"
+        f"{1000 * f['cold']:>7.0f} {1000 * f['steady']:>9.1f} {f['moved'] / 1000:>7.1f} "
+        f"{f['stored'] / 1e6:>8.1f}"
     )
 
 
@@ -126,21 +147,27 @@ def measure(src: Path, runs: int, chunk_seconds: float) -> dict[str, float]:
     header = (
         f"{'backend':<22} {'cmd s':>6} {'wall s':>6} {'worker s':>8} {'tasks':>5} {'cold':>7} {'steady':>9}"
     )
-    print(f"{header} {'ray KB':>7}")
-    local, ray = [], []
+    print(f"{header} {'ray KB':>7} {'store MB':>8}")
+    local, ray, objects = [], [], []
     with tempfile.TemporaryDirectory(prefix="sprocket-bench-") as tmp, loopback_cluster() as cluster:
         work = Path(tmp)
         for i in range(runs):
             local.append(run(src, work, "local", lambda: LocalExecutor(2), chunk_seconds))
             with cluster.network.inside():
                 ray.append(run(src, work, "ray", lambda: RayExecutor(2, cluster.address), chunk_seconds))
+                objects.append(
+                    run(src, work, "objects", lambda: RayExecutor(2, cluster.address), chunk_seconds, True)
+                )
             print(
-                f"  run {i + 1}: local wall {local[-1]['wall']:.2f}s, ray wall {ray[-1]['wall']:.2f}s",
+                f"  run {i + 1}: local wall {local[-1]['wall']:.2f}s, ray wall {ray[-1]['wall']:.2f}s, "
+                f"ray object store wall {objects[-1]['wall']:.2f}s",
                 flush=True,
             )
     print(row("local (2 processes)", median(local)))
-    print(row("ray (2 nodes x 1 CPU)", median(ray)))
-    print(f"ray wall / local wall: {median(ray)['wall'] / median(local)['wall']:.2f}")
+    print(row("ray, job folder", median(ray)))
+    print(row("ray, object store", median(objects)))
+    for name, runs_of in (("job folder", ray), ("object store", objects)):
+        print(f"ray ({name}) wall / local wall: {median(runs_of)['wall'] / median(local)['wall']:.2f}")
     return median(ray)
 
 
