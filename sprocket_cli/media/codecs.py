@@ -212,6 +212,24 @@ def resolve(name: str) -> Encoder:
     )
 
 
+@functools.cache
+def pixel_formats(encoder: str) -> tuple[str, ...]:
+    """The pixel formats ``encoder`` takes, as its ffmpeg help lists them (empty: it does not
+    say, and takes what ffmpeg gives it)."""
+    out = run_ffmpeg(["-h", f"encoder={encoder}"], what=f"asking ffmpeg about {encoder}").stdout
+    listed = re.search(r"Supported pixel formats:(.*)", out)
+    return tuple(listed.group(1).split()) if listed else ()
+
+
+def check_pix_fmt(codec: str, pix_fmt: str) -> None:
+    """:class:`OptionError` if ``codec``'s encoder cannot encode ``pix_fmt``: ffmpeg would pick
+    another on its own (with a warning few read), and the output would not be what was asked."""
+    enc = resolve(codec)
+    takes = pixel_formats(enc.name)
+    if takes and pix_fmt not in takes:
+        raise OptionError("pix_fmt", f"{pix_fmt!r}: {enc.name} takes {', '.join(takes)}")
+
+
 #: Options whose value is a ``key=value:key=value`` list for the encoder library.
 _PARAM_LISTS = frozenset({"x264-params", "x265-params", "svtav1-params", "aom-params"})
 #: Options the job's command sets itself: given as encoder args they would break the chunks.

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sprocket_cli.errors import BadEncoderError, BadFilterError, FfmpegError, OptionError
+from sprocket_cli.media.codecs import check_pix_fmt
 from sprocket_cli.media.command import ENCODER_INPUT, SEGMENT_MOVFLAGS
 from sprocket_cli.media.containers import MP4, Container
 from sprocket_cli.media.ffmpeg import run_ffmpeg
@@ -60,6 +61,8 @@ def _check(
 ) -> None:
     """Encode one frame of ``graph`` (its ffmpeg options) over ``inputs`` into a segment, then
     remux it into ``container``."""
+    if "pix_fmt" in encoder:  # ffmpeg would encode another one, with a warning
+        check_pix_fmt(encoder["c:v"], encoder["pix_fmt"])
     first = [*inputs, *graph, "-frames:v", "1", "-an"]
     with tempfile.TemporaryDirectory(prefix="sprocket-check-") as tmp:
         segment = str(Path(tmp) / f"frame.{segment_format}")

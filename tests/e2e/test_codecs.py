@@ -273,3 +273,36 @@ def assert_refused(source: Path, args: list[str], exit_code: int, needles: tuple
     assert not started, "a job started"
     error = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and all(n in error[0] for n in needles), output
+
+
+@pytest.mark.parametrize(
+    ("codec", "suffix", "pix_fmt"),
+    [("x264", ".mp4", "yuv444p"), ("x265", ".mkv", "yuv422p10le"), ("vp9", ".webm", "yuv420p10le")],
+)
+def test_pix_fmt_is_the_output_pixel_format_on_every_chunk(
+    codec: str, suffix: str, pix_fmt: str, source: Path, tmp_path: Path
+) -> None:
+    """``--pix-fmt`` as ffmpeg's ``-pix_fmt``: every chunk encodes to it, and the joins hold."""
+    dest = tmp_path / f"out{suffix}"
+    code, output, started = sprocket(
+        "filter", str(source), "--vf", "hue=s=0", "--codec", codec, "--pix-fmt", pix_fmt, "-o", str(dest),
+        *CHUNKS,
+    )  # fmt: skip
+    assert code == 0, output
+    assert started["chunks"] == 4
+    got, src = decode(dest), decode(source)
+    assert got.pix_fmt == pix_fmt
+    assert got.pts == src.pts, "a join moved, dropped or doubled a frame"
+
+
+def test_a_pix_fmt_the_encoder_lacks_is_one_line_before_any_work(source: Path, tmp_path: Path) -> None:
+    """Plain ffmpeg would warn and encode another format; the output would not be what was
+    asked, so sprocket says so before any work."""
+    dest = tmp_path / "out.mp4"
+    code, output, started = sprocket(
+        "filter", str(source), "--vf", "null", "--codec", "x264", "--pix-fmt", "rgb48le", "-o", str(dest)
+    )
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert code != 0 and not started and not dest.exists(), output
+    assert len(lines) == 1 and "Traceback" not in output, output
+    assert lines[0].startswith("error: --pix-fmt 'rgb48le': libx264 takes yuv420p, "), output
