@@ -201,7 +201,13 @@ def _work(
             _input_path(source, ikey, storage, os.path.join(tmp, f"in{i}"))
             for i, (_, source, ikey) in enumerate(lanes)
         ]
-        command = ChunkCommand(paths, threads=task.threads, context=task.context, scratch=tmp)
+        command = ChunkCommand(
+            paths,
+            threads=task.threads,
+            context=task.context,
+            scratch=tmp,
+            lane_chunks=[lane_chunk for lane_chunk, _, _ in lanes],
+        )
         for call in task.stages:
             stage = stage_class(call.stage)
             command.focus(call.lane)

@@ -19,6 +19,7 @@ import ffmpeg
 
 if TYPE_CHECKING:
     from sprocket_cli.media.targetq import Target
+    from sprocket_cli.tasks import ChunkRef
 
 #: The last filter before the encoder: even sizes, so that a chain whose output is odd
 #: (175x143) still encodes in 4:2:0 (174x142), where plain ffmpeg would stop with an error.
@@ -101,6 +102,9 @@ class ChunkCommand:
     each segment placed at its first frame, which may come from any input (an overlay on the
     second input's frames) and so is known only once ffmpeg ran. Its times count from the
     first input's first frame."""
+    lane_chunks: list[ChunkRef] = field(default_factory=list)
+    """Each lane's chunk, the first input's then the task's other inputs', for a joining stage
+    (frame numbers on an input's branch count from its chunk's first frame)."""
     lanes: list[Lane] = field(init=False)
     _focus: int | None = field(default=None, init=False)
     _moved_to: int | None = field(default=None, init=False)

@@ -17,7 +17,7 @@ rest is refused in one line naming the filter: never a silent difference.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sprocket_cli.errors import BadFilterError, UsageError
@@ -116,12 +116,13 @@ class ComplexGraph:
                         "ends, which chunks cannot reproduce yet; leave it at its default"
                     )
 
-    def renumbered(self, steps: Collection[tuple[int, int]], offset: int) -> ComplexGraph:
-        """The graph with the frame numbers of ``steps`` (chain, position) counting from
-        ``offset`` instead of 0 (:func:`~sprocket_cli.plan.framenumbers.number_frames`)."""
+    def renumbered(self, offsets: Mapping[tuple[int, int], int]) -> ComplexGraph:
+        """The graph with the frame numbers of each step (chain, position) of ``offsets``
+        counting from its offset instead of 0
+        (:func:`~sprocket_cli.plan.framenumbers.number_frames`)."""
         chains = tuple(
             tuple(
-                replace(step, body=number_frames(step.body, offset)) if (c, s) in steps else step
+                replace(step, body=number_frames(step.body, offsets[(c, s)])) if (c, s) in offsets else step
                 for s, step in enumerate(chain)
             )
             for c, chain in enumerate(self.chains)

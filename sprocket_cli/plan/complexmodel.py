@@ -13,26 +13,27 @@ after its own, and the graph's output keeps the chunk's span
 (:class:`~sprocket_cli.stages.filtercomplex.FilterComplex`): the rest is dropped.
 
 Frame numbers (``n`` in hue, geq, drawtext, overlay) count the frames of a filter's input
-stream from its first. Where that stream is the first input's frames one for one (its own
-branch, through filters that give a frame per frame, or an overlay whose main input is such
-a stream), each chunk counts from its first decoded frame's number in that input, as ``-vf``
-does (:mod:`~sprocket_cli.plan.framenumbers`). An overlay gives a frame per frame of its main
-input, then, past that input's end, repeats of its last one at the other's times: in a whole
-run as in the last chunk (the only one past there), so the count agrees there too.
+stream from its first. Where that stream is one input's frames one for one (its own branch,
+through filters that give a frame per frame; for the first input, also an overlay whose main
+input is such a stream), each chunk counts from its first decoded frame's number in that
+input, as ``-vf`` does (:mod:`~sprocket_cli.plan.framenumbers`): another input's chunk starts
+at a frame of its own too (:func:`~sprocket_cli.media.chunking.align_chunks`). An overlay
+gives a frame per frame of its main input, then, past that input's end, repeats of its last
+one at the other's times: in a whole run as in the last chunk (the only one past there), so
+the count agrees there too.
 
 Refused in one line naming the filter, before any work: any other class (timing, state),
-frame numbers of any other stream (another input's: its chunks are cut on the first input's
-spans; a join's that pairs several inputs' frames), a windowed filter that gives no frame
-for the first frames of its stream or a frame per field, and, once the inputs are probed, a
-join whose output goes on past its main input's end at a faster input's frame times
-(:meth:`GraphModel.check_tails`).
+frame numbers of any other stream (a join's that pairs several inputs' frames, an overlay's
+on another input's frames), a windowed filter that gives no frame for the first frames of
+its stream or a frame per field, and, once the inputs are probed, a join whose output goes
+on past its main input's end at a faster input's frame times (:meth:`GraphModel.check_tails`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cache
 
@@ -67,9 +68,9 @@ class GraphModel:
     graph: ComplexGraph
     windows: Mapping[_Node, Windowed]
     """The windowed steps, by (chain, position)."""
-    numbered: frozenset[_Node] = frozenset()
-    """The steps whose frame numbers count the first input's frames: each chunk shifts them
-    by its first decoded frame's number."""
+    numbered: Mapping[_Node, int] = field(default_factory=dict)
+    """The steps whose frame numbers count one input's frames, each with that input (its
+    index): each chunk shifts them by its first decoded frame's number in that input."""
 
     def roll_seconds(self, intervals: Sequence[Fraction]) -> tuple[Fraction, Fraction]:
         """Seconds of every input each chunk decodes before and after its own, given each
@@ -130,7 +131,7 @@ def model_graph(graph: ComplexGraph) -> GraphModel:
     giving plain ffmpeg's frames in chunks, :class:`BadFilterError` for an unknown filter."""
     links = _links(graph)
     windows: dict[_Node, Windowed] = {}
-    numbered: set[_Node] = set()
+    numbered: dict[_Node, int] = {}
     for node in links:
         use = _use(graph, node)
         if not filter_help(use.name).exists:
@@ -139,8 +140,7 @@ def model_graph(graph: ComplexGraph) -> GraphModel:
         if finding.kind is FilterClass.WINDOW:
             windows[node] = _windowed(finding)
         elif finding.kind is FilterClass.FRAME_NUMBER and finding.renumber and not finding.before:
-            _check_counts_first(graph, links, node)
-            numbered.add(node)
+            numbered[node] = _counted_input(graph, links, node)
         elif finding.kind is not FilterClass.FRAME:
             what = HANDLING[finding.kind][0]
             raise GraphRefused(
@@ -155,40 +155,46 @@ def model_graph(graph: ComplexGraph) -> GraphModel:
         replace(graph, text=frame_only).check_split()
     if numbered:
         replace(graph, text=",".join(_step(graph, n).body for n in sorted(numbered))).check_ends()
-    return GraphModel(graph, windows, frozenset(numbered))
+    return GraphModel(graph, windows, numbered)
 
 
-def _check_counts_first(
-    graph: ComplexGraph, links: dict[_Node, tuple[int | _Node, ...]], node: _Node
-) -> None:
-    """:class:`GraphRefused` unless the frames ``node`` counts (its first input's: an
-    overlay's main) are the first input's one for one."""
+def _counted_input(graph: ComplexGraph, links: dict[_Node, tuple[int | _Node, ...]], node: _Node) -> int:
+    """The input whose frames ``node`` counts (its first input's: an overlay's main), one for
+    one; :class:`GraphRefused` if they are no input's so, or an overlay's main input is not the
+    first's."""
     use = _use(graph, node)
     sources = links[node]
+    counted = _one_for_one(graph, links, sources[0]) if sources else None
     if len(sources) > 1 and use.name != "overlay":
         why = f"it numbers the frames it pairs from {len(sources)} inputs"
-    elif not sources or not _first_ones(graph, links, sources[0]):
-        why = "the frames it numbers are not the first input's one for one"
+    elif counted is None or (len(sources) > 1 and counted != 0):
+        why = "the frames it numbers are not one input's one for one"
     else:
-        return
+        return counted
     raise GraphRefused(
-        f"{use.text!r} is frame-number ({why}): a filter graph's chunks count only the first "
-        "input's frames ([0:v], or an overlay's main input made of them), for now"
+        f"{use.text!r} is frame-number ({why}): a filter graph's chunks count an input's frames "
+        "on its own branch, and the first input's through an overlay whose main input they are, "
+        "only, for now"
     )
 
 
-def _first_ones(
+def _one_for_one(
     graph: ComplexGraph, links: dict[_Node, tuple[int | _Node, ...]], source: int | _Node
-) -> bool:
-    """Whether ``source``'s frames are the first input's, one for one from its first: it is
-    that input, a single-input step over such frames (every step the model takes gives a
-    frame per frame), or an overlay whose main input is."""
+) -> int | None:
+    """The input whose frames ``source``'s are, one for one from its first: it is that input,
+    a single-input step over such frames (every step the model takes gives a frame per frame),
+    or an overlay whose main input is the first input's such frames; None: no input's."""
     if not isinstance(source, tuple):
-        return source == 0
+        return source
     sources = links[source]
-    if not sources or (len(sources) > 1 and _use(graph, source).name != "overlay"):
-        return False
-    return _first_ones(graph, links, sources[0])
+    if not sources:
+        return None
+    counted = _one_for_one(graph, links, sources[0])
+    if len(sources) == 1:
+        return counted
+    # An overlay on another input's frames, on its main's chunk of the first's span, is not
+    # shown to count as a whole run does yet.
+    return 0 if _use(graph, source).name == "overlay" and counted == 0 else None
 
 
 def frames_for(seconds: Fraction, shortest: Fraction) -> int:

@@ -54,9 +54,10 @@ class FilterComplexConfig(StageConfig):
     graph: str = Field(min_length=1, description="ffmpeg filter graph, as given to ffmpeg -filter_complex")
     clocks: tuple[Clock, ...] = ()
     """Each input's clock, filled in when the job is planned."""
-    numbered: tuple[tuple[int, int], ...] = ()
-    """The filters (chain, position) whose frame numbers count the first input's frames: each
-    chunk counts from its first decoded frame's number (filled in when the job is planned)."""
+    numbered: tuple[tuple[int, int, int], ...] = ()
+    """The filters (chain, position) whose frame numbers count an input's frames, with that
+    input: each chunk counts from its first decoded frame's number in that input (filled in
+    when the job is planned)."""
     ticks: int = 1
     """How many times finer than the first input's the output track's ticks are, so that every
     output time is a whole number of them (filled in when the job is planned)."""
@@ -100,7 +101,7 @@ class FilterComplex(Stage[FilterComplexConfig]):
                 update={
                     "clocks": clocks,
                     "ticks": _track_ticks(inputs),
-                    "numbered": tuple(sorted(model.numbered)),
+                    "numbered": tuple((c, s, n) for (c, s), n in sorted(model.numbered.items())),
                 }
             ),
             end_pts=end_pts,
@@ -114,8 +115,9 @@ class FilterComplex(Stage[FilterComplexConfig]):
     def contribute(self, config: FilterComplexConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
         if not config.clocks:
             raise ValueError("filter_complex's config was not bound to the job's inputs")
-        # Frame numbers count from the first input's first frame the chunk decodes.
-        graph = parse_complex(config.graph).renumbered(config.numbered, chunk.lead_index)
+        # Frame numbers count from the first frame the chunk decodes of the input they count.
+        offsets = {(c, s): command.lane_chunks[n].lead_index for c, s, n in config.numbered}
+        graph = parse_complex(config.graph).renumbered(offsets)
         for lane in range(len(command.lanes)):
             if lane not in graph.reads:
                 command.drop_lane(lane)

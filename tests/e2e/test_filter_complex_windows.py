@@ -75,7 +75,7 @@ def test_windowed_branches_give_plain_ffmpegs_frames(
     [
         ("[0:v]tblend[t];[t][1:v]overlay", "'tblend' gives no frame for its input's first frame"),
         ("[0:v]setpts=2*PTS[s];[s][1:v]overlay", "'setpts=2*PTS' is retime"),
-        ("[1:v]hue=h=n*3[h];[0:v][h]overlay", "'hue=h=n*3' is frame-number"),  # the second input's count
+        ("[1:v][0:v]overlay=x=n:y=0", "'overlay=x=n:y=0' is frame-number"),  # on the second input's frames
     ],
 )
 def test_what_does_not_split_is_refused_in_one_line(

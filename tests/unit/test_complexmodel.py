@@ -43,7 +43,14 @@ def test_seconds_become_frames_of_the_first_input_at_its_shortest_interval() -> 
     [
         ("[0:v]tblend[t];[t][1:v]overlay", "'tblend' gives no frame for its input's first frame"),
         ("[0:v]yadif=mode=1[d];[d][1:v]overlay", "'yadif=mode=1' sends a frame per field"),
-        ("[1:v]hue=h=n*3[h];[h][0:v]hstack", "'hue=h=n*3' is frame-number"),
+        # After a join of the second input's frames: not one input's one for one.
+        ("[1:v]scale=-2:180[b];[0:v][b]hstack,hue=h=n", "'hue=h=n' is frame-number (the frames it"),
+        ("[1:v][0:v]overlay=x=n:y=0", "'overlay=x=n:y=0' is frame-number (the frames it numbers"),
+        ("[0:v]scale=64:-2[s];[1:v][s]overlay,hue=h=n", "'hue=h=n' is frame-number (the frames it"),
+        ("[1:v]scale=320:180[b];[0:v][b]blend=all_expr=N", "(it numbers the frames it pairs from 2"),
+        ("[1:v]select='not(mod(n,3))'[s];[0:v][s]overlay", "is frame-number (counts frames"),
+        ("[1:v]setpts=N/25/TB[s];[0:v][s]overlay", "'setpts=N/25/TB' is"),
+        ("[1:v]fade=in:0:30[f];[0:v][f]overlay", "'fade=in:0:30' is"),
         ("[0:v][1:v]hstack,hue=h=n*3", "'hue=h=n*3' is frame-number"),
         ("[0:v]fps=10[f];[f][1:v]hstack", "'fps=10' is rate"),
         ("[0:v]reverse[r];[r][1:v]hstack", "'reverse' is whole-stream"),
@@ -62,18 +69,24 @@ def test_what_does_not_split_is_refused_naming_the_filter(text: str, named: str)
 @pytest.mark.parametrize(
     ("text", "numbered"),
     [
-        ("[0:v]hue=h=n*3[h];[h][1:v]hstack", [(0, 0)]),
-        ("[0:v]tmix=frames=3,hue=h=n*3[t];[1:v][t]overlay", [(0, 1)]),  # after a window
-        ("[1:v]scale=64:-2[b];[0:v][b]overlay=x=n:y=0,hue=h=n", [(1, 0), (1, 1)]),  # the main input's
+        ("[0:v]hue=h=n*3[h];[h][1:v]hstack", {(0, 0): 0}),
+        ("[0:v]tmix=frames=3,hue=h=n*3[t];[1:v][t]overlay", {(0, 1): 0}),  # after a window
+        ("[1:v]scale=64:-2[b];[0:v][b]overlay=x=n:y=0,hue=h=n", {(1, 0): 0, (1, 1): 0}),  # the main input's
+        # The second input's own branch counts its frames, however it joins the first's.
+        ("[1:v]hue=h=n*3,scale=iw/3:-2[p];[0:v][p]overlay", {(0, 0): 1}),
+        ("[1:v]split[x][y];[y]hflip,hue=h=n[h];[x][h]hstack[s];[0:v][s]overlay", {(1, 1): 1}),
+        ("[0:v]hue=h=n[a];[1:v]hue=s=n/100[b];[a][b]hstack", {(0, 0): 0, (1, 0): 1}),
     ],
 )
-def test_frame_numbers_of_the_first_inputs_frames_are_counted_per_chunk(
-    text: str, numbered: list[tuple[int, int]]
+def test_frame_numbers_of_one_inputs_frames_are_counted_per_chunk(
+    text: str, numbered: dict[tuple[int, int], int]
 ) -> None:
     model = model_graph(parse_complex(text))
-    assert sorted(model.numbered) == numbered
-    shifted = model.graph.renumbered(model.numbered, 40).render({0: "a", 1: "b"})
-    assert shifted.count("(n+40)") == len(numbered)
+    assert model.numbered == numbered
+    offsets = {step: (40, 7)[n] for step, n in model.numbered.items()}
+    shifted = model.graph.renumbered(offsets).render({0: "a", 1: "b"})
+    for n in (0, 1):
+        assert shifted.count(f"(n+{(40, 7)[n]})") == list(numbered.values()).count(n)
 
 
 #: Two inputs: 4 s at 25 fps and 5 s at 30000/1001 fps (ends; shortest and longest intervals).
