@@ -31,7 +31,6 @@ from sprocket_cli.launch.execute import execute
 from sprocket_cli.launch.prepare import prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipeline.pipespec import Pipespec
-from sprocket_cli.pipeline.registry import stage_ref
 from sprocket_cli.run import Job
 from sprocket_cli.storage import Storage
 
@@ -142,11 +141,9 @@ def start(
     backend = open_backend(options.backend, dict(options.backend_options))
     if not backend.FOR_USERS:
         raise OptionError("backend", f"{backend.NAME} does no real work; use `sprocket plan` for estimates")
-    refused = sorted({stage_ref(node.stage) for node in request.spec.nodes if not backend.runs(node.stage)})
+    refused = sorted({said for node in request.spec.nodes if (said := backend.refusal(node.stage))})
     if refused:
-        # A user's own stage (module:Class) is not in the workers' code: say which way works.
-        own = " (a stage of your own runs on the local backend)" if any(":" in r for r in refused) else ""
-        raise UsageError(f"{', '.join(refused)} cannot run on the {backend.NAME} backend's workers{own}")
+        raise UsageError("; ".join(refused))
     executor = backend.executor(options.workers)
     try:
         # The executor may run fewer workers than asked (cores, memory, an account's limit).

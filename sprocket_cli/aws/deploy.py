@@ -40,7 +40,7 @@ BUNDLES_PREFIX = "bundles/"
 #: leaves an order of magnitude of slack, while a worker stuck on a bad input is killed (and the
 #: task retried by the coordinator) long before Lambda's 15-minute maximum bills for it.
 TIMEOUT_S = 300
-_STAMP = re.compile(r"code stamp (\S+)")
+_STAMP = re.compile(r"code stamp ([^\s,]+)")
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,14 @@ class Target:
     #: The local zip to upload, as shown and opened ("<built bundle>" in a dry run).
     bundle: str
     partition: str = "aws"
+    #: Whether the zip carries the local face provider (sprocket_cli.aws.bundle.FACES_ARCHES).
+    faces: bool = False
 
     @property
     def bundle_key(self) -> str:
-        return f"{BUNDLES_PREFIX}{self.stamp}.zip"
+        # One key per build: a zip of the same code for the other architecture, or without
+        # faces, already in the bucket is not this one.
+        return f"{BUNDLES_PREFIX}{self.stamp}-{self.arch}{'-faces' if self.faces else ''}.zip"
 
     @property
     def role_arn(self) -> str:
@@ -71,7 +75,8 @@ class Target:
 
     @property
     def description(self) -> str:
-        return f"Sprocket worker, code stamp {self.stamp}"
+        """Names the deployed build: its code stamp, and whether it finds faces."""
+        return f"Sprocket worker, code stamp {self.stamp}{', with faces' if self.faces else ''}"
 
 
 def default_bucket(account: str, region: str) -> str:
@@ -352,13 +357,13 @@ def _function_step(t: Target) -> Step:
             )
         config = seen.get("Configuration", {})
         calls = []
-        if stamp_of(config.get("Description", "")) != t.stamp or config.get("Architectures") != [t.arch]:
+        if config.get("Description") != t.description or config.get("Architectures") != [t.arch]:
             calls.append(
                 Call(
                     "lambda",
                     "update_function_code",
                     {**name, **code, "Architectures": [t.arch]},
-                    f"deploy code stamp {t.stamp} ({t.arch})",
+                    f"deploy code stamp {t.stamp} ({t.arch}{', with faces' if t.faces else ''})",
                     wait=updated,
                 )
             )

@@ -55,6 +55,9 @@ class AwsSettings:
     stamp: str = ""
     #: The AWS profile setup ran with, if one was named; None means boto3's default chain.
     profile: str | None = None
+    #: Whether the deployed bundle carries the local face provider (find-face runs on it).
+    #: False in settings saved before bundles carried it: those deployments did not.
+    faces: bool = False
 
     @classmethod
     def load(cls, path: Path | None = None) -> AwsSettings | None:
@@ -76,7 +79,8 @@ class AwsSettings:
         if missing:
             raise AwsSettingsError(f"{path}: no {' or '.join(missing)}: run sprocket setup again")
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        wrong = [k for k, v in values.items() if not isinstance(v, int if k == "memory_mb" else str)]
+        kinds = {"memory_mb": int, "faces": bool}
+        wrong = [k for k, v in values.items() if type(v) is not kinds.get(k, str)]  # a bool is an int
         if wrong:
             raise AwsSettingsError(f"{path}: bad value for {', '.join(wrong)}: run sprocket setup again")
         return cls(**values)

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
     from sprocket_cli.aws.settings import AwsSettings
     from sprocket_cli.executors.aws_lambda import LambdaExecutor
+    from sprocket_cli.stages.base import AnyStage
+
+#: Stages only a bundle with the local face provider runs (sprocket_cli.aws.bundle.FACES_ARCHES).
+FACE_STAGES = frozenset({"find_faces"})
 
 
 class LambdaBackend(Backend):
@@ -23,6 +27,24 @@ class LambdaBackend(Backend):
     DESCRIPTION: ClassVar[str] = "the AWS Lambda function `sprocket setup` deployed; items in its S3 bucket"
     REMOTE: ClassVar[bool] = True
     USER_STAGES: ClassVar[bool] = False  # the function runs the bundle `sprocket setup` built
+
+    def refusal(self, stage: type[AnyStage]) -> str | None:
+        """As any remote backend's, and a face stage where the deployed bundle lacks dlib (an
+        x86_64 one, or one made before bundles carried it), saying how to get one that has it.
+        Without a deployment, none: opening the executor says to run setup."""
+        from sprocket_cli.aws.settings import AwsSettings
+
+        said = super().refusal(stage)
+        if said is not None or stage.NAME not in FACE_STAGES:
+            return said
+        settings = AwsSettings.load()
+        if settings is None or settings.faces:
+            return None
+        return (
+            f"{stage.NAME} cannot run on the lambda backend: the deployed {settings.arch} bundle has no "
+            "face detector (dlib); run `sprocket setup --arch arm64` to deploy one that has, "
+            "or use --backend local"
+        )
 
     def executor(self, workers: int) -> LambdaExecutor:
         from sprocket_cli.aws.deploy import TIMEOUT_S

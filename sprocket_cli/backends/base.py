@@ -58,6 +58,15 @@ class Backend(ABC):
         and a user's own only where the workers can import it (:attr:`USER_STAGES`)."""
         return (stage.REMOTE or not self.REMOTE) and (self.USER_STAGES or ":" not in stage_ref(stage))
 
+    def refusal(self, stage: type[AnyStage]) -> str | None:
+        """Why this backend's workers cannot run ``stage``, in one line; None: they can."""
+        if self.runs(stage):
+            return None
+        ref = stage_ref(stage)
+        # A user's own stage (module:Class) is not in the workers' code: say which way works.
+        own = " (a stage of your own runs on the local backend)" if ":" in ref else ""
+        return f"{ref} cannot run on the {self.NAME} backend's workers{own}"
+
     def reads_in_place(self, path: str) -> bool:
         """Whether the workers read this machine's file at ``path`` as it is; False: it is
         cut into storage for them."""

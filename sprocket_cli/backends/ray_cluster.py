@@ -21,16 +21,11 @@ from sprocket_cli.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from sprocket_cli.executors.ray_cluster import RayExecutor
-    from sprocket_cli.stages.base import AnyStage
 
 #: The ``storage`` option's value for the Ray object store (the default).
 OBJECT_STORE = "object"
 #: The ``storage`` option's value for the job folder.
 JOB_FOLDER = "job"
-#: Stages refused on Lambda only for what its bundle cannot carry (dlib and the face models
-#: pass its size limit), which a node can have: the job ships sprocket to it, but not the
-#: faces extra (dlib, the face models, av), which a node running these stages must have installed.
-NODE_INSTALLED = frozenset({"find_faces"})
 #: Said when a job that ran with its items in the object store is picked up again.
 RESUME_LOST = (
     "{tasks} finished tasks of the earlier run had their results in its Ray object store, which "
@@ -88,9 +83,6 @@ class RayBackend(Backend):
         if executor.capped is not None:
             self.notices.append(executor.capped)
         return executor
-
-    def runs(self, stage: type[AnyStage]) -> bool:
-        return stage.REMOTE or stage.NAME in NODE_INSTALLED
 
     def reads_in_place(self, path: str) -> bool:
         # Resolved: a link from elsewhere into the mount, or out of it, counts where it leads.

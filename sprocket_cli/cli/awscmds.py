@@ -123,7 +123,7 @@ def setup_cmd(
     credentials) are saved for the Lambda executor; credentials come from boto3's standard chain.
     """
     from sprocket_cli import stamp
-    from sprocket_cli.aws.bundle import RUNTIME, BundleInfo, build, cache_folder, prebuilt
+    from sprocket_cli.aws.bundle import FACES_ARCHES, RUNTIME, BundleInfo, build, cache_folder, prebuilt
     from sprocket_cli.aws.deploy import setup_steps
     from sprocket_cli.aws.plan import Runner
     from sprocket_cli.aws.session import Clients, whoami
@@ -137,7 +137,13 @@ def setup_cmd(
         info = (
             prebuilt(bundle)
             if bundle
-            else BundleInfo(Path("<bundle built by lambda_bundle.build>"), RUNTIME, stamp.code_stamp(), 0)
+            else BundleInfo(
+                Path("<bundle built by lambda_bundle.build>"),
+                RUNTIME,
+                stamp.code_stamp(),
+                0,
+                faces=arch.value in FACES_ARCHES,
+            )
         )
         target = _target(region, ACCOUNT, bucket, memory, arch.value, info, "aws")
         _print_plan(setup_steps(target), "assumes nothing exists yet")
@@ -151,6 +157,13 @@ def setup_cmd(
     if bundle is None:
         done = "reused, its inputs unchanged" if info.reused else "built"
         out.print(f"bundle {info.path.name}: {done}")
+    if not info.faces:
+        how = (
+            "build it with `python -m lambda_bundle.build --arch arm64 --faces`"
+            if bundle
+            else "use --arch arm64"
+        )
+        out.print(f"the bundle has no face detector (dlib), so find-face will not run on Lambda: {how}")
     target = _target(region, identity.account, bucket, memory, arch.value, info, identity.partition)
     out.print(f"account {identity.account}, region {region}, code stamp {target.stamp}")
     for call in Runner(clients).apply(setup_steps(target)):
@@ -166,6 +179,7 @@ def setup_cmd(
         arch=arch.value,
         stamp=target.stamp,
         profile=profile,
+        faces=target.faces,
     ).save()
     if changes:
         out.print(f"deployed {target.function} ({changes} changes); settings in {path}")
@@ -196,6 +210,7 @@ def _target(
         runtime=info.runtime,
         bundle=str(info.path),
         partition=partition,
+        faces=info.faces,
     )
 
 

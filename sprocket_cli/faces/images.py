@@ -1,13 +1,14 @@
-"""Reference photos in and JPEG out, with PyAV (already a dependency) rather than Pillow."""
+"""Reference photos in (PyAV, already a dependency, rather than Pillow) and JPEG out (ffmpeg)."""
 
 from __future__ import annotations
 
 import io
+import subprocess
 import urllib.error
 import urllib.request
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from sprocket_cli.errors import FfmpegError
 from sprocket_cli.faces.base import Frame, LabelledImage
 from sprocket_cli.faces.errors import ReferenceImageError
 
@@ -28,7 +29,7 @@ def load_image(source: str, *, timeout: float = 30.0) -> LabelledImage:
         data: str | io.BytesIO = io.BytesIO(_download(source, timeout))
     else:
         data = source
-    import av  # lazy: only reference photos and services need it
+    import av  # lazy: only reference photos need it, read where the job is planned
 
     try:
         with av.open(data, mode="r") as container:
@@ -71,20 +72,35 @@ def rgb_frame(pixels: NDArray[Any]) -> Frame:
 
 
 def encode_jpeg(frame: Frame, *, quality: int = JPEG_QUALITY, limit: int = MAX_JPEG_BYTES) -> bytes:
-    """``frame`` as JPEG bytes no larger than ``limit``, coarser quantisers tried until it fits."""
-    import av
+    """``frame`` as JPEG bytes no larger than ``limit``, coarser quantisers tried until it fits.
 
+    Encoded by the ffmpeg binary rather than PyAV: frames are sent to a service from workers,
+    and the Lambda bundle carries ffmpeg but not PyAV.
+    """
     height, width = frame.shape[:2]
-    picture = av.VideoFrame.from_ndarray(rgb_frame(frame), format="rgb24").reformat(format="yuvj420p")
+    pixels = rgb_frame(frame).tobytes()
     q = quality
     while True:
-        codec = av.CodecContext.create("mjpeg", "w")
-        codec.width, codec.height, codec.pix_fmt = width, height, "yuvj420p"
-        codec.time_base = Fraction(1, 25)
-        # PyAV cannot set a frame's quality, so the quantiser is pinned through qmin = qmax.
-        codec.qscale = True
-        codec.qmin = codec.qmax = q
-        data = b"".join(bytes(packet) for packet in [*codec.encode(picture), *codec.encode(None)])
+        data = _mjpeg(pixels, width, height, q)
         if len(data) <= limit or q >= 31:
             return data
         q = min(31, q * 2)
+
+
+def _mjpeg(pixels: bytes, width: int, height: int, q: int) -> bytes:
+    from sprocket_cli.media.ffmpeg import ffmpeg_exe, last_error_lines
+
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
+        # The quantiser pinned through qmin = qmax; bitexact: no encoder version in the file.
+        "-frames:v", "1", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-qmin", str(q), "-qmax", str(q),
+        "-q:v", str(q), "-fflags", "+bitexact", "-flags:v", "+bitexact", "-f", "image2pipe", "pipe:1",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, input=pixels, capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout:
+        stderr = done.stderr.decode(errors="replace")
+        error = FfmpegError(f"encoding a {width}x{height} JPEG: {last_error_lines(stderr)}")
+        error.stderr = stderr
+        raise error
+    return done.stdout

@@ -12,8 +12,9 @@ detector could see in these frames: "not found" has two causes that call for dif
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import astuple
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,12 +26,9 @@ from sprocket_cli.pipeline.registry import face_provider_class
 from sprocket_cli.stages.base import Binding, PythonStage, Span, StageConfig
 
 if TYPE_CHECKING:
-    import av
-
     from sprocket_cli.faces.base import FaceProvider, Match
     from sprocket_cli.faces.tracking import FaceTrack, Gray
     from sprocket_cli.media.probe import MediaInfo
-    from sprocket_cli.tasks import ChunkRef
 
 
 class FindFacesConfig(StageConfig):
@@ -68,9 +66,10 @@ class FindFaces(PythonStage[FindFacesConfig]):
     INPUTS: ClassVar[tuple[str, ...]] = ("cuts",)
     OUTPUTS: ClassVar[tuple[str, ...]] = ("faces",)
     Config: ClassVar[type[StageConfig]] = FindFacesConfig
-    # dlib and its models would take an x86_64 bundle over Lambda's 250 MB
-    # (python -m lambda_bundle.build --faces measures it).
-    REMOTE: ClassVar[bool] = False
+    # On Lambda, frames come from the bundle's ffmpeg, not PyAV (faces/frames.py), so that dlib
+    # and its models fit the arm64 bundle; only a deployment that carries them runs this stage
+    # (LambdaBackend.runs).
+    REMOTE: ClassVar[bool] = True
 
     def bind(self, config: FindFacesConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if config.reference is not None:
@@ -83,7 +82,7 @@ class FindFaces(PythonStage[FindFacesConfig]):
 
     def run(self, config: FindFacesConfig, span: Span) -> dict[str, Any]:
         from sprocket_cli.faces.base import PersonRef
-        from sprocket_cli.faces.images import rgb_frame
+        from sprocket_cli.faces.frames import scene_frames
         from sprocket_cli.faces.tracking import FaceTrack, tracker_available
 
         if config.reference is None:
@@ -95,18 +94,19 @@ class FindFaces(PythonStage[FindFacesConfig]):
         track = FaceTrack() if config.track and tracker_available() else None
         samples = []
         smallest: int | None = None
-        for n, (pts, picture) in enumerate(scene_frames(span.path, chunk)):
-            seen = None
-            if n % config.every == 0:
-                if span.stop():
-                    raise Stopped
-                frame = rgb_frame(picture.to_ndarray(format="rgb24"))
-                seen = sample(pts, searcher.find(frame, ref))
-                samples.append(seen)
-                smallest = searcher.smallest_face(frame.shape[0])
-                span.report("computing", n)
-            if track is not None:
-                follow(track, pts, _gray(picture), seen)
+        with contextlib.closing(scene_frames(span.path, chunk)) as frames:
+            for n, (pts, picture) in enumerate(frames):
+                seen = None
+                if n % config.every == 0:
+                    if span.stop():
+                        raise Stopped
+                    frame = picture.rgb()
+                    seen = sample(pts, searcher.find(frame, ref))
+                    samples.append(seen)
+                    smallest = searcher.smallest_face(frame.shape[0])
+                    span.report("computing", n)
+                if track is not None:
+                    follow(track, pts, picture.gray(), seen)
         closest = [s["closest"] for s in samples if s["closest"] is not None]
         facts = {
             "scene": chunk.index,
@@ -184,26 +184,3 @@ def follow(track: FaceTrack, pts: int, gray: Gray, seen: dict[str, Any] | None) 
         track.detected(pts, gray, Box(*seen["box"]))
     else:
         track.missed(pts, gray, others=seen["faces"] > 0)
-
-
-def scene_frames(path: str, chunk: ChunkRef) -> Iterator[tuple[int, av.VideoFrame]]:
-    """Every frame of ``chunk``, decoded, with its pts."""
-    import av  # lazy: only this stage decodes frames in Python
-
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        container.seek(chunk.seek_pts, stream=stream, backward=True)  # the keyframe at or before
-        for frame in container.decode(stream):
-            if frame.pts is None or frame.pts < chunk.start_pts:
-                continue  # pre-roll from the keyframe
-            if not chunk.is_last and frame.pts >= chunk.end_pts:
-                return
-            yield frame.pts, frame
-
-
-def _gray(picture: av.VideoFrame) -> Gray:
-    import numpy as np
-
-    # Copied: PyAV pads rows for some widths, and dlib crashes on padded arrays (see rgb_frame).
-    return np.ascontiguousarray(picture.to_ndarray(format="gray"))

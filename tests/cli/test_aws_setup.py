@@ -130,7 +130,7 @@ def test_setup_twice_creates_everything_once(sent: Sent, moto: boto3.Session, bu
     owner = s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"]["Rules"]
     assert owner == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert keys == [f"bundles/{stamp.code_stamp()}.zip"]
+    assert keys == [f"bundles/{stamp.code_stamp()}-arm64.zip"]
 
     iam = moto.client("iam")
     (role,) = [r for r in iam.list_roles()["Roles"] if r["RoleName"] == "sprocket-worker"]
@@ -170,7 +170,7 @@ def test_a_new_stamp_or_setting_updates_only_the_function(
     assert sorted(sent.mutating()) == [
         "lambda.UpdateFunctionCode",
         "lambda.UpdateFunctionConfiguration",
-        "s3.PutObject",  # bundles/9.9.9+0123456789ab.zip
+        "s3.PutObject",  # bundles/9.9.9+0123456789ab-arm64.zip
     ]
     fn = moto.client("lambda").get_function_configuration(FunctionName="sprocket-worker")
     assert "9.9.9+0123456789ab" in fn["Description"]

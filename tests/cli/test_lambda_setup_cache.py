@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from lambda_bundle.build import Bundle
 from lambda_bundle.cache import earlier_build, record_build
+from sprocket_cli.aws.bundle import FACES_ARCHES
 from sprocket_cli.cli import app
 from tests.conftest import AwsStandIn
 
@@ -32,10 +33,11 @@ def cached(bundle: Bundle, aws: AwsStandIn, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     folder = tmp_path / "cache" / "sprocket" / "bundles"
     folder.mkdir(parents=True)
-    path, digest, found = earlier_build(folder, bundle.arch, "3.12", faces=False)
+    faces = bundle.arch in FACES_ARCHES  # as setup builds for this arch
+    path, digest, found = earlier_build(folder, bundle.arch, "3.12", faces=faces)
     assert found is None  # nothing to reuse in an empty cache
     shutil.copy(bundle.path, path)
-    as_312 = dataclasses.replace(bundle, path=path, python_version="3.12", runtime="python3.12")
+    as_312 = dataclasses.replace(bundle, path=path, python_version="3.12", runtime="python3.12", faces=faces)
     record_build(as_312, digest)
     (folder / f"sprocket-lambda-0.0.1-000000000000-{bundle.arch}-py3.12.zip").write_bytes(b"old")
     return path

@@ -41,7 +41,24 @@ def test_settings_without_profile_omit_it() -> None:
     assert loaded is not None and loaded.profile is None and loaded.function == "sprocket-worker"
 
 
-@pytest.mark.parametrize("text", ["region = ", 'bucket = "b"', 'region = "r"\nbucket = "b"\nmemory_mb = "x"'])
+def test_settings_say_whether_the_bundle_finds_faces_and_older_ones_do_not() -> None:
+    AwsSettings(region="us-east-1", bucket="b-123", faces=True).save()
+    assert AwsSettings.load() == AwsSettings(region="us-east-1", bucket="b-123", faces=True)
+    settings_path().write_text('region = "us-east-1"\nbucket = "b-123"\n')  # saved before faces
+    loaded = AwsSettings.load()
+    assert loaded is not None and loaded.faces is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "region = ",
+        'bucket = "b"',
+        'region = "r"\nbucket = "b"\nmemory_mb = "x"',
+        'region = "r"\nbucket = "b"\nfaces = "yes"',
+        'region = "r"\nbucket = "b"\nmemory_mb = true',
+    ],
+)
 def test_a_broken_settings_file_is_one_clear_error(text: str) -> None:
     settings_path().parent.mkdir(parents=True)
     settings_path().write_text(text)

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from lambda_bundle.build import (
     CLI_ONLY,
     ELF_MACHINES,
+    FACE_MODELS,
     MAX_UNZIPPED_BYTES,
     Bundle,
     BundleTooLarge,
@@ -183,6 +184,25 @@ def test_the_bundle_fits_and_carries_one_executable_ffmpeg(bundle: Bundle, tmp_p
 def test_an_arm64_bundle_carries_an_aarch64_ffmpeg(tmp_path_factory: pytest.TempPathFactory) -> None:
     out = tmp_path_factory.mktemp("arm64")
     check_artefact(build_bundle("arm64", out, "3.12"), out)
+
+
+def test_the_arm64_faces_bundle_as_deployed_fits_with_dlib_and_without_pyav(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """find_faces runs on Lambda from this bundle: dlib and the models in, frames decoded by
+    its ffmpeg (PyAV, 95 MB on aarch64, would take it over the limit)."""
+    out = tmp_path_factory.mktemp("arm64-faces")
+    bundle = build_bundle("arm64", out, "3.12", faces=True)  # BundleTooLarge past the limit
+    assert bundle.faces
+    check_artefact(bundle, out)
+    with zipfile.ZipFile(bundle.path) as z:
+        names = z.namelist()
+        [dlib] = [n for n in names if n.startswith("_dlib_pybind11") and n.endswith(".so")]
+        z.extract(dlib, out / "x")
+    assert elf_machine(out / "x" / dlib) == ELF_MACHINES["arm64"]
+    models = {Path(n).name for n in names if n.startswith("face_recognition_models/models/")}
+    assert models == FACE_MODELS
+    assert "sprocket_cli/faces/framepipe.py" in names
 
 
 def check_artefact(bundle: Bundle, tmp_path: Path) -> None:
