@@ -49,16 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-from benchkit import (
-    CACHE_DIR,
-    ffmpeg,
-    ffmpeg_version,
-    measure,
-    nproc,
-    print_table,
-    run_checked,
-    sprocket_command,
-)
+import benchkit
+from benchkit import CACHE_DIR, ffmpeg, ffmpeg_version, measure, nproc, print_table, run_checked
 
 from sprocket_cli.media.codecs import encoder_options, resolve
 from sprocket_cli.media.containers import audio_target, container_for
@@ -131,7 +123,7 @@ def sprocket(
 ) -> list[dict[str, Any]]:
     """``sprocket filter`` with its default chunks, or chunks of ``chunk`` seconds throughout,
     and ``more`` options; each chunk's result (``task_finished``), in chunk order."""
-    exe = sprocket_command()
+    exe = benchkit.sprocket_command()
     cmd = [exe, "filter", str(src), "--vf", "null", "--codec", codec, "-o", str(out), "-w", str(workers)]
     cmd += ["--json", "--job-dir", str(job_dir), "--overwrite", *more]
     if chunk is not None:
