@@ -5,17 +5,12 @@ a fresh process, and the other slots' workers and tasks carry on. (A ProcessPool
 as a whole instead, failing every task running beside the dead one.) Workers die with the
 coordinator, and their ffmpeg with them, so that a killed coordinator leaves nothing running.
 
-Workers are forked by a fork server (multiprocessing's ``forkserver``) that imported the worker
-path once (:mod:`sprocket_cli.executors.preload`): a fresh interpreter per worker imported it
-again each time. The server is a clean single-threaded process, not the coordinator, whose
-threads (servers, the TUI) a plain fork would break; it exits when the coordinator does (its
-pipe from it closes), and the workers die with it.
+Workers are forked by a fork server that imported the worker path once (:mod:`.forking`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import queue
@@ -33,6 +28,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import ClassVar
 
 from sprocket_cli.executors.base import Executor, drain
+from sprocket_cli.executors.forking import closed, opened, start_method
 from sprocket_cli.processes import die_with, pid_alive
 from sprocket_cli.storage import StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
@@ -54,16 +50,6 @@ STOP_GRACE = 10.0
 #: Prefix of a worker's own temporary folder, followed by ``<host>-<pid>-``: every temporary
 #: file of its tasks goes in there, so a later coordinator can tell a killed worker's leftovers.
 WORKER_DIR = "sprocket-worker-"
-
-
-def start_method() -> ForkServerContext | SpawnContext:
-    """The fork server where the platform has one (Linux, macOS), else spawn (Windows)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    # Only the server's first start reads this: a coordinator has one server for all its jobs.
-    context.set_forkserver_preload(["sprocket_cli.executors.preload"])
-    return context
 
 
 class WorkerDied(RuntimeError):
@@ -300,6 +286,7 @@ class LocalExecutor(Executor):
         super().__init__(min(workers, self.limit.count))
         sweep_leftovers(time.time())
         self._context = start_method()
+        opened()
         self._orders: queue.SimpleQueue[_Order | None] = queue.SimpleQueue()
         self._reports: queue.SimpleQueue[Progress] = queue.SimpleQueue()
         self._closed = False
@@ -376,3 +363,4 @@ class LocalExecutor(Executor):
             self._orders.put(None)
         for slot in self._slots:
             slot.join()
+        closed(self._context)
