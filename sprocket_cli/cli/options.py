@@ -255,6 +255,10 @@ def job_command(fn: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
         job = {name: kwargs.pop(name) for name, _, _ in JOB_OPTIONS}
+        if job["backend"] == "local":
+            from sprocket_cli.executors.forking import start_early
+
+            start_early()  # the workers' imports beside this command's, on 2 cores
         fn(**kwargs, job=job)
 
     # Typer reads the parameters from the signature and their types from the annotations.

@@ -26,6 +26,15 @@ def start_method() -> ForkServerContext | SpawnContext:
     return context
 
 
+def start_early() -> None:
+    """Start the fork server now, where there is one, so that it imports the worker path on
+    another core while this process imports the job's, rather than after it."""
+    if start_method().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def opened() -> None:
     """An executor opened."""
     global _open
