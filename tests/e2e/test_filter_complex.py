@@ -71,6 +71,21 @@ def plain_ffmpeg(sources: list[Path], graph: str, dest: Path) -> list[tuple[Frac
     return stored_frames(dest)
 
 
+def assert_plain_ffmpegs_frames(sources: list[Path], graph: str, tmp_path: Path) -> dict[str, object]:
+    """A lossless run in at least 3 chunks, with no notice, has plain ffmpeg's frames, times
+    and pixels; its ``job_started`` event."""
+    want = plain_ffmpeg(sources, graph, tmp_path / "plain.mp4")
+    code, output, started = sprocket(sources, graph, tmp_path / "sprocket.mp4")
+    assert code == 0, output
+    assert started["chunks"] >= 3 and started["notices"] == []
+    got = stored_frames(tmp_path / "sprocket.mp4")
+    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
+    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
+    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
+    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
+    return started
+
+
 def sprocket(sources: list[Path], graph: str, dest: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
     """Exit code, output and the JobStarted event of a lossless run in 1 s chunks."""
     result = runner.invoke(
@@ -101,16 +116,7 @@ def sprocket(sources: list[Path], graph: str, dest: Path, *extra: str) -> tuple[
 def test_graphs_give_plain_ffmpegs_frames(
     a25: Path, b30: Path, tmp_path: Path, order: str, graph: str
 ) -> None:
-    sources = [{"a": a25, "b": b30}[name] for name in order]
-    want = plain_ffmpeg(sources, graph, tmp_path / "plain.mp4")
-    code, output, started = sprocket(sources, graph, tmp_path / "sprocket.mp4")
-    assert code == 0, output
-    assert started["chunks"] >= 3 and started["notices"] == []
-    got = stored_frames(tmp_path / "sprocket.mp4")
-    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
-    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
-    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
-    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
+    assert_plain_ffmpegs_frames([{"a": a25, "b": b30}[name] for name in order], graph, tmp_path)
 
 
 def test_staged_chunks_give_the_same_frames(a25: Path, b30: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_filter_complex import plain_ffmpeg, sprocket, stored_frames
+from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, sprocket
 from tests.e2e.test_filter_complex_windows import ntsc, pal
 
 __all__ = ["ntsc", "pal"]  # the clips, as fixtures of this module too
@@ -64,19 +64,6 @@ def test_other_inputs_frame_numbers_give_plain_ffmpegs_frames(
 
 def test_one_inputs_graph_counts_its_frames_as_a_vf_graph(ntsc: Path, tmp_path: Path) -> None:
     assert_plain_ffmpegs_frames([ntsc], "[0:v]split[a][b];[b]hue=h=n*3[c];[a][c]hstack", tmp_path)
-
-
-def assert_plain_ffmpegs_frames(sources: list[Path], graph: str, tmp_path: Path) -> None:
-    """A lossless run in several chunks has plain ffmpeg's frames, times and pixels."""
-    want = plain_ffmpeg(sources, graph, tmp_path / "plain.mp4")
-    code, output, started = sprocket(sources, graph, tmp_path / "sprocket.mp4")
-    assert code == 0, output
-    assert started["chunks"] >= 3 and started["notices"] == []
-    got = stored_frames(tmp_path / "sprocket.mp4")
-    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
-    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
-    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
-    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ClipMaker
-from tests.e2e.test_filter_complex import plain_ffmpeg, sprocket, stored_frames
+from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, sprocket
 from tests.e2e.test_filter_complex_windows import ntsc
 
 __all__ = ["ntsc"]  # the 5 s 30000/1001 fps clip, a fixture of this module too
@@ -55,13 +55,4 @@ def test_a_faster_input_past_the_main_inputs_end_is_refused_in_one_line(
 def test_the_same_inputs_with_the_main_one_outlasting_give_plain_ffmpegs_frames(
     ntsc: Path, pal4: Path, tmp_path: Path, order: str, graph: str
 ) -> None:
-    sources = [{"a": ntsc, "b": pal4}[name] for name in order]
-    want = plain_ffmpeg(sources, graph, tmp_path / "plain.mp4")
-    code, output, started = sprocket(sources, graph, tmp_path / "sprocket.mp4")
-    assert code == 0, output
-    assert started["chunks"] >= 3 and started["notices"] == []
-    got = stored_frames(tmp_path / "sprocket.mp4")
-    assert len(got) == len(want), f"{len(got)} frames, ffmpeg gives {len(want)}"
-    assert [t for t, _ in got] == [t for t, _ in want], "timestamps differ"
-    differ = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if g[1] != w[1]]
-    assert not differ, f"frames {differ[:10]} differ from ffmpeg's"
+    assert_plain_ffmpegs_frames([{"a": ntsc, "b": pal4}[name] for name in order], graph, tmp_path)
