@@ -86,6 +86,19 @@ def assert_plain_ffmpegs_frames(sources: list[Path], graph: str, tmp_path: Path)
     return started
 
 
+def assert_refused_in_one_line(sources: list[Path], graph: str, message: str, tmp_path: Path) -> None:
+    """Exit 2 with one error line holding ``message``, before any work: no job, no output."""
+    dest = tmp_path / "out.mp4"
+    code, output, started = sprocket(sources, graph, dest)
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], output
+    assert "Traceback" not in output
+    assert started == {}
+    assert not dest.exists()
+    assert not list(tmp_path.glob("jobs/*"))  # no job folder was made
+
+
 def sprocket(sources: list[Path], graph: str, dest: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
     """Exit code, output and the JobStarted event of a lossless run in 1 s chunks."""
     result = runner.invoke(
@@ -179,12 +192,4 @@ def test_map_takes_the_second_inputs_audio(a25: Path, b30: Path, tmp_path: Path)
 def test_refusals_in_one_line_before_any_work(
     a25: Path, b30: Path, tmp_path: Path, graph: str, message: str
 ) -> None:
-    dest = tmp_path / "out.mp4"
-    code, output, started = sprocket([a25, b30], graph, dest)
-    assert code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and message in errors[0], output
-    assert "Traceback" not in output
-    assert started == {}
-    assert not dest.exists()
-    assert not list(tmp_path.glob("jobs/*"))  # no job folder was made
+    assert_refused_in_one_line([a25, b30], graph, message, tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, sprocket
+from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, assert_refused_in_one_line
 from tests.e2e.test_filter_complex_windows import ntsc, pal
 
 __all__ = ["ntsc", "pal"]  # the clips, as fixtures of this module too
@@ -85,10 +85,4 @@ def test_one_inputs_graph_counts_its_frames_as_a_vf_graph(ntsc: Path, tmp_path: 
 def test_other_frame_numbers_are_refused_in_one_line(
     ntsc: Path, pal: Path, tmp_path: Path, graph: str, message: str
 ) -> None:
-    dest = tmp_path / "out.mp4"
-    code, output, started = sprocket([ntsc, pal], graph, dest)
-    assert code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and message in errors[0], output
-    assert started == {} and not dest.exists()
-    assert not list(tmp_path.glob("jobs/*"))
+    assert_refused_in_one_line([ntsc, pal], graph, message, tmp_path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ClipMaker
-from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, sprocket
+from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, assert_refused_in_one_line
 from tests.e2e.test_filter_complex_windows import ntsc
 
 __all__ = ["ntsc"]  # the 5 s 30000/1001 fps clip, a fixture of this module too
@@ -33,14 +33,8 @@ def pal4(make_clip: ClipMaker) -> Path:
 def test_a_faster_input_past_the_main_inputs_end_is_refused_in_one_line(
     ntsc: Path, pal4: Path, tmp_path: Path
 ) -> None:
-    dest = tmp_path / "out.mp4"
-    code, output, started = sprocket([ntsc, pal4], INSET, dest)
-    assert code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, output
-    assert "'overlay': another input outlasts its main input at a higher frame rate" in errors[0]
-    assert started == {} and not dest.exists()
-    assert not list(tmp_path.glob("jobs/*"))
+    said = "'overlay': another input outlasts its main input at a higher frame rate"
+    assert_refused_in_one_line([ntsc, pal4], INSET, said, tmp_path)
 
 
 @pytest.mark.parametrize(

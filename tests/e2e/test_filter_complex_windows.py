@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ClipMaker
-from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, sprocket
+from tests.e2e.test_filter_complex import assert_plain_ffmpegs_frames, assert_refused_in_one_line
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +72,4 @@ def test_windowed_branches_give_plain_ffmpegs_frames(
 def test_what_does_not_split_is_refused_in_one_line(
     ntsc: Path, pal: Path, tmp_path: Path, graph: str, message: str
 ) -> None:
-    dest = tmp_path / "out.mp4"
-    code, output, started = sprocket([ntsc, pal], graph, dest)
-    assert code == 2, output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and message in errors[0], output
-    assert started == {} and not dest.exists()
-    assert not list(tmp_path.glob("jobs/*"))
+    assert_refused_in_one_line([ntsc, pal], graph, message, tmp_path)
