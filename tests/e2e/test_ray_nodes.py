@@ -45,7 +45,7 @@ def test_a_local_job_has_one_node_this_machine(small_clip: Path, tmp_path: Path)
     [(name, work)] = done["nodes"].items()
     assert name == socket.gethostname()
     assert work["worker_seconds"] == pytest.approx(done["worker_seconds"])
-    assert work["tasks"] == 3
+    assert work["tasks"] == done["invocations"] >= 3  # every task, on this machine
 
 
 @pytest.fixture(scope="module")
