@@ -224,8 +224,11 @@ class _Worker:
         return self.process.pid or 0
 
     def dead(self) -> bool:
-        # The sentinel, not waitpid: multiprocessing may reap a child from any thread.
-        return bool(wait([self.process.sentinel], 0))
+        """Whether the idle worker has died. An idle worker sends nothing, so a readable pipe
+        is its end closing: the kernel closes it as the process exits, before the fork server
+        has reaped the process and reported it on the sentinel (the sentinel alone lags)."""
+        # Not waitpid: multiprocessing may reap a child from any thread.
+        return bool(wait([self.conn, self.process.sentinel], 0))
 
     def run(self, order: _Order, reports: queue.SimpleQueue[Progress]) -> bool:
         """Run ``order`` and settle its future; False if the worker died doing it."""

@@ -85,7 +85,7 @@ class Dispatcher:
     def dispatch(self) -> Iterator[Event]:
         """Submit ready tasks while workers are free and the policy releases them."""
         executor, started = self.run.executor, self.run.started
-        while self.queue and executor.can_submit() and not self.paused:
+        while self.queue and self.can_submit() and not self.paused:
             task = self.queue[0][2]
             if task.task_id in self.done:
                 heapq.heappop(self.queue)  # a copy no longer needed
@@ -99,11 +99,17 @@ class Dispatcher:
                 # Same place in the queue as the original: the next free worker takes it.
                 yield self.queue_task(clone, (priority, seq))
 
+    def can_submit(self) -> bool:
+        """Whether a copy may start now: a slot is free here and a worker is free there. The
+        executor frees its worker as the future completes, which may be before this loop
+        has released the copy's slot; submitting then would run more copies than slots."""
+        return bool(self.free_slots) and self.run.executor.can_submit()
+
     def submit(self, task: Task) -> Iterator[Event]:
         run = self.run
         clock = run.executor.now()
         future = run.executor.submit(task, run.storage.spec())
-        slot = heapq.heappop(self.free_slots) if self.free_slots else len(self.running)
+        slot = heapq.heappop(self.free_slots)
         self.running[future] = Running(task, clock, slot)
         self.copies.setdefault(task.task_id, set()).add(future)
         run.accounts.invocations += 1
@@ -162,7 +168,7 @@ class Dispatcher:
             return
         pairs = [(r.task, r.dispatched) for r in self.running.values() if r.task.task_id not in self.done]
         for backup in self.stragglers.backups(pairs, self.run.executor.now()):
-            if self.run.executor.can_submit():
+            if self.can_submit():
                 yield from self.submit(backup)
             else:
                 # Ahead of everything: a straggler holds up the stream, new work does not.
@@ -189,7 +195,7 @@ class Dispatcher:
         times = []
         if self.retry_heap:
             times.append(self.retry_heap[0][0] - run.started)
-        if self.queue and run.executor.can_submit():
+        if self.queue and self.can_submit():
             times.append(self.policy.release_time(self.queue[0][2], now))
         if self.stragglers.SPECULATIVE:
             pairs = [(r.task, r.dispatched) for r in self.running.values()]
