@@ -119,14 +119,16 @@ def count_frames(path: Path) -> FrameCount:
     return FrameCount(decoded=decoded, declared=declared, audio=has_audio)
 
 
-def print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str], left: int = 1) -> None:
+    """Fixed-width table; the first ``left`` columns left-aligned (names), the rest right (numbers)."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
-        # First column left-aligned (a name), the rest right-aligned (numbers).
-        parts = [f"{cells[0]:<{widths[0]}}"]
-        parts += [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join(parts)
+        parts = [
+            f"{c:<{w}}" if i < left else f"{c:>{w}}"
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
 
     print(line(header))
     print("  ".join("-" * w for w in widths))

@@ -40,7 +40,8 @@ from sprocket_cli.media.testclip import make_test_clip
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import Task
 from sprocket_cli.worker import run_task
-from tests.lambda_endpoint import FUNCTION, LocalLambda, machine_arch
+from tests.lambda_endpoint import FUNCTION, LocalLambda
+from tests.lambda_runtime import machine_arch
 from tests.tasks import gray_task
 
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -28,26 +28,18 @@ Quick smoke run (a 10-minute video, 100 and 1000 workers)::
 from __future__ import annotations
 
 import argparse
-import ast
-import dataclasses
-import inspect
-import itertools
 import json
-import os
-import resource
-import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from benchkit import nproc, print_table
+from sim_child import ChildResult, run_child
+from sim_report import heading, print_model, yes
 
 from builtin_pipelines import load, path
 from sprocket_cli.executors.simulated import (
-    INTERMEDIATE_READ_COST,
-    INTERMEDIATE_WRITE_COST,
-    STAGE_COST,
     CloudModel,
 )
 from sprocket_cli.media.chunking import plan_chunks
@@ -55,7 +47,6 @@ from sprocket_cli.media.probe import MediaInfo
 from sprocket_cli.pipeline.pipespec import Pipespec, parse
 from sprocket_cli.plan.estimate import Estimate, simulate, synthetic_media
 from sprocket_cli.plan.fusion import plan
-from sprocket_cli.plan.pricing import PRICE_DATE, PRICE_PER_GB_SECOND, PRICE_PER_REQUEST
 
 PIPELINE = "filter"
 CHUNK_SECONDS = 1.0
@@ -75,45 +66,6 @@ TARGET_WALL_S = 30.0
 TARGET_DOLLARS_PER_VIDEO_HOUR = 0.50
 TARGET_MS_PER_TASK = 1.0
 
-WIDTH = 110
-
-#: Runs one simulation in a fresh interpreter and prints its memory and CPU as JSON, so that
-#: peak RSS is this job's alone (argv: tasks, workers, chunk seconds). Memory is read two ways:
-#: ru_maxrss, and VmHWM (peak) / VmRSS (now) from /proc/self/status. On Linux a child's
-#: ru_maxrss starts at its parent's high-water mark (it survives fork/vfork + exec), so the
-#: child is started before this process has simulated anything; VmHWM belongs to the child's
-#: own address space and is exact.
-CHILD_CODE = """
-import json, resource, sys, time
-
-from builtin_pipelines import load
-from sprocket_cli.plan.estimate import simulate, synthetic_media
-from sprocket_cli.executors.simulated import CloudModel
-
-
-def mem():
-    status = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                status[key] = int(value.split()[0]) / 1024
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"maxrss": maxrss, "hwm": status.get("VmHWM", -1.0), "rss": status.get("VmRSS", -1.0)}
-
-
-baseline = mem()
-tasks, workers, chunk = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-spec = load("filter")
-media = synthetic_media(tasks * chunk)
-inputs = mem()
-started = time.process_time()
-est = simulate(spec, media, CloudModel(), workers=workers, chunk_seconds=chunk)
-cpu = time.process_time() - started
-peak = mem()
-print(json.dumps({"baseline": baseline, "inputs": inputs, "peak": peak, "cpu_s": cpu, "tasks": est.tasks}))
-"""
-
 
 @dataclass(frozen=True)
 class Mode:
@@ -124,34 +76,6 @@ class Mode:
     @property
     def groups(self) -> list[str]:
         return [g.name for g in plan(self.spec).groups]
-
-
-@dataclass(frozen=True)
-class Memory:
-    maxrss: float
-    """ru_maxrss so far, MiB."""
-    hwm: float
-    """VmHWM: peak RSS of this address space, MiB."""
-    rss: float
-    """VmRSS: RSS now, MiB."""
-
-    @staticmethod
-    def of(data: dict[str, Any]) -> Memory:
-        return Memory(maxrss=float(data["maxrss"]), hwm=float(data["hwm"]), rss=float(data["rss"]))
-
-
-@dataclass(frozen=True)
-class ChildResult:
-    baseline: Memory
-    """Right after the imports."""
-    inputs: Memory
-    """Once the pipespec and the synthetic source exist."""
-    peak: Memory
-    """After the job."""
-    cpu_s: float
-    tasks: int
-    parent_maxrss: float
-    """This process's ru_maxrss when the child was started, MiB."""
 
 
 # ----------------------------------------------------------------------------------- setup
@@ -169,115 +93,6 @@ def unfused_spec() -> Pipespec:
 
 def modes() -> list[Mode]:
     return [Mode("fused", load(PIPELINE)), Mode("unfused", unfused_spec())]
-
-
-def field_notes(cls: type) -> dict[str, str]:
-    """Field name -> the docstring under it in ``cls``'s source (where its value comes from)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError, SyntaxError):
-        return {}
-    if not tree.body or not isinstance(tree.body[0], ast.ClassDef):
-        return {}
-    body = tree.body[0].body
-    notes: dict[str, str] = {}
-    for stmt, nxt in itertools.pairwise(body):
-        if (
-            isinstance(stmt, ast.AnnAssign)
-            and isinstance(stmt.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            notes[stmt.target.id] = " ".join(nxt.value.value.split())
-    return notes
-
-
-def nproc() -> int:
-    return len(os.sched_getaffinity(0))
-
-
-# ---------------------------------------------------------------------------------- report
-
-
-def print_table(rows: Sequence[Sequence[str]], header: Sequence[str], left: int = 1) -> None:
-    """Fixed-width table; the first ``left`` columns left-aligned (names), the rest right."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            f"{c:<{w}}" if i < left else f"{c:>{w}}"
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(parts).rstrip()
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
-def print_notes_table(rows: Sequence[tuple[str, str, str]], header: tuple[str, str, str]) -> None:
-    """Name, value, and a free-text note wrapped to the page width."""
-    w0 = max(len(r[0]) for r in [header, *rows])
-    w1 = max(len(r[1]) for r in [header, *rows])
-    indent = " " * (w0 + w1 + 4)
-    print(f"{header[0]:<{w0}}  {header[1]:>{w1}}  {header[2]}")
-    print(f"{'-' * w0}  {'-' * w1}  {'-' * (WIDTH - len(indent))}")
-    for name, value, note in rows:
-        wrapped = textwrap.wrap(note, WIDTH - len(indent)) or [""]
-        print(f"{name:<{w0}}  {value:>{w1}}  {wrapped[0]}".rstrip())
-        for more in wrapped[1:]:
-            print(indent + more)
-
-
-def heading(title: str) -> None:
-    print()
-    print(title)
-    print("=" * len(title))
-
-
-def yes(ok: bool) -> str:
-    return "yes" if ok else "NO"
-
-
-def fmt_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def print_model(model: CloudModel) -> None:
-    heading("Simulated cloud (every table): CloudModel() defaults, stage costs, prices")
-    notes = field_notes(CloudModel)
-    rows = [
-        (f.name, fmt_value(getattr(model, f.name)), notes.get(f.name, "")) for f in dataclasses.fields(model)
-    ]
-    rows.append(("(worker_vcpus)", f"{model.worker_vcpus:.3f}", "derived: cores each worker computes with"))
-    print_notes_table(rows, ("parameter", "value", "source / note"))
-    print()
-    cost_rows = [(f"STAGE_COST[{k!r}]", f"{v:g}", "") for k, v in STAGE_COST.items()]
-    cost_rows[0] = (cost_rows[0][0], cost_rows[0][1], "core-seconds per frame, as a share of fused time")
-    cost_rows += [
-        ("INTERMEDIATE_WRITE_COST", f"{INTERMEDIATE_WRITE_COST:g}", "writing a lossless (FFV1) intermediate"),
-        ("INTERMEDIATE_READ_COST", f"{INTERMEDIATE_READ_COST:g}", "reading one back"),
-    ]
-    print_notes_table(cost_rows, ("cost", "value", "note"))
-    print(
-        "task compute = frames x (sum of its stages' costs + intermediate read/write) "
-        "/ (fps_per_core x worker_vcpus)"
-    )
-    print()
-    price_rows = [
-        (f"PRICE_PER_GB_SECOND[{arch!r}]", f"{price:.10f}", "$ per GB-second of billed duration")
-        for arch, price in PRICE_PER_GB_SECOND.items()
-    ]
-    price_rows.append(("PRICE_PER_REQUEST", f"{PRICE_PER_REQUEST:.10f}", "$ per invocation"))
-    print_notes_table(price_rows, ("price (AWS Lambda, us-east-1)", "value", "note"))
-    print(
-        f"price date: {PRICE_DATE}; simulate() bills x86_64 at memory_mb = {model.memory_mb} "
-        f"({model.memory_mb / 1024:.4f} GB) per worker-second"
-    )
 
 
 # ---------------------------------------------------------------------------------- runs
@@ -406,23 +221,6 @@ def policy_table(modes_: Sequence[Mode], media: MediaInfo, model: CloudModel, de
     print("(streaming paces the work to playback, so its wall time follows the video's length by design)")
 
 
-def run_child(tasks: int, workers: int) -> ChildResult:
-    parent_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    cmd = [sys.executable, "-c", CHILD_CODE, str(tasks), str(workers), str(CHUNK_SECONDS)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"memory child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    return ChildResult(
-        baseline=Memory.of(data["baseline"]),
-        inputs=Memory.of(data["inputs"]),
-        peak=Memory.of(data["peak"]),
-        cpu_s=float(data["cpu_s"]),
-        tasks=int(data["tasks"]),
-        parent_maxrss=parent_maxrss,
-    )
-
-
 def overhead_table(model: CloudModel, tasks: int, child: ChildResult) -> None:
     heading("Table 3: coordinator overhead")
     mode = Mode("fused", load(PIPELINE))
@@ -516,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     # Before anything grows this process: a child's ru_maxrss starts at its parent's peak.
-    child = run_child(args.overhead_tasks, OVERHEAD_WORKERS)
+    child = run_child(args.overhead_tasks, OVERHEAD_WORKERS, CHUNK_SECONDS)
 
     scale_table(modes_, media, model, workers)
     print_model(model)

@@ -35,20 +35,13 @@ import tempfile
 import threading
 import time
 import uuid
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
-import pytest
-
-from lambda_bundle.build import PLATFORMS, Bundle, build_bundle
-
-if TYPE_CHECKING:
-    from tests.conftest import AwsStandIn
+from tests.lambda_runtime import BOOTSTRAP, release, unpack
 
 #: Lambda's limit on a synchronous invocation's request payload, bytes.
 PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -58,57 +51,6 @@ LOG_TAIL = 4096
 HANDLER = "lambda_bundle.handler.handler"
 FUNCTION = "sprocket-worker"
 ACCOUNT = "123456789012"
-
-# Run by ``python -I -S -B -c``: the runtime's part of Lambda. The reply goes to a private
-# copy of stdout; fd 1 and 2 (the handler's prints, ffmpeg's output) both feed the log, as on Lambda.
-_BOOTSTRAP = r"""
-import json, os, resource, sys, time, traceback
-reply_fd = os.dup(1)
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-root = os.environ["LAMBDA_TASK_ROOT"]
-sys.path.insert(0, root)
-event = json.loads(sys.stdin.buffer.read() or b"null")
-deadline = time.monotonic() + float(os.environ["_SPROCKET_TIMEOUT"])
-
-class Context:
-    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-    function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
-    memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-    aws_request_id = os.environ["_SPROCKET_REQUEST_ID"]
-    invoked_function_arn = os.environ["_SPROCKET_ARN"]
-    log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
-    log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
-    def get_remaining_time_in_millis(self):
-        return max(0, int((deadline - time.monotonic()) * 1000))
-
-def error(exc, kind=None, message=None):
-    tb = traceback.extract_tb(exc.__traceback__)
-    print(f"[ERROR] {kind or type(exc).__name__}: {message or exc}", file=sys.stderr)
-    traceback.print_exception(exc, file=sys.stderr)
-    return {"errorMessage": message or str(exc), "errorType": kind or type(exc).__name__,
-            "stackTrace": traceback.format_list(tb)}
-
-t0 = time.monotonic()
-module, _, name = os.environ["_HANDLER"].rpartition(".")
-out = {}
-try:
-    import importlib
-    function = getattr(importlib.import_module(module), name)
-except Exception as exc:
-    out["error"] = error(exc, "Runtime.ImportModuleError", f"Unable to import module '{module}': {exc}")
-t1 = time.monotonic()
-if "error" not in out:
-    try:
-        out["payload"] = function(event, Context())
-    except Exception as exc:
-        out["error"] = error(exc)
-t2 = time.monotonic()
-usage = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-out.update(init_ms=(t1 - t0) * 1000, duration_ms=(t2 - t1) * 1000, max_memory_kb=usage)
-sys.stderr.flush()
-os.write(reply_fd, json.dumps(out).encode())
-"""
 
 
 @dataclass(frozen=True)
@@ -246,7 +188,7 @@ class LocalLambda:
             started = time.monotonic()
             try:
                 proc = subprocess.run(
-                    [self.python, "-I", "-S", "-B", "-c", _BOOTSTRAP],
+                    [self.python, "-I", "-S", "-B", "-c", BOOTSTRAP],
                     input=payload,
                     capture_output=True,
                     env=env,
@@ -436,108 +378,3 @@ def _handler_for(endpoint: LocalLambda) -> type[BaseHTTPRequestHandler]:
             return outcome, log
 
     return Handler
-
-
-# -- unpacking ----------------------------------------------------------------------------
-
-
-def unpack(zip_path: Path, dest: Path) -> Path:
-    """Unpack ``zip_path`` into ``dest`` with its modes, then make ``dest`` read-only: a
-    read-only bind mount where allowed (as root), else every file and folder without write bits."""
-    dest.mkdir(parents=True)
-    with zipfile.ZipFile(zip_path) as z:
-        for info in z.infolist():
-            target = dest / info.filename
-            z.extract(info, dest)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                target.chmod(mode)
-    mounted = subprocess.run(["mount", "--bind", str(dest), str(dest)], capture_output=True, check=False)
-    if mounted.returncode == 0:
-        remount = ["mount", "-o", "remount,ro,bind", str(dest)]
-        if subprocess.run(remount, capture_output=True, check=False).returncode == 0:
-            return dest
-        subprocess.run(["umount", str(dest)], capture_output=True, check=False)
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~0o222)
-    return dest
-
-
-def release(dest: Path) -> None:
-    """Undo :func:`unpack`'s read-only state so that the folder can be removed."""
-    if subprocess.run(["umount", str(dest)], capture_output=True, check=False).returncode != 0:
-        for path in [dest, *dest.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode | 0o200)
-
-
-def machine_arch() -> str:
-    """This machine's architecture by Lambda's name ("x86_64" or "arm64")."""
-    machine = os.uname().machine
-    return "arm64" if machine in ("aarch64", "arm64") else machine
-
-
-# -- fixtures -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
-    """The bundle for this machine's arch and the running Python (the endpoint runs it with
-    this interpreter), built once per session; pip's downloads come from its cache or the
-    registry."""
-    arch = machine_arch()
-    if arch not in PLATFORMS:
-        pytest.skip(f"no Lambda architecture for this machine ({arch})")
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return build_bundle(arch, tmp_path_factory.mktemp("bundle"), python)
-
-
-@pytest.fixture(scope="session")
-def bundle_root(bundle: Bundle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The bundle unpacked once per session, read-only, shared by every endpoint."""
-    root = unpack(bundle.path, tmp_path_factory.mktemp("task") / "task")
-    yield root
-    release(root)
-
-
-def set_up(region: str, endpoint: LocalLambda, url: str, bucket: str, monkeypatch: pytest.MonkeyPatch,
-           config: Path) -> None:  # fmt: skip
-    """What `sprocket setup` leaves: its settings (under ``config``) and ``bucket``; Lambda
-    calls go to ``url`` (the endpoint, or a relay to it)."""
-    import boto3
-
-    from sprocket_cli.aws.settings import AwsSettings
-    from sprocket_cli.stamp import code_stamp
-
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", url)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a session that sees these endpoints
-    boto3.client("s3").create_bucket(Bucket=bucket)
-    AwsSettings(
-        region=region,
-        bucket=bucket,
-        function=endpoint.function,
-        memory_mb=endpoint.memory_mb,
-        arch=machine_arch(),
-        stamp=code_stamp(),
-    ).save()
-
-
-#: The bucket ``deployed``'s settings name, in the stand-in's S3.
-BUCKET = "sprocket-test-bucket"
-
-
-@pytest.fixture
-def deployed(
-    aws: AwsStandIn, local_lambda: LocalLambda, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> LocalLambda:
-    """What `sprocket setup` leaves: its settings and bucket; Lambda calls reach the endpoint."""
-    set_up(aws.region, local_lambda, local_lambda.url, BUCKET, monkeypatch, tmp_path / "config")
-    return local_lambda
-
-
-@pytest.fixture
-def local_lambda(bundle_root: Path) -> Iterator[LocalLambda]:
-    """A fresh endpoint (counts start at zero) over the session's unpacked bundle."""
-    with LocalLambda(bundle_root) as endpoint:
-        yield endpoint

@@ -121,7 +121,8 @@ def _lambda(request: pytest.FixtureRequest, tmp: Path, workers: int) -> Iterator
 
     from sprocket_cli.storage.s3 import S3Storage
     from tests.conftest import AwsStandIn
-    from tests.lambda_endpoint import LocalLambda, machine_arch
+    from tests.lambda_endpoint import LocalLambda
+    from tests.lambda_runtime import machine_arch
 
     aws: AwsStandIn = request.getfixturevalue("aws")
     endpoint: LocalLambda = request.getfixturevalue("local_lambda")

@@ -18,7 +18,8 @@ from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import BUCKET, LocalLambda
+from tests.lambda_endpoint import LocalLambda
+from tests.lambda_fixtures import BUCKET
 from tests.media_checks import facts
 
 runner = CliRunner()

@@ -14,7 +14,6 @@ faces use arm64; the arm64 faces bundle's size is checked in tests/unit/test_lam
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import json
 import os
@@ -29,11 +28,12 @@ import pytest
 from typer.testing import CliRunner
 
 from lambda_bundle.build import MAX_UNZIPPED_BYTES, build_bundle
-from sprocket_cli.aws.settings import AwsSettings
 from sprocket_cli.cli import app
 from tests.conftest import AwsStandIn
 from tests.facemedia import ASTRONAUT, OBAMA, FaceClip, Scene, make_face_clip
-from tests.lambda_endpoint import BUCKET, LocalLambda, machine_arch, release, set_up, unpack
+from tests.lambda_endpoint import LocalLambda
+from tests.lambda_fixtures import BUCKET, set_up
+from tests.lambda_runtime import machine_arch, release, unpack
 
 pytestmark = pytest.mark.timeout(1800)  # the first build downloads dlib and numpy wheels
 
@@ -105,10 +105,8 @@ def test_find_face_on_lambda_finds_what_a_local_run_finds(
     monkeypatch: pytest.MonkeyPatch,
     source: str,
 ) -> None:
-    set_up(aws.region, faces_endpoint, faces_endpoint.url, BUCKET, monkeypatch, tmp_path / "config")
-    deployed = AwsSettings.load()
-    assert deployed is not None
-    dataclasses.replace(deployed, faces=True).save()  # as setup records a bundle with dlib
+    config = tmp_path / "config"
+    set_up(aws.region, faces_endpoint, faces_endpoint.url, BUCKET, monkeypatch, config, faces=True)
     spanning = [s for s in play.scenes if any(s.start < b < s.end for b in BOUNDARIES)]
     assert [(s.start, s.end) for s in spanning] == [(75, 113)]
     boto3.client("s3").upload_file(str(play.path), BUCKET, "in/play.mp4")

@@ -16,7 +16,8 @@ from sprocket_cli.aws.deploy import TIMEOUT_S
 from sprocket_cli.cli import app
 from sprocket_cli.executors.base import SIGNED_MARGIN_S
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import BUCKET, LocalLambda
+from tests.lambda_endpoint import LocalLambda
+from tests.lambda_fixtures import BUCKET
 from tests.media_checks import facts
 
 runner = CliRunner()

@@ -20,7 +20,8 @@ from sprocket_cli.aws.reach import Scope, address_scope
 from sprocket_cli.cli import app
 from sprocket_cli.output.server import StreamServer
 from tests.conftest import AwsStandIn
-from tests.lambda_endpoint import LocalLambda, set_up
+from tests.lambda_endpoint import LocalLambda
+from tests.lambda_fixtures import set_up
 
 runner = CliRunner()
 BUCKET = "sprocket-test-bucket"
