@@ -11,7 +11,7 @@ import pytest
 
 from sprocket_cli.media.testclip import make_test_clip
 from tests.faultkit import mount_tmpfs, umount
-from tests.lambda_fixtures import bundle, bundle_root, deployed, local_lambda  # noqa: F401  # fixtures
+from tests.lambda_fixtures import bundle, bundle_root, deployed, deployed_bundle, local_lambda  # noqa: F401  # fixtures
 from tests.raycluster import cluster, ray_cluster  # noqa: F401  # fixtures
 
 ClipMaker = Callable[..., Path]

@@ -4,7 +4,7 @@ fresh endpoint per test, and what `sprocket setup` leaves (settings and bucket).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,25 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
         pytest.skip(f"no Lambda architecture for this machine ({arch})")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     return build_bundle(arch, tmp_path_factory.mktemp("bundle"), python)
+
+
+@pytest.fixture(scope="session")
+def deployed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Bundle]:
+    """The zip `sprocket setup` deploys for an arch (Lambda's python3.12, the face provider on
+    the arches that carry it), each built once per session. ``bundle`` is built for this
+    interpreter instead, whose wheels (and imageio-ffmpeg's ffmpeg) may be older ones."""
+    from sprocket_cli.aws.bundle import FACES_ARCHES, RUNTIME
+
+    built: dict[str, Bundle] = {}
+
+    def get(arch: str) -> Bundle:
+        if arch not in built:
+            out = tmp_path_factory.mktemp(f"deployed-{arch}")
+            python = RUNTIME.removeprefix("python")
+            built[arch] = build_bundle(arch, out, python, faces=arch in FACES_ARCHES)
+        return built[arch]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -187,19 +188,18 @@ def test_an_arm64_bundle_carries_an_aarch64_ffmpeg(tmp_path_factory: pytest.Temp
 
 
 def test_the_arm64_faces_bundle_as_deployed_fits_with_dlib_and_without_pyav(
-    tmp_path_factory: pytest.TempPathFactory,
+    deployed_bundle: Callable[[str], Bundle], tmp_path: Path
 ) -> None:
     """find_faces runs on Lambda from this bundle: dlib and the models in, frames decoded by
     its ffmpeg (PyAV, 95 MB on aarch64, would take it over the limit)."""
-    out = tmp_path_factory.mktemp("arm64-faces")
-    bundle = build_bundle("arm64", out, "3.12", faces=True)  # BundleTooLarge past the limit
-    assert bundle.faces
-    check_artefact(bundle, out)
+    bundle = deployed_bundle("arm64")  # BundleTooLarge past the limit
+    assert bundle.faces and bundle.python_version == "3.12"
+    check_artefact(bundle, tmp_path)
     with zipfile.ZipFile(bundle.path) as z:
         names = z.namelist()
         [dlib] = [n for n in names if n.startswith("_dlib_pybind11") and n.endswith(".so")]
-        z.extract(dlib, out / "x")
-    assert elf_machine(out / "x" / dlib) == ELF_MACHINES["arm64"]
+        z.extract(dlib, tmp_path / "x")
+    assert elf_machine(tmp_path / "x" / dlib) == ELF_MACHINES["arm64"]
     models = {Path(n).name for n in names if n.startswith("face_recognition_models/models/")}
     assert models == FACE_MODELS
     assert "sprocket_cli/faces/framepipe.py" in names
