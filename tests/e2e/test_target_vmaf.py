@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from sprocket_cli import worker
 from sprocket_cli.cli import app
+from sprocket_cli.media.codecs import resolve
 from sprocket_cli.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from sprocket_cli.storage.local import LocalStorage
 from sprocket_cli.tasks import StageCall
@@ -68,9 +69,13 @@ def _vmaf(output: Path, source: Path, start: float, end: float, log: Path) -> fl
     return float(json.loads(log.read_text())["pooled_metrics"]["vmaf"]["mean"])
 
 
-def test_flat_and_noisy_chunks_get_their_own_crf_at_the_target(flat_then_noisy: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", ["libx264", "libsvtav1"])
+def test_flat_and_noisy_chunks_get_their_own_crf_at_the_target(
+    flat_then_noisy: Path, tmp_path: Path, codec: str
+) -> None:
     out = tmp_path / "out.mp4"
     args = ["filter", str(flat_then_noisy), "--vf", "null", "--target-vmaf", str(TARGET), "-o", str(out)]
+    args += ["--codec", codec]
     args += ["--chunk-seconds", "2", "--first-chunk-seconds", "2", "-w", "2", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -79,8 +84,12 @@ def test_flat_and_noisy_chunks_get_their_own_crf_at_the_target(flat_then_noisy: 
     assert sorted(chunks) == [0, 1, 2, 3]
     report = {c: (m["crf"], m["vmaf"]) for c, m in sorted(chunks.items())}
     print("chunk -> (crf, VMAF):", report)  # the figures for the issue's closing note
+    top = resolve(codec).crf
+    assert top is not None
     for crf, score in report.values():
-        assert abs(score - TARGET) <= 1.5, report
+        # At the encoder's lowest quality (SVT-AV1's crf 63 on still bars) a chunk may stay
+        # above the target: no encode of it is smaller.
+        assert abs(score - TARGET) <= 1.5 or (crf == top[1] and score > TARGET), report
         assert isinstance(crf, float | int)
     flat = [report[0][0], report[1][0]]
     noisy = [report[2][0], report[3][0]]
@@ -92,6 +101,9 @@ def test_flat_and_noisy_chunks_get_their_own_crf_at_the_target(flat_then_noisy: 
         measured = _vmaf(out, flat_then_noisy, start, end, tmp_path / f"vmaf{chunk}.json")
         print(f"chunk {chunk}: reported {report[chunk][1]}, measured on the output {measured:.3f}")
         assert measured == pytest.approx(report[chunk][1], abs=0.5), (chunk, measured, report)
+    got = decode(out)
+    assert got.video == {"libx264": "h264", "libsvtav1": "av1"}[codec]
+    assert got.pts == decode(flat_then_noisy).pts  # chunks at different crfs join without a gap
 
 
 def test_target_vmaf_with_crf_is_refused_in_one_line(flat_then_noisy: Path, tmp_path: Path) -> None:
