@@ -68,6 +68,9 @@ class AudioPlan:
     the output's video keeps that lead over the audio, as plain ffmpeg's does."""
     timecode: str | None = None
     """The first input's start timecode, which the output's video keeps."""
+    dropped: tuple[str, ...] = ()
+    """The inputs' streams no output carries (data, attachments), in a few words each: said
+    before work whether or not the plan reads that input (a silent source's font too)."""
 
     @classmethod
     def choose(
@@ -100,7 +103,8 @@ class AudioPlan:
             if end is not None and {p.input for p in picks} <= {0} and end >= first.duration:
                 end = None
             chosen, mix = parts, False
-        plan = cls(chosen, tracks, mix, end, None, filters, first.video_lead, first.timecode)
+        dropped = tuple(f"{info.source}: {other} not kept" for info in inputs for other in info.others)
+        plan = cls(chosen, tracks, mix, end, None, filters, first.video_lead, first.timecode, dropped)
         if not plan.audio_tracks:
             if filters:
                 raise OptionError("audio_filters", f"{filters!r}: {first.source} has no audio to filter")
@@ -175,9 +179,7 @@ class AudioPlan:
                 if target.codec != "copy":
                     named = _named(info.language, info.title)
                     said.append(f"{part.source.source}: subtitle {track.number} ({named}): {target.said}")
-        for part in self.parts:
-            said += [f"{part.source.source}: {other} not kept" for other in part.source.others]
-        return said
+        return [*said, *self.dropped]
 
     def _chains(self, group: list[Track], first_index: int, out: int) -> list[str]:
         """Graph lines that make ``[aout{out}]`` from ``group``'s tracks."""

@@ -248,7 +248,8 @@ def _others(container, chapters: int) -> tuple[str, ...]:  # type: ignore[no-unt
         handler = stream.metadata.get("handler_name", "").lower()
         if chapters and stream.type == "data" and ("text" in handler or "subtitle" in handler):
             continue  # QuickTime's chapter track: written again from the chapters
-        kind = stream.codec_tag or _codec_name(stream)
+        # An attachment stream (a font in Matroska) has no codec tag; its mimetype says what it is.
+        kind = getattr(stream, "codec_tag", None) or stream.metadata.get("mimetype") or _codec_name(stream)
         found.append(f"{stream.type} stream {stream.index} ({kind})")
     return tuple(found)
 

@@ -165,7 +165,10 @@ def hdr_side_data(path: Path) -> dict[str, bytes]:
     with av.open(str(path)) as container:
         frame = next(container.decode(container.streams.video[0]))
         wanted = ("MASTERING_DISPLAY_METADATA", "CONTENT_LIGHT_LEVEL")
-        return {sd.type.name: bytes(sd) for sd in frame.side_data if sd.type.name in wanted}
+        # PyAV 16 made side_data a mapping (type -> data); before, a list of data with a .type.
+        data = frame.side_data
+        pairs = data.items() if hasattr(data, "items") else [(sd.type, sd) for sd in data]
+        return {kind.name: bytes(sd) for kind, sd in pairs if kind.name in wanted}
 
 
 @pytest.mark.parametrize("target", [[], ["--target-vmaf", "90"]], ids=["crf", "target-vmaf"])

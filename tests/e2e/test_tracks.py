@@ -256,3 +256,18 @@ def test_the_record_keeps_the_maps_for_a_resume(source: Path, tmp_path: Path) ->
     record = json.loads(next((tmp_path / "jobs").glob("*/job.json")).read_text())
     assert record["options"]["audio"] == "-0:s"
     assert [s[0] for s in streams(dest)] == ["audio"] * 3
+
+
+def test_a_font_attachment_is_said_before_work_not_a_crash(tmp_path: Path) -> None:
+    # A Matroska source carrying the font of its styled subtitles (an anime release, a fansub).
+    src = tmp_path / "styled.mkv"
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # .ci/run installs it
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-attach", font,
+        "-metadata:s:t", "mimetype=font/ttf", "-c:v", "libx264", "-g", "25", str(src),
+    )  # fmt: skip
+    code, output = sprocket(src, tmp_path / "out.mkv")
+    assert code == 0, output
+    started = next(json.loads(line) for line in output.splitlines() if '"job_started"' in line)
+    assert f"{src}: attachment stream 1 (font/ttf) not kept" in started["notices"]
+    assert [s[0] for s in streams(tmp_path / "out.mkv")] == []
