@@ -54,6 +54,9 @@ class Timeline(StageConfig):
     resync: str | None = None
     """A retime ffmpeg puts back on the frame-rate grid (``"1/2"`` for ``setpts=0.5*PTS``):
     each chunk keeps its frames by output time (:attr:`~sprocket_cli.plan.filtermodel.ChainPlan.resync`)."""
+    whole: bool = False
+    """The chain runs as one chunk from the first frame (it cannot be split): the output keeps
+    the chain's own clock, as plain ffmpeg's does, so a trim of the first frames starts it late."""
 
 
 class FilterConfig(StageConfig):
@@ -103,7 +106,7 @@ class Filter(Stage[FilterConfig]):
         if not config.fallback:
             raise WholeVideoRefused(f"{chain.reason}; it cannot be split into chunks (refused as asked)")
         # One chunk from the first frame: its frames sit where the whole file's do.
-        whole = config.model_copy(update={"timeline": Timeline()})
+        whole = config.model_copy(update={"timeline": Timeline(whole=True)})
         return Binding(whole, whole=True, notice=f"{chain.reason}; running it on one worker")
 
     def contribute(self, config: FilterConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
@@ -129,6 +132,11 @@ class Filter(Stage[FilterConfig]):
         if command.on_lane:
             return  # one input's frames before a join: the joined chain places the output
         command.timescale_factor = timeline.ticks
+        if timeline.whole:
+            # The encoder's log of its first frame places the segment: the chain's first
+            # output frame is not the source's first frame when it drops leading frames.
+            command.plain_clock = True
+            return
         if timeline.anchor is not None:
             # The chunk keeps its own frames' slots (the decode stage's keep); the encoder's
             # log of the first places the segment.
