@@ -6,6 +6,7 @@ import ctypes
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +60,24 @@ def _die_with(parent: int, prctl: _Prctl) -> None:
         os._exit(1)  # the parent died before the request took hold: nobody wants our work
 
 
+@functools.cache
+def _pdeathsig_prefix() -> tuple[str, ...]:
+    """``setpriv --pdeathsig KILL --`` where util-linux's setpriv is installed: it asks for
+    the death signal, then execs ffmpeg in its place (same pid), with no Python between fork
+    and exec. A ``preexec_fn`` runs Python in the forked child, which first tears down the
+    other threads' states: a thread-local there that owns threads of its own deadlocks in its
+    destructor (PyAV 16+ keeps a threaded swscale context per thread that converted a frame:
+    find-face's ``--person`` image, read on the main thread, hung the first-frame check)."""
+    exe = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return (exe, "--pdeathsig", "KILL", "--") if exe else ()
+
+
+def _spawn(cmd: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """The argv and ``preexec_fn`` that start ``cmd`` so that it dies with this process."""
+    prefix = _pdeathsig_prefix()
+    return ([*prefix, *cmd], None) if prefix else (cmd, _dies_with_us())
+
+
 def _dies_with_us() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes a child die with this process, or None where it cannot.
 
@@ -96,7 +115,8 @@ def run_ffmpeg(
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     if stop is None and on_frames is None:
         # ffmpeg dies with its caller: a killed worker or coordinator leaves no ffmpeg writing.
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=_dies_with_us())
+        argv, preexec = _spawn(cmd)
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False, preexec_fn=preexec)
     else:
         proc = _run_watched(cmd, stop or (lambda: False), on_frames)
     if proc.returncode != 0:
@@ -121,8 +141,9 @@ def _run_watched(
             # parsing stderr, which must stay free for error messages.
             cmd = [cmd[0], "-progress", progress, "-stats_period", str(PROGRESS_PERIOD), *cmd[1:]]
         read = 0
+        argv, preexec = _spawn(cmd)
         with subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_dies_with_us()
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec
         ) as proc:
             while True:
                 try:
