@@ -30,8 +30,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from sprocket_cli.errors import SprocketError
 from sprocket_cli.events import NodeWork
 from sprocket_cli.executors.base import Executor
-from sprocket_cli.executors.ray_runtime import runtime_env
-from sprocket_cli.storage import StorageSpec, open_storage
+from sprocket_cli.executors.ray_runtime import Shipment, ship
+from sprocket_cli.storage import Storage, StorageSpec, open_storage
 from sprocket_cli.tasks import Progress, Result, Task
 from sprocket_cli.worker import warm
 
@@ -79,13 +79,25 @@ def _run(task_json: str, storage: StorageSpec, reports: ActorHandle[_Reports]) -
     report = throttled(task, send)
 
     try:
-        return dataclasses.replace(run_task(task, open_storage(storage), report), worker=me).to_json()
+        return dataclasses.replace(run_task(task, _opened(storage), report), worker=me).to_json()
     finally:
         # A caller's calls reach an actor in order: once the last is in, all are, before the
         # result is back. So a coordinator that has a task's result has its reports too.
         if sent is not None:
             with contextlib.suppress(RayError):  # the relay is gone: only reports are lost
                 ray.get(sent, timeout=RELAY_TIMEOUT)
+
+
+_storages: dict[StorageSpec, Storage] = {}
+"""The storages this worker process has opened. A Ray worker serves one job, whose tasks share
+its storage: its S3 client, or the object store's actor, found once (a round trip to the
+cluster's head), not for every task."""
+
+
+def _opened(spec: StorageSpec) -> Storage:
+    if spec not in _storages:
+        _storages[spec] = open_storage(spec)
+    return _storages[spec]
 
 
 class _Reports:
@@ -117,25 +129,17 @@ _RemoteReports = ray.remote(num_cpus=0)(_Reports)
 # -- in the coordinator -------------------------------------------------------------------------
 
 
-def _not_large_file(record: logging.LogRecord) -> bool:
-    """False for Ray's warning, as it ships a job's runtime environment, that a file is very
-    large (to be left out with ``excludes``): the ffmpeg binary is, and the nodes need it
-    (executors/ray_runtime.py says what shipping it costs)."""
-    return not (record.levelno == logging.WARNING and "is very large" in str(record.msg))
-
-
-# ray.init ships the runtime environment with its own module's logger.
-logging.getLogger("ray._private.worker").addFilter(_not_large_file)
-
 _connection = threading.Lock()
 _users = 0
 _ours: str | None = None
 """The address this module connected the process to (and so disconnects from when done); None
 when it did not connect it: a program that imports sprocket may have called ``ray.init`` itself."""
+shipment: Shipment | None = None
+"""The runtime environment this module's last connection gave its job."""
 
 
 def connect(address: str) -> None:
-    global _users, _ours
+    global _users, _ours, shipment
     with _connection:
         if _ours is not None and _ours != address:
             # ray.init holds one cluster per process.
@@ -143,13 +147,14 @@ def connect(address: str) -> None:
         if not ray.is_initialized():
             _check_reachable(address)
             try:
-                # Quiet: the CLI's display is the user's view; task errors come back in futures.
                 # Every task, actor and probe of the job runs this machine's sprocket, shipped.
+                shipment = ship(address)
+                # Quiet: the CLI's display is the user's view; task errors come back in futures.
                 ray.init(
                     address=address,
                     logging_level=logging.WARNING,
                     log_to_driver=False,
-                    runtime_env=runtime_env(),
+                    runtime_env=shipment.env,
                 )
             except ConnectionError:
                 raise RayClusterError(f"no Ray cluster at {address}: {NO_CLUSTER_HINT}") from None

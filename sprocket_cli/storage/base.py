@@ -66,3 +66,8 @@ class Storage(ABC):
     def local_path(self, key: str) -> str | None:
         """A local file holding ``key`` without copying, where the storage has one."""
         return None
+
+    def local_source(self, source: str, dest: str) -> str:
+        """Where a task reads its input ``source`` (a path or URL): the source itself, or a
+        copy at ``dest`` where this storage serves the source and a copy reads faster."""
+        return source

@@ -10,9 +10,15 @@ when asked; they are freed when their key is deleted or when the actor ends, wit
 coordinator's connection to the cluster (it is not detached: a coordinator that dies leaves
 nothing behind on the cluster, and a resume finds the items gone).
 
-ffmpeg on a node reads a staged source chunk by :meth:`RayObjectStorage.url`: an HTTP URL that
+A staged source chunk is named to its tasks by :meth:`RayObjectStorage.url`: an HTTP URL that
 the actor serves from the object store, byte ranges and all (ffmpeg seeks in MP4), behind a
-random token, on its node's Ray address. Other items are read with :meth:`get_file`.
+random token, on its node's Ray address. A task copies such an item into a local file with one
+fetch from the store and ffmpeg reads that (:meth:`RayObjectStorage.local_source`): served to
+ffmpeg, each read of a chunk's file took several range requests (4 for a 2 s 1080p chunk
+here), each a new thread of the actor pushing the bytes through Python on the coordinator's
+node, where the job's other tasks and the coordinator need the CPU. Only an item larger than a
+chunk's file (a whole source, staged for tasks that each read a span of it) is read by its
+URL, in the ranges ffmpeg needs. Other items are read with :meth:`get_file`.
 
 Ray comes with this module, which only a Ray job (its coordinator and its tasks) loads.
 """
@@ -59,6 +65,8 @@ class Traffic:
     read: int
     """Bytes handed to readers, and sent over HTTP to ffmpeg (counted as written to the
     socket: a reader that hangs up early may have taken fewer)."""
+    served: int
+    """HTTP requests for an item's bytes (ffmpeg's reads by URL)."""
 
 
 def actor_name(job_id: str) -> str:
@@ -75,6 +83,7 @@ class _Objects:
         self._lock = threading.Lock()
         self._put = 0
         self._read = 0
+        self._served = 0
         self._server: _Server | None = None
 
     @ray.method(num_returns=1)
@@ -91,12 +100,15 @@ class _Objects:
         return True
 
     @ray.method(num_returns=1)
-    def get(self, key: str) -> list[ObjectRef[Bytes]]:
+    def get(self, key: str, at_most: int | None = None) -> list[ObjectRef[Bytes]] | None:
         """The object of ``key`` (in a list, so that Ray hands the reference over, not the
-        bytes: the reader fetches them straight from the store); none if absent."""
+        bytes: the reader fetches them straight from the store); none if absent. None, and
+        nothing read, if it has more than ``at_most`` bytes."""
         with self._lock:
-            ref = self._refs.get(key)
-            self._read += self._sizes.get(key, 0)
+            ref, size = self._refs.get(key), self._sizes.get(key, 0)
+            if at_most is not None and size > at_most:
+                return None
+            self._read += size
         return [] if ref is None else [ref]
 
     @ray.method(num_returns=1)
@@ -121,10 +133,13 @@ class _Objects:
         return len(gone)
 
     @ray.method(num_returns=1)
-    def base_url(self) -> str:
-        """Where the items are served, started on first asking: the actor node's Ray address."""
+    def base_url(self, start: bool = True) -> str:
+        """Where the items are served, started on first asking (``start``; else "" until then):
+        the actor node's Ray address."""
         with self._lock:
             if self._server is None:
+                if not start:
+                    return ""
                 address: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]  # unannotated in ray
                 self._server = _Server(address, self)
         return self._server.base
@@ -132,7 +147,7 @@ class _Objects:
     @ray.method(num_returns=1)
     def traffic(self) -> Traffic:
         with self._lock:
-            return Traffic(self._put, self._read)
+            return Traffic(self._put, self._read, self._served)
 
     def view(self, key: str) -> Bytes | None:
         """``key``'s bytes, mapped from the store; None if absent."""
@@ -141,8 +156,10 @@ class _Objects:
         return None if ref is None else ray.get(ref)
 
     def count(self, sent: int) -> None:
+        """One HTTP read of an item, which sent ``sent`` bytes."""
         with self._lock:
             self._read += sent
+            self._served += 1
 
 
 # No CPU: the actor must not take a slot a task could use.
@@ -260,6 +277,10 @@ class RayObjectStorage(Storage):
     first use; a worker's (:meth:`reopen`) finds it."""
 
     NAME: ClassVar[str] = "ray"
+    #: Bytes up to which a task copies an item it reads as its source (:meth:`local_source`):
+    #: a chunk's file, a few MB. A whole source staged for tasks that each read a span of it
+    #: may be gigabytes: copied whole for each task, it would cost more than the ranges read.
+    COPY_AT_MOST: ClassVar[int] = 64 << 20
 
     def __init__(self, name: str, *, create: bool = True) -> None:
         self.name = name
@@ -300,6 +321,31 @@ class RayObjectStorage(Storage):
 
     def get_bytes(self, key: str) -> bytes:
         return self._view(key).tobytes()
+
+    def local_source(self, source: str, dest: str) -> str:
+        """A copy at ``dest`` of the item :meth:`url` serves at ``source``, fetched in one piece
+        from the object store, unless it is larger than :data:`COPY_AT_MOST`; any other source
+        as it is."""
+        key = self._key_of(source)
+        if key is None:
+            return source
+        found: list[ObjectRef[Bytes]] | None = _answer(self.actor.get.remote(key, self.COPY_AT_MOST))
+        if found is None:
+            return source  # large: ffmpeg reads the ranges it needs
+        if not found:
+            raise KeyError(key)
+        ray.get(found[0]).tofile(dest)
+        return dest
+
+    def _key_of(self, source: str) -> str | None:
+        """The key of the item :meth:`url` names ``source``; None if it names none."""
+        if not source.startswith("http://"):
+            return None
+        if self._base is None:  # asked once, unless the actor serves nothing yet
+            self._base = str(_answer(self.actor.base_url.remote(False))) or None
+        if self._base is None or not source.startswith(f"{self._base}/"):
+            return None
+        return unquote(source[len(self._base) + 1 :])
 
     def get_file(self, key: str, path: str) -> None:
         self._view(key).tofile(path)

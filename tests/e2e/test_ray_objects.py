@@ -1,7 +1,7 @@
 """The ray backend's default storage, the Ray object store, on the real two-node loopback cluster
 (tests/raycluster.py): a filter job gives the local backend's frames with no item in a folder, a
-local source goes through the store once, ffmpeg reads an item from its URL, and a resumed job
-says that the earlier run's results are gone."""
+local source goes through the store once and its tasks read it from local copies, ffmpeg reads an
+item from its URL, and a resumed job says that the earlier run's results are gone."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_a_filter_job_keeps_its_items_in_the_object_store_and_gives_the_local_fr
     handle = start(JobRequest(spec, {"input_0": str(small_clip)}, {"output_0": out}, options))
     assert isinstance(handle.storage, RayObjectStorage)
     events: list[Event] = []
-    traffic = Traffic(0, 0)
+    traffic = Traffic(0, 0, 0)
     for event in handle.events():
         events.append(event)
         if isinstance(event, JobFinished):
@@ -60,6 +60,9 @@ def test_a_filter_job_keeps_its_items_in_the_object_store_and_gives_the_local_fr
     staged = sum(e.bytes for e in events if isinstance(e, ChunkStaged))
     assert 0 < staged < small_clip.stat().st_size
     assert traffic.put > staged and traffic.read > staged
+    # Each task copied its chunk's file from the store and read that: no range request reached
+    # the item server (served to ffmpeg by URL, a chunk's file takes several).
+    assert traffic.served == 0
     assert {e.chunk for e in events if isinstance(e, TaskFinished)} == {0, 1, 2}
     # Nothing a node wrote is in a folder: no segment, no staged chunk, no intermediate.
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
@@ -115,11 +118,50 @@ def test_ffmpeg_reads_an_item_from_its_url_in_byte_ranges(
         assert reply.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
         assert reply.read() == data[100:200]
     # MP4 keeps its index at the end: ffmpeg seeks there and back.
+    before = objects.traffic().served
     assert facts(url).frame_hashes == facts(small_clip).frame_hashes
+    assert objects.traffic().served > before
     base, _, key = url.rpartition("/work/")
     with pytest.raises(urllib.error.HTTPError) as wrong:
         urllib.request.urlopen(f"{base.rpartition('/')[0]}/not-the-token/work/{key}")
     assert wrong.value.code == 404
+
+
+def test_a_task_reads_a_staged_chunk_from_a_local_copy_and_a_whole_source_by_its_url(
+    objects: RayObjectStorage, small_clip: Path, tmp_path: Path
+) -> None:
+    import ray
+
+    from sprocket_cli.storage import open_storage
+
+    data = small_clip.read_bytes()
+    objects.put_bytes("work/source/input_0/c00000.mp4", data)
+    url = objects.url("work/source/input_0/c00000.mp4")
+    spec = objects.spec()
+
+    def read(source: str, at_most: int) -> tuple[str, bytes]:
+        """Where a task's ffmpeg would read ``source``, and what it would find there."""
+        import os
+        import tempfile
+
+        storage = open_storage(spec)
+        assert isinstance(storage, RayObjectStorage)
+        storage.COPY_AT_MOST = at_most
+        with tempfile.TemporaryDirectory() as tmp:
+            path = storage.local_source(source, os.path.join(tmp, "in0"))
+            copied = Path(path).read_bytes() if path.startswith(tmp) else b""
+            return path.removeprefix(tmp), copied
+
+    task = ray.remote(num_cpus=1, max_retries=0)(read)
+    before = objects.traffic()
+    assert ray.get(task.remote(url, len(data))) == ("/in0", data)  # a chunk's file: copied whole
+    copied = objects.traffic()
+    assert copied.read - before.read == len(data) and copied.served == before.served
+    # Larger than a task copies (a whole source staged for spans): its URL, nothing read yet.
+    assert ray.get(task.remote(url, len(data) - 1)) == (url, b"")
+    # A source the store does not serve is read where it is.
+    assert ray.get(task.remote(str(small_clip), len(data))) == (str(small_clip), b"")
+    assert objects.traffic() == copied
 
 
 def test_an_item_a_task_wrote_outlives_the_task(objects: RayObjectStorage) -> None:

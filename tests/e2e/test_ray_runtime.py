@@ -1,7 +1,8 @@
 """The job's runtime environment brings sprocket to the nodes (executors/ray_runtime.py): on the
 real loopback cluster (tests/raycluster.py), a worker node whose Python cannot import sprocket
 runs a filter job's tasks and gives the local backend's frames, importing the copy the job
-shipped, not an installed one.
+shipped, not an installed one; a second job names the dependencies' packages from the cache and
+uploads nothing.
 
 The node without sprocket is a real node of this machine whose Python starts without
 setuptools' editable-install finder (tests/raycluster.py's :func:`without_sprocket`): sprocket
@@ -114,14 +115,43 @@ def test_a_node_without_sprocket_runs_the_job_on_the_shipped_copy(
     assert got.frame_hashes == want.frame_hashes
 
 
+def test_a_second_job_names_the_packages_from_the_cache_and_uploads_nothing(
+    cluster: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Naming a package reads its files whole (the ffmpeg binary: ~165 MB): a job hashes the
+    dependencies only when the user's cache does not name them yet, and a package the cluster
+    holds is not put there again. Sprocket's own folder, small and what a checkout changes, is
+    hashed every job."""
+    from sprocket_cli.executors import ray_cluster, ray_runtime
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # an empty cache
+    shipped = [str(path) for path in ray_runtime.shipped()]
+    jobs = []
+    for _ in range(2):
+        connect(cluster.address)
+        try:
+            jobs.append(ray_cluster.shipment)
+            found = on_node(ray.get_runtime_context().get_node_id())
+        finally:
+            disconnect()
+        assert SHIPPED in found["package"], found  # each job's tasks run the shipped copy
+    first, second = jobs
+    assert first is not None and second is not None
+    assert list(first.hashed) == shipped  # the cache named nothing
+    assert list(second.hashed) == shipped[:2]  # sprocket_cli and its metadata
+    assert ray_runtime.cache_path().is_file()
+    assert second.uploaded == () and second.env == first.env
+    assert all(uri.startswith("gcs://_ray_pkg_") for uri in second.env["py_modules"])
+
+
 def test_the_shipped_dependencies_are_the_worker_paths() -> None:
     """What a node gets beside sprocket: the worker path's dependencies as installed here, and
     nothing a node has with Ray or that only the CLI and the coordinator use."""
-    from sprocket_cli.executors.ray_runtime import runtime_env, worker_dependencies
+    from sprocket_cli.executors.ray_runtime import shipped, worker_dependencies
 
     deps = worker_dependencies()
     assert {"pydantic", "pydantic-core", "ffmpeg-python", "imageio-ffmpeg", "boto3", "botocore"} <= deps
     assert not deps & {"ray", "requests", "typer", "rich", "textual", "av", "yt-dlp", "sprocket"}
-    modules = [Path(m) for m in runtime_env()["py_modules"]]
+    modules = shipped()
     assert all(m.is_absolute() and m.exists() for m in modules)
     assert {m.name for m in modules} >= {"sprocket_cli", "pydantic", "pydantic_core", "imageio_ffmpeg"}
