@@ -43,7 +43,10 @@ tracked between them (the default):
 1920x1080 (the scenes repeated), and on it, with the same workers (2) and chunks: ``sprocket
 filter --vf hue=s=0 -o``, then ``sprocket find-face --person astronaut.jpg -o`` (boxed video,
 the default detector) and with ``--min-face 40``, alternating, the median wall time of the
-rounds; the ratio to the filter job is the issue's target (<= 3x).
+rounds; the ratio to the filter job is the issue's target (<= 3x). ``--silent`` strips the
+clip's audio first (both jobs then make no audio rendition: a coordinator hang while writing it
+was seen with find-face on this tree); ``--seconds`` sets the clip's length. The summary line
+of find-face (the first pass's choice and the detector's cost per frame) is printed under it.
 
 Run from the project root: ``PYTHONPATH=. python bench/faces.py [--short] [pipeline|sizes|
 tracking|versus]`` (all by default: about 3, 8, 1 and 12 minutes on 2 cores; ``--short``
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -82,6 +86,8 @@ def main() -> None:
     # No ``choices``: argparse (3.11) checks the empty default of a "*" argument against them.
     parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)}; all by default")
     parser.add_argument("--short", action="store_true", help="fewer frames, a 12 s clip, one round")
+    parser.add_argument("--silent", action="store_true", help="versus: the clip without audio")
+    parser.add_argument("--seconds", type=int, default=None, help="versus: the clip's length")
     args = parser.parse_args()
     if unknown := set(args.sections) - set(SECTIONS):
         parser.error(f"unknown section {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
@@ -93,7 +99,7 @@ def main() -> None:
     if "tracking" in which:
         tracking()
     if "versus" in which:
-        versus(short=args.short)
+        versus(short=args.short, silent=args.silent, seconds=args.seconds)
 
 
 def pipeline() -> None:
@@ -201,24 +207,41 @@ VERSUS: dict[str, list[str]] = {
 }
 
 
-def versus(*, short: bool) -> None:
-    seconds, rounds = (12, 1) if short else (60, 3)
+def versus(*, short: bool, silent: bool = False, seconds: int | None = None) -> None:
+    length, rounds = (12, 1) if short else (60, 3)
+    seconds = seconds or length
     size = (1920, 1080)
     # The 3 s scenes over and over: people, no one, cuts, for as long as asked.
     scenes = [SCENES[i % len(SCENES)] for i in range(seconds // 3 + (seconds % 3 > 0))]
     with tempfile.TemporaryDirectory(prefix="sprocket-faces-versus-") as tmp:
         folder = Path(tmp)
         clip = make_face_clip(folder / "minute.mp4", scenes, size=size)
+        source = clip.path
+        if silent:
+            source = folder / "silent.mp4"
+            subprocess.run(
+                [ffmpeg_exe(), "-v", "error", "-i", str(clip.path), "-an", "-c", "copy", str(source)],
+                check=True,
+            )
         walls: dict[str, list[float]] = {name: [] for name in VERSUS}
+        said = ""
         for n in range(rounds):  # alternating: each round runs every job once
             for name, args in VERSUS.items():
                 out = folder / f"out-{len(walls[name])}-{n}-{list(VERSUS).index(name)}.mp4"
-                command = ["sprocket", *(a.format(clip=clip.path) for a in args), "-o", str(out)]
-                command += ["-w", "2", "--json", "--job-dir", str(folder / "jobs")]
+                command = ["sprocket", *(a.format(clip=source) for a in args), "-o", str(out)]
+                command += ["-w", "2", "--job-dir", str(folder / "jobs")]
                 t0 = time.perf_counter()
-                subprocess.run(command, check=True, capture_output=True)
+                wide = {**os.environ, "COLUMNS": "400"}  # the summary's lines unwrapped
+                done = subprocess.run(command, check=True, capture_output=True, text=True, env=wide)
                 walls[name].append(time.perf_counter() - t0)
+                said += "".join(
+                    f"{name}: {line}\n"
+                    for line in (done.stdout + done.stderr).splitlines()
+                    if "detector:" in line
+                )
+        load = os.getloadavg()[0]
     base = statistics.median(next(iter(walls.values())))
+    print(f"load average (1 min) at the end: {load:.2f} on {os.cpu_count()} cores")
     print(f"{clip.frames} frames ({clip.frames / clip.fps:.0f} s) at {size[0]}x{size[1]}, 2 local workers, "
           f"median of {rounds} alternating round{'s' * (rounds > 1)}")  # fmt: skip
     header = ("job", "wall s", "frames/s", "x filter")
@@ -227,6 +250,7 @@ def versus(*, short: bool) -> None:
     for name, times in walls.items():
         wall = statistics.median(times)
         print(f"| {name:<40} | {wall:>9.1f} | {clip.frames / wall:>9.1f} | {wall / base:>9.2f} |")
+    print(said, end="")
 
 
 def measure(job: tuple[FaceClip, dict[str, Any], int]) -> tuple[str, ...]:

@@ -93,7 +93,7 @@ def find_face_cmd(
             min=16,
             metavar="PX",
             help="Smallest face to find, in pixels high (local; each halving costs ~4x). Default: "
-            "about 40 below 720p, 80 from 720p up.",
+            "chosen by a first pass over a few frames (the size of the smallest face it sees).",
         ),
     ] = None,
     output: opt.Output = None,
@@ -142,7 +142,10 @@ def find_face_cmd(
         dest = output or default_output(video, "faces")
     job_dir = follow(spec, {"input_0": local}, {"output_0": dest}, job)
     if not job["as_json"]:
-        found = print_scenes(scenes_found(job_dir), ", ".join(person))
+        scenes = scenes_found(job_dir)
+        found = print_scenes(scenes, ", ".join(person))
+        if (line := detector_summary(scenes)) is not None:
+            console.print(line)
         if keep_only and not found:
             console.print(f"nothing to keep, so {dest} was not written")
 
@@ -181,6 +184,22 @@ def print_scenes(scenes: list[dict[str, Any]], who: str) -> bool:
             f"  ({len(scenes) - len(shown)} scenes without {who} not listed; --report lists every scene)"
         )
     return bool(found)
+
+
+def detector_summary(scenes: list[dict[str, Any]]) -> str | None:
+    """The detector the scenes were searched with, why (the first pass), and what it cost per
+    frame; None where the provider does not say (a service's own detector)."""
+    from sprocket_cli.faces.firstpass import FirstPass
+    from sprocket_cli.plan.facecost import detector_line
+
+    told = next((s for s in scenes if s.get("detector") and s.get("size")), None)
+    if told is None:
+        return None
+    detector, doublings = told["detector"]
+    width, height = told["size"]
+    line = detector_line(detector, doublings, (width, height), told["every"])
+    looked = told.get("first_pass")
+    return f"{line} ({FirstPass(**looked).describe()})" if looked else line
 
 
 def headline(scenes: list[dict[str, Any]], who: str) -> str:

@@ -208,9 +208,19 @@ class FaceProvider(ABC):
     def find(self, frame: Frame, ref: PersonRef) -> list[Match]:
         """Every face in ``frame`` with its distance to ``ref``."""
 
+    def find_again(self, frame: Frame, ref: PersonRef, before: Sequence[Match]) -> list[Match]:
+        """As :meth:`find`, for the next sample of a scene whose previous sample gave ``before``:
+        a provider may carry a face's distance over rather than measure it again."""
+        return self.find(frame, ref)
+
     def smallest_face(self, height: int) -> int | None:
         """About the smallest face height, in pixels, found in a frame ``height`` pixels high;
         None where the provider does not say."""
+        return None
+
+    def detector_choice(self, height: int) -> tuple[str, int] | None:
+        """(detector, doublings of the frame before detection: negative for halvings) used on
+        a frame ``height`` pixels high; None where the provider does not say."""
         return None
 
     def reference_by_name(self, name: str) -> PersonRef:

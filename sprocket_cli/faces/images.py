@@ -104,3 +104,18 @@ def _mjpeg(pixels: bytes, width: int, height: int, q: int) -> bytes:
         error.stderr = stderr
         raise error
     return done.stdout
+
+
+def halved(pixels: NDArray[Any], doublings: int) -> tuple[NDArray[Any], int]:
+    """``pixels`` halved ``-doublings`` times (none for doublings >= 0), each 2x2 block averaged
+    (a stride would alias HOG's gradients), and the factor it shrank by."""
+    import numpy as np
+
+    factor = 1
+    for _ in range(-doublings):
+        h, w = pixels.shape[0] // 2 * 2, pixels.shape[1] // 2 * 2
+        wide = pixels[:h, :w].astype(np.uint16)
+        summed = wide[0::2, 0::2] + wide[1::2, 0::2] + wide[0::2, 1::2] + wide[1::2, 1::2] + 2
+        pixels = np.ascontiguousarray(summed >> 2, dtype=np.uint8)
+        factor *= 2
+    return pixels, factor

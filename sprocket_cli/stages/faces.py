@@ -44,7 +44,12 @@ class FindFacesConfig(StageConfig):
     detector: str | None = None
     """Face detector, where the provider offers a choice (local: hog, cnn or auto)."""
     min_face: int | None = Field(default=None, ge=1)
-    """Smallest face height to find, in pixels (local: default from the frame's height)."""
+    """Smallest face height to find, in pixels (local: default from a first pass)."""
+    upsample: int | None = Field(default=None, ge=-3, le=3)
+    """Doublings of each frame before detection, negative for halvings (local); without it or
+    ``min_face``, the first pass chooses them when the job is planned."""
+    first_pass: dict[str, Any] | None = None
+    """What the first pass saw and chose (``FirstPass`` JSON), for the report and the summary."""
     track: bool = True
     """Follow the matched face on every frame between samples (``track`` in the facts), for
     ``draw``; pipelines that draw no box turn it off (it costs a few ms a frame)."""
@@ -74,11 +79,26 @@ class FindFaces(PythonStage[FindFacesConfig]):
     def bind(self, config: FindFacesConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if config.reference is not None:
             return Binding(config)
+        from sprocket_cli.faces.local import LocalFaceProvider
         from sprocket_cli.faces.person import person_reference
 
-        searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
+        searcher = provider(
+            config.provider, config.threshold, config.detector, config.min_face, config.upsample
+        )
         ref = person_reference(searcher, config.person)
-        return Binding(config.model_copy(update={"reference": ref.to_json()}))
+        update: dict[str, Any] = {"reference": ref.to_json()}
+        notice = ""
+        if isinstance(searcher, LocalFaceProvider) and config.min_face is None and config.upsample is None:
+            from sprocket_cli.faces.firstpass import first_pass
+            from sprocket_cli.plan.facecost import detector_line
+
+            media = inputs[0]
+            looked = first_pass(searcher, media)
+            update |= {"upsample": looked.upsample, "first_pass": looked.to_json()}
+            size = (media.width, media.height)
+            cost = detector_line(searcher.detector, looked.upsample, size, config.every)
+            notice = f"{looked.describe()}; {cost}"
+        return Binding(config.model_copy(update=update), notice=notice)
 
     def run(self, config: FindFacesConfig, span: Span) -> dict[str, Any]:
         from sprocket_cli.faces.base import PersonRef
@@ -87,13 +107,18 @@ class FindFaces(PythonStage[FindFacesConfig]):
 
         if config.reference is None:
             raise ValueError("find_faces' config was not bound to a person")
-        searcher = provider(config.provider, config.threshold, config.detector, config.min_face)
+        searcher = provider(
+            config.provider, config.threshold, config.detector, config.min_face, config.upsample
+        )
         ref = PersonRef.from_json(config.reference)
         chunk = span.chunk
         # Without dlib (a Rekognition-only install) draw moves the box between samples instead.
         track = FaceTrack() if config.track and tracker_available() else None
-        samples = []
+        samples: list[dict[str, Any]] = []
         smallest: int | None = None
+        choice: tuple[str, int] | None = None
+        size: list[int] | None = None
+        before: list[Match] = []
         with contextlib.closing(scene_frames(span.path, chunk)) as frames:
             for n, (pts, picture) in enumerate(frames):
                 seen = None
@@ -101,9 +126,15 @@ class FindFaces(PythonStage[FindFacesConfig]):
                     if span.stop():
                         raise Stopped
                     frame = picture.rgb()
-                    seen = sample(pts, searcher.find(frame, ref))
+                    # Each REFRESH-th sample measures every face afresh; the ones between carry
+                    # a face's distance over from the sample before where it has not moved.
+                    fresh = len(samples) % REFRESH == 0
+                    before = searcher.find(frame, ref) if fresh else searcher.find_again(frame, ref, before)
+                    seen = sample(pts, before)
                     samples.append(seen)
                     smallest = searcher.smallest_face(frame.shape[0])
+                    choice = searcher.detector_choice(frame.shape[0])
+                    size = [frame.shape[1], frame.shape[0]]
                     span.report("computing", n)
                 if track is not None:
                     follow(track, pts, picture.gray(), seen)
@@ -123,6 +154,10 @@ class FindFaces(PythonStage[FindFacesConfig]):
             "closest": min(closest, default=None),
             "threshold": searcher.threshold,
             "smallest_face": smallest,
+            # (detector, doublings) and the frame's size: the summary's cost line.
+            "detector": choice,
+            "size": size,
+            "first_pass": config.first_pass,
             "samples": samples,
         }
         if track is not None:
@@ -132,6 +167,10 @@ class FindFaces(PythonStage[FindFacesConfig]):
             ]
         return facts
 
+
+#: Every REFRESH-th sample of a scene embeds each face it finds; the others reuse the distance of
+#: a face that overlaps one of the sample before (an embedding costs ~75 ms a face on one core).
+REFRESH = 4
 
 #: What a sample (or a scene) showed, the most telling first.
 MATCH, NO_MATCH, NO_FACE = "match", "no_match", "no_face"
@@ -157,11 +196,15 @@ def sample(pts: int, found: list[Match]) -> dict[str, Any]:
 
 @functools.cache
 def provider(
-    name: str, threshold: float | None, detector: str | None = None, min_face: int | None = None
+    name: str,
+    threshold: float | None,
+    detector: str | None = None,
+    min_face: int | None = None,
+    upsample: int | None = None,
 ) -> FaceProvider:
     """The face provider, made once per process (models load once) and reused by its tasks."""
     kind = face_provider_class(name)
-    if detector is None and min_face is None:
+    if detector is None and min_face is None and upsample is None:
         return kind(threshold=threshold)
     if not kind.DETECTORS:
         raise UsageError(
@@ -171,6 +214,7 @@ def provider(
     if detector is not None and detector not in kind.DETECTORS:
         raise UsageError(f"unknown face detector {detector!r}; {name!r} has {', '.join(kind.DETECTORS)}")
     options: dict[str, Any] = {"detector": detector or kind.DETECTORS[0], "min_face": min_face}
+    options["upsample"] = upsample
     return kind(threshold=threshold, **options)
 
 

@@ -62,6 +62,19 @@ def test_a_48px_face_is_found_and_boxed_by_default(clips: dict[str, FaceClip], t
         assert sample["distance"] == sample["closest"] < 0.45
     assert "astronaut.jpg appears in 1 of 1 scenes:" in out
     assert f"matched in {len(samples)} of {len(samples)} sampled frames" in out
+    # The first pass saw the 48 px face and chose one doubling; the summary says so and what it costs.
+    assert scene["detector"] == ["hog", 1] and scene["first_pass"]["upsample"] == 1
+    assert 40 <= scene["first_pass"]["smallest"] <= 56
+    assert "detector: hog x2 upsampling, ~" in out and "ms/frame per worker (first pass on 5 frames" in out
+
+
+def test_plan_prints_what_each_detector_costs(clips: dict[str, FaceClip]) -> None:
+    args = ["plan", str(clips["nobody"].path), "--pipeline", "face_scenes", "--backend", "local"]
+    result = runner.invoke(app, [*args, "-w", "1", "--fps-per-core", "100"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "find_faces, a sample every 5 frames: hog ms/frame per worker: at 1/4 size" in out
+    assert "x2 upsampling (faces from ~40 px) ~" in out and "--detector cnn ~" in out
 
 
 #: Per clip: the scene's outcome, and what the console says about it.
