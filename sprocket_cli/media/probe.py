@@ -45,6 +45,16 @@ class SubtitleInfo:
 
 
 @dataclass(frozen=True)
+class AttachmentInfo:
+    """One attachment of the source (a font in Matroska): a file, not a time-based stream."""
+
+    index: int
+    """Attachment number among the source's attachments (0 = first)."""
+    filename: str | None
+    mimetype: str | None
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     """What the planner and the output need to know about a source video."""
 
@@ -76,6 +86,7 @@ class MediaInfo:
     video stream's or file's ``timecode`` tag; None: none."""
     others: tuple[str, ...] = ()
     """Streams the output cannot keep, each said in a few words (``data stream 5 (gpmd)``)."""
+    attachments: tuple[AttachmentInfo, ...] = ()
     start: float | None = None
     """Seconds where ffmpeg's timeline of the file starts (its earliest stream): a plain
     ffmpeg run subtracts it from every stream's times; None: not known (the first frame's)."""
@@ -173,17 +184,19 @@ def probe(source: str) -> MediaInfo:
             chapters=chapters,
             timecode=_timecode(container, stream),
             others=_others(container, chapters),
+            attachments=_attachments(container),
             start=None if container.start_time is None else container.start_time / 1_000_000,
         )
 
 
 @dataclass(frozen=True)
 class Tracks:
-    """The audio and subtitle streams of a source, without its video's frames."""
+    """The audio, subtitle and attachment streams of a source, without its video's frames."""
 
     source: str
     audio: tuple[AudioInfo, ...]
     subtitles: tuple[SubtitleInfo, ...]
+    attachments: tuple[AttachmentInfo, ...] = ()
 
 
 def probe_tracks(source: str) -> Tracks:
@@ -202,6 +215,7 @@ def probe_tracks(source: str) -> Tracks:
                 SubtitleInfo(i, _codec_name(s), **_tags(s.metadata))
                 for i, s in enumerate(container.streams.subtitles)
             ),
+            _attachments(container),
         )
 
 
@@ -239,19 +253,26 @@ def _timecode(container, video) -> str | None:  # type: ignore[no-untyped-def]  
 
 
 def _others(container, chapters: int) -> tuple[str, ...]:  # type: ignore[no-untyped-def]  # PyAV types
-    """Data and attachment streams that carry neither the timecode nor the chapters (which the
-    output writes anew), in a few words each."""
+    """Data streams that carry neither the timecode nor the chapters (which the output writes
+    anew), in a few words each."""
     found = []
-    for stream in container.streams:
-        if stream.type not in ("data", "attachment") or "timecode" in stream.metadata:
+    for stream in container.streams.data:
+        if "timecode" in stream.metadata:
             continue
         handler = stream.metadata.get("handler_name", "").lower()
-        if chapters and stream.type == "data" and ("text" in handler or "subtitle" in handler):
+        if chapters and ("text" in handler or "subtitle" in handler):
             continue  # QuickTime's chapter track: written again from the chapters
-        # An attachment stream (a font in Matroska) has no codec tag; its mimetype says what it is.
-        kind = getattr(stream, "codec_tag", None) or stream.metadata.get("mimetype") or _codec_name(stream)
-        found.append(f"{stream.type} stream {stream.index} ({kind})")
+        kind = getattr(stream, "codec_tag", None) or _codec_name(stream)
+        found.append(f"data stream {stream.index} ({kind})")
     return tuple(found)
+
+
+def _attachments(container) -> tuple[AttachmentInfo, ...]:  # type: ignore[no-untyped-def]  # PyAV types
+    """The attachments (fonts of styled subtitles, cover art in Matroska), named by their tags."""
+    return tuple(
+        AttachmentInfo(i, s.metadata.get("filename"), s.metadata.get("mimetype"))
+        for i, s in enumerate(s for s in container.streams if s.type == "attachment")
+    )
 
 
 def _scan_packets(container, stream, source: str) -> tuple[tuple[int, ...], tuple[int, ...], int]:  # type: ignore[no-untyped-def]  # PyAV types

@@ -1,6 +1,6 @@
 """The final file: the stream's segments laid end to end, remuxed with the source's audio tracks,
-subtitles, chapters and start timecode into the container the output's suffix names (MP4, MOV,
-Matroska, WebM).
+subtitles, attachments, chapters, start timecode and global tags into the container the output's
+suffix names (MP4, MOV, Matroska, WebM).
 
 Nothing is re-encoded: video is stream-copied from the segments and each audio track from the
 source (transcoded only when the container cannot carry its codec beside the video:
@@ -107,8 +107,8 @@ def _assemble(
         carried = audio.carried(1, target, container)
         args += carried.args
         said = carried.said
-    elif audio.timecode:
-        args += ["-metadata:s:v:0", f"timecode={audio.timecode}"]
+    else:
+        args += audio.alone()
     if container.movflags:
         args += ["-movflags", "+faststart"]
     try:

@@ -4,7 +4,7 @@ plain ``ffmpeg -map 0 -c:a copy`` keeps them; ``--map`` chooses as ffmpeg's does
 
 The source is a camera-like MOV made here: AAC (eng, "English"), AC-3 (fra, "Français"),
 PCM ("Music", untagged language), mov_text subtitles (eng, "Subs"), chapters at 0 and 1.5 s,
-timecode 01:00:00:00 (a tmcd track).
+timecode 01:00:00:00 (a tmcd track), global tags (TAGS).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ CHAPTERS = ";FFMETADATA1\n" + "".join(
     f"[CHAPTER]\nTIMEBASE=1/1000\nSTART={start}\nEND={end}\ntitle={title}\n"
     for start, end, title in ((0, 1500, "Opening"), (1500, 3000, "Close"))
 )
+TAGS = {"title": "Take 3", "comment": "Graded", "artist": "Unit B", "creation_time": "2024-05-06T07:08:09Z"}
 SUBTITLES = "1\n00:00:00,500 --> 00:00:01,500\nHello\n\n2\n00:00:02,000 --> 00:00:02,800\nWorld\n"
 
 
@@ -47,7 +48,11 @@ def ffmpeg(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tracks")
+    return make_camera(tmp_path_factory.mktemp("tracks"))
+
+
+def make_camera(folder: Path) -> Path:
+    """The camera-like MOV of this module's docstring, in ``folder``."""
     (folder / "chapters.txt").write_text(CHAPTERS)
     (folder / "subs.srt").write_text(SUBTITLES)
     dest = folder / "camera.mov"
@@ -63,6 +68,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-metadata:s:a:1", "language=fra", "-metadata:s:a:1", "title=Français",
         "-metadata:s:a:2", "title=Music",
         "-metadata:s:s:0", "language=eng", "-metadata:s:s:0", "title=Subs",
+        *(arg for key, value in TAGS.items() for arg in ("-metadata", f"{key}={value}")),
         "-timecode", TIMECODE, str(dest),
     )  # fmt: skip
     return dest
@@ -259,15 +265,23 @@ def test_the_record_keeps_the_maps_for_a_resume(source: Path, tmp_path: Path) ->
 
 
 def test_a_font_attachment_is_said_before_work_not_a_crash(tmp_path: Path) -> None:
-    # A Matroska source carrying the font of its styled subtitles (an anime release, a fansub).
-    src = tmp_path / "styled.mkv"
-    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # .ci/run installs it
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-attach", font,
-        "-metadata:s:t", "mimetype=font/ttf", "-c:v", "libx264", "-g", "25", str(src),
-    )  # fmt: skip
+    # Without a map, as ffmpeg's default stream selection, the attachment is left out: said.
+    src = make_styled(tmp_path)
     code, output = sprocket(src, tmp_path / "out.mkv")
     assert code == 0, output
     started = next(json.loads(line) for line in output.splitlines() if '"job_started"' in line)
-    assert f"{src}: attachment stream 1 (font/ttf) not kept" in started["notices"]
+    assert f"{src}: attachment 0 (DejaVuSans.ttf, font/ttf) not kept" in started["notices"]
     assert [s[0] for s in streams(tmp_path / "out.mkv")] == []
+
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # .ci/run installs it
+
+
+def make_styled(folder: Path) -> Path:
+    """A Matroska source carrying the font of its styled subtitles (an anime release, a fansub)."""
+    src = folder / "styled.mkv"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=160x120:r=25:d=2", "-attach", str(FONT),
+        "-metadata:s:t", "mimetype=font/ttf", "-c:v", "libx264", "-g", "25", str(src),
+    )  # fmt: skip
+    return src
