@@ -1,5 +1,5 @@
 """Benchmark: how long ``sprocket --version``, ``--help`` and ``filter --help`` take, next to
-starting Python itself.
+starting Python itself, and what a filter job imports before its probe.
 
 Each row is a fresh process, timed wall-clock from spawn to exit with its output discarded;
 the rows alternate (a, b, c, ..., a, b, c, ...) so that load from elsewhere falls on all of
@@ -31,6 +31,12 @@ from benchkit import nproc, print_table
 
 #: What the console script runs, for a checkout given by PYTHONPATH instead of the install.
 LAUNCH = "from sprocket_cli.cli import app; app(prog_name='sprocket')"
+#: What `sprocket filter` imports before its probe starts (issue 16: a short clip's job waits
+#: for every import before its first task).
+JOB_PATH = (
+    "import sprocket_cli.cli.jobcmds, sprocket_cli.cli.jobrun, builtin_pipelines, "
+    "sprocket_cli.media.filtercheck"
+)
 
 
 def _cpu() -> float:
@@ -71,11 +77,15 @@ def main() -> None:
         ("python -c 'import typer.rich_utils'", [python, "-c", "import typer.rich_utils"], env),
     ]
     rows += [(f"sprocket {' '.join(h)}", [*sprocket, *h], env) for h in helps]
+    rows.append(("a filter job's imports before its probe", [python, "-c", JOB_PATH], env))
     for tree in args.tree:
         # PYTHONPATH alone is not enough: `python -c` puts the working folder first on sys.path.
         tree_env = {**env, "PYTHONPATH": str(tree.resolve()), "BENCH_CWD": str(tree.resolve())}
         for h in helps:
             rows.append((f"{tree.name}: sprocket {' '.join(h)}", [python, "-c", LAUNCH, *h], tree_env))
+        rows.append(
+            (f"{tree.name}: a filter job's imports before its probe", [python, "-c", JOB_PATH], tree_env)
+        )
 
     for _, cmd, row_env in rows:  # warm the disk cache and the .pyc files; not counted
         _time(cmd, row_env)

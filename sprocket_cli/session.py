@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sprocket_cli.backends import Backend, open_backend
 from sprocket_cli.errors import OptionError, UsageError
@@ -27,12 +28,14 @@ from sprocket_cli.inputs import InputSigner, readable
 from sprocket_cli.jobs.control import request_cancel
 from sprocket_cli.jobs.options import JobOptions
 from sprocket_cli.jobs.records import read_record
-from sprocket_cli.launch.execute import execute
-from sprocket_cli.launch.prepare import prepare_job, resume_job
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.pipeline.pipespec import Pipespec
-from sprocket_cli.run import Job
 from sprocket_cli.storage import Storage
+
+if TYPE_CHECKING:
+    # Imported where used (the coordinator and its planning): :func:`start` imports them
+    # while the first-frame check runs, not before the probe.
+    from sprocket_cli.run import Job
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class JobHandle:
         return self._events
 
     def _run(self) -> Iterator[Event]:
+        from sprocket_cli.launch.execute import execute
+
         with self._executor:
             yield from execute(self.job, self._executor, self.storage)
 
@@ -157,6 +162,9 @@ def start(
         with ThreadPoolExecutor(1) as side:
             checked = side.submit(check) if check is not None else None
             media = {name: (probed or {}).get(name) or probe(src) for name, src in sources.items()}
+            # The job's planning and coordinator, imported while the check's ffmpeg runs.
+            from sprocket_cli.launch.prepare import prepare_job
+
             if checked is not None:
                 checked.result()
         looked = time.monotonic()
@@ -181,6 +189,8 @@ def start(
 def resume(job_dir: Path, options: JobOptions | None = None) -> JobHandle:
     """Pick up the interrupted or cancelled job in ``job_dir`` on the backend it ran on,
     without redoing the tasks it had finished."""
+    from sprocket_cli.launch.prepare import resume_job
+
     record = read_record(job_dir)
     backend = open_backend(record.backend, dict(record.backend_options))
     storage = backend.storage(job_dir, record.job_id)

@@ -2,7 +2,9 @@
 made into JobOptions, the job started through the session API and followed to the end.
 
 The job commands import this when they run, not when they are listed or show their help:
-it reaches most of the core (the session, the backends, Rich's progress, the TUI's glue).
+it reaches the session, the backends and Rich's progress. What only some jobs use (the TUI's
+glue, the stream's server for --open, the ray backend for --ray-address) is imported when
+asked for: a job's first task waits for every import before it.
 """
 
 from __future__ import annotations
@@ -12,14 +14,11 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from sprocket_cli.backends import backend_class
-from sprocket_cli.backends.ray_cluster import RayBackend
-from sprocket_cli.cli.playback import Playback, choose_player
 from sprocket_cli.cli.render import DownloadBar, render
-from sprocket_cli.cli.tuirun import run_tui
 from sprocket_cli.errors import UsageError
 from sprocket_cli.inputs import is_url, readable, resolve_input, serves_ranges
 from sprocket_cli.jobs.options import JobOptions
@@ -28,6 +27,9 @@ from sprocket_cli.pipeline.pipespec import Pipespec
 from sprocket_cli.plan.scheduling import POLICIES
 from sprocket_cli.session import JobRequest, start
 from sprocket_cli.tasks import Fault
+
+if TYPE_CHECKING:
+    from sprocket_cli.cli.playback import Playback
 
 #: The ray backend's setting that ``--ray-address`` gives (see RayBackend.OPTIONS).
 RAY_ADDRESS = "address"
@@ -84,6 +86,8 @@ def follow(
     if playback is not None:
         playback.storage = remote
     if tui:
+        from sprocket_cli.cli.tuirun import run_tui  # the TUI's glue, for --tui only
+
         player = playback.player if playback is not None else None
         run_tui(handle.events(), open_stream=playback is not None, player=player, storage=remote)
         return handle.job_dir
@@ -122,6 +126,8 @@ def _backend_options(cli: dict[str, Any]) -> dict[str, str]:
     address = cli["ray_address"]
     if address is None:
         return options
+    from sprocket_cli.backends.ray_cluster import RayBackend  # for --ray-address only
+
     if cli["backend"] != RayBackend.NAME:
         other = cli["backend"]
         raise UsageError(f"--ray-address goes with --backend {RayBackend.NAME}, not --backend {other}")
@@ -173,6 +179,8 @@ def _playback(open_stream: bool, player: str | None, serve_for: float | None) ->
         if player is not None or serve_for is not None:
             raise UsageError("--player and --serve-for go with --open")
         return None
+    from sprocket_cli.cli.playback import Playback, choose_player  # the stream's server, for --open only
+
     return Playback(player=choose_player(player), serve_for=serve_for)
 
 
