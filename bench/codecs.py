@@ -11,7 +11,7 @@ Two tables, on one testsrc2 clip with motion, a 48 kHz AAC tone and a keyframe e
             and the walls are medians. Sizes are of the video stream only (packet bytes);
             quality is PSNR (all planes) against the source, both outputs brought to the
             source's yuv420p first, so that 4:2:2 10-bit masters are scored like the rest.
-  chunks    for x264 and x265: the video bytes of sprocket's output with 1, 2, 4 and 6 s chunks
+  chunks    for each codec with a crf: the video bytes of sprocket's output with 1, 2, 4 and 6 s chunks
             (every chunk starts with a keyframe) against the whole-file encode *at equal
             quality*: the whole file is encoded at three crfs around the default, and its
             bytes at the chunked output's PSNR are read off the line through log(bytes) over
@@ -29,6 +29,10 @@ Clips are made once and kept under ``bench/.cache/``. Full run (60 s 1080p, 3 ru
 Short run (10 s 720p, one run; a few minutes)::
 
     python bench/codecs.py --short
+
+Chunk-length table alone for some codecs (the figures sprocket_cli/media/chunkcost.py keeps)::
+
+    python bench/codecs.py --short --codecs av1,vp9 --no-codecs --no-target
 """
 
 from __future__ import annotations
@@ -67,7 +71,6 @@ CODECS = [
     ("dnxhr", ".mov"),
 ]
 CHUNK_SECONDS = (1, 2, 4, 6)
-OVERHEAD_CODECS = ("x264", "x265")
 #: crf steps either side of the default for the whole-file rate-quality line.
 CRF_SPREAD = 2
 KEYINT = 25  # frames: a keyframe every second at 25 fps
@@ -213,18 +216,8 @@ def report_codecs(rows: Sequence[CodecRow], runs: int) -> None:
         ]
         for r in rows
     ]
-    header = [
-        "encoder",
-        "ffmpeg s",
-        "sprocket s",
-        "wall x",
-        "ffmpeg MB",
-        "sprocket MB",
-        "size",
-        "PSNR dB",
-        "dPSNR",
-    ]
-    print_table(table, header)
+    header = "encoder, ffmpeg s, sprocket s, wall x, ffmpeg MB, sprocket MB, size, PSNR dB, dPSNR"
+    print_table(table, header.split(", "))
     print("(wall x: sprocket / ffmpeg, target <= 1.05; size: sprocket's video bytes against ffmpeg's,")
     print(" target within 2 %; dPSNR: sprocket's minus ffmpeg's, target within 0.2 dB)")
 
@@ -251,18 +244,18 @@ class ChunkRow:
     equal_quality_bytes: float
 
 
-def bench_chunks(codec: str, src: Path, workers: int, work: Path) -> list[ChunkRow]:
+def bench_chunks(codec: str, suffix: str, src: Path, workers: int, work: Path) -> list[ChunkRow]:
     enc = resolve(codec)
-    assert enc.default_crf is not None  # x264 and x265 have one
+    assert enc.default_crf is not None  # only codecs with a crf are chosen
     line = {}
     for crf in (enc.default_crf - CRF_SPREAD, enc.default_crf, enc.default_crf + CRF_SPREAD):
-        out = work / f"whole_{codec}_{crf}.mp4"
+        out = work / f"whole_{codec}_{crf}{suffix}"
         plain_ffmpeg(codec, src, out, crf)
         line[crf] = scored(out, src)
         out.unlink()
     rows = []
     for seconds in CHUNK_SECONDS:
-        out, job_dir = work / f"chunks_{codec}_{seconds}.mp4", work / f"job_{codec}_{seconds}"
+        out, job_dir = work / f"chunks_{codec}_{seconds}{suffix}", work / f"job_{codec}_{seconds}"
         sprocket(codec, src, out, job_dir, workers, chunk=seconds)
         got = scored(out, src)
         shutil.rmtree(job_dir)
@@ -347,6 +340,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--short", action="store_true", help=f"a {SHORT.label} clip, one run")
     parser.add_argument("--runs", type=int, help="runs per codec and approach (default 3; --short: 1)")
     parser.add_argument("--codecs", default=",".join(c for c, _ in CODECS), help="which codecs (default all)")
+    parser.add_argument("--no-codecs", action="store_true", help="skip the sprocket-against-ffmpeg table")
     parser.add_argument("--no-chunks", action="store_true", help="skip the chunk-length table")
     parser.add_argument("--no-target", action="store_true", help="skip the --target-vmaf table (x264)")
     parser.add_argument(
@@ -377,14 +371,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"clip:   {clip.label}, 25 fps, keyframe every {KEYINT} frames ({src.name}); {args.workers} workers\n"
     )
-    overhead = [] if args.no_chunks else [c for c, _ in args.chosen if c in OVERHEAD_CODECS]
+    # Intra-only codecs (ProRes, DNxHR) have no crf, and chunks cost them nothing by construction.
+    overhead = [] if args.no_chunks else [(c, s) for c, s in args.chosen if resolve(c).crf is not None]
     with tempfile.TemporaryDirectory(prefix="sprocket-bench-codecs-") as tmp:
         work = Path(tmp)
-        codec_rows = [bench_codec(c, s, src, args.runs, args.workers, work) for c, s in args.chosen]
-        chunk_rows = [row for c in overhead for row in bench_chunks(c, src, args.workers, work)]
+        codecs = [] if args.no_codecs else args.chosen
+        codec_rows = [bench_codec(c, s, src, args.runs, args.workers, work) for c, s in codecs]
+        chunk_rows = [row for c, s in overhead for row in bench_chunks(c, s, src, args.workers, work)]
         target = args.no_target or "x264" not in dict(args.chosen)
         target_rows = [] if target else bench_target("x264", TARGET_VMAF, src, args.workers, work)
-    report_codecs(codec_rows, args.runs)
+    if codec_rows:
+        report_codecs(codec_rows, args.runs)
     if chunk_rows:
         report_chunks(chunk_rows)
     if target_rows:

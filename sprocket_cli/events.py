@@ -72,6 +72,11 @@ class JobStarted(Event):
     because it cannot give plain ffmpeg's frames in chunks, and why."""
     serialized: list[str] = dataclasses.field(default_factory=list)
     """Groups whose frames go in playback order to one worker (a stage that keeps state)."""
+    chunk_cost: dict[str, Any] | None = None
+    """What the chunks cost the video encode in bytes against one whole-file encode (a
+    :class:`~sprocket_cli.media.chunkcost.ChunkCost` as a dict); None: no per-chunk encode."""
+    target_vmaf: float | None = None
+    """The encode's per-chunk VMAF target (``--target-vmaf``); None: one crf for all chunks."""
 
 
 @dataclass(frozen=True)

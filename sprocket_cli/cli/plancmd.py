@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.pipeline.pipespec import Pipespec
     from sprocket_cli.plan.estimate import Estimate
+    from sprocket_cli.plan.fusion import PhysicalPlan
 
 out = Console(highlight=False)
 
@@ -54,6 +55,10 @@ def plan_cmd(
     vf: Annotated[
         str | None,
         typer.Option("--vf", help="The filter chain to plan for (with the filter pipeline): how it splits."),
+    ] = None,
+    codec: Annotated[
+        str | None,
+        typer.Option("--codec", help="The encoder to plan for (x264, x265, av1, vp9, prores, dnxhr, ...)."),
     ] = None,
     fps_per_core: Annotated[
         float | None,
@@ -96,6 +101,8 @@ def plan_cmd(
         raise UsageError(f"--policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     path = Path(pipeline) if Path(pipeline).exists() else builtin_pipelines.path(pipeline)
     spec = load_file(path, {"filter": {"vf": vf}} if vf is not None else None)
+    if codec is not None:
+        spec = _with_codec(path, spec, vf, codec)
     if (source is None) == (duration is None):
         raise UsageError(
             "give a VIDEO to plan for, or --duration (with --size and --fps) for one you do not have"
@@ -112,8 +119,16 @@ def plan_cmd(
     from sprocket_cli.plan.fusion import plan as physical_plan
     from sprocket_cli.stages.base import SERIALIZED_NOTICE
 
-    for node in physical_plan(spec).serialized:  # estimated as the job runs them: one task
+    physical = physical_plan(spec)
+    for node in physical.serialized:  # estimated as the job runs them: one task
         out.print(f"note: {node}: {SERIALIZED_NOTICE}")
+    from sprocket_cli.plan.facecost import plan_lines
+    from sprocket_cli.stages.faces import FindFacesConfig
+
+    for config in (n.config for n in spec.nodes if isinstance(n.config, FindFacesConfig)):
+        for line in plan_lines((media.width, media.height), config.every):  # each detector's cost
+            out.print(line, markup=False)
+    _chunk_cost(physical, media, chunk_seconds)
     rate = fps_per_core or _calibrate(spec, media, keyframe_seconds)
     how = "given" if fps_per_core else "measured"
     fps_text = f"{how} {rate:.1f} frames/s per core" + ("" if fps_per_core else " here")
@@ -195,6 +210,34 @@ def _ray_row(
     used = min(workers, cluster.cpus)
     estimate = simulate(spec, media, model, workers=used, init_s=WORKER_START_S, **simulation)
     return "ray", estimate, False
+
+
+def _with_codec(path: Path, spec: Pipespec, vf: str | None, codec: str) -> Pipespec:
+    """``spec`` read again from ``path`` with every video encode's encoder set to ``codec``."""
+    from sprocket_cli.media.codecs import resolve
+    from sprocket_cli.pipeline.pipespec import load_file
+    from sprocket_cli.stages.encode import EncodeConfig
+
+    resolve(codec)  # an unknown one fails as --codec, not as a pipespec's problem
+    encodes = [n.name for n in spec.nodes if isinstance(n.config, EncodeConfig)]
+    if not encodes:
+        raise UsageError(f"--codec: pipeline {spec.name} encodes no video")
+    overrides: dict[str, dict[str, Any]] = {name: {"codec": codec} for name in encodes}
+    if vf is not None:
+        overrides.setdefault("filter", {})["vf"] = vf
+    return load_file(path, overrides)
+
+
+def _chunk_cost(physical: PhysicalPlan, media: MediaInfo, chunk_seconds: float) -> None:
+    """Say what the planned chunks cost the video encode in bytes (measured figures)."""
+    from sprocket_cli.media.chunking import plan_chunks, whole_seconds
+    from sprocket_cli.run.announce import chunk_cost
+
+    # As the simulation plans them: a serialized stage runs the whole video as one chunk.
+    seconds = whole_seconds(media) if physical.serialized else chunk_seconds
+    cost = chunk_cost(physical, [(c.duration, c.frame_count) for c in plan_chunks(media, seconds).chunks])
+    if cost is not None:
+        out.print(f"chunking: {cost.line()}", markup=False)
 
 
 def _explain_chain(vf: str, media: MediaInfo, chunk_seconds: float) -> float:

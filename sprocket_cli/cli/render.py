@@ -32,6 +32,8 @@ from sprocket_cli.events import (
     TaskFinished,
 )
 from sprocket_cli.inputs import DownloadProgress
+from sprocket_cli.media.chunkcost import ChunkCost
+from sprocket_cli.media.codecs import resolve
 from sprocket_cli.media.targetq import chunk_quality
 from sprocket_cli.plan.pricing import PRICE_DATE, lambda_cost
 
@@ -149,8 +151,12 @@ def print_summary(
     table.add_row("duration", f"{started.duration:.3f}s in -> {finished.duration_out:.3f}s out")
     table.add_row("frames", f"{started.frames} in -> {finished.frames_out} out")
     table.add_row("chunks", f"{started.chunks} ({' | '.join(started.groups)})")
+    chunking = ChunkCost.from_dict(started.chunk_cost) if started.chunk_cost else None
+    if chunking is not None:
+        table.add_row("chunking", chunking.line())
     if quality:
-        table.add_row("quality", quality_line(quality))
+        encoder = chunking.encoder if chunking else None
+        table.add_row("quality", quality_line(quality, encoder, started.target_vmaf))
     for i, line in enumerate(finished.tracks):
         table.add_row("tracks" if i == 0 else "", line)
     table.add_row(
@@ -207,14 +213,30 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def quality_line(quality: dict[int, tuple[float, float]]) -> str:
-    """``crf 22.75-31.5, VMAF 89.6-90.4 over 4 chunks`` (each chunk's in ``--json``)."""
+def quality_line(
+    quality: dict[int, tuple[float, float]], encoder: str | None = None, target: float | None = None
+) -> str:
+    """``crf 22.75-31.5, VMAF 89.6-90.4 over 4 chunks`` (each chunk's in ``--json``), and the
+    chunks that ``encoder``'s lowest quality (its top crf) still leaves above ``target``, which
+    would otherwise look like a search that missed."""
     crfs = [crf for crf, _ in quality.values()]
     scores = [vmaf for _, vmaf in quality.values()]
-    return (
+    line = (
         f"crf {min(crfs):g}-{max(crfs):g}, VMAF {min(scores):.1f}-{max(scores):.1f} "
         f"over {len(quality)} chunks (each chunk's in --json)"
     )
+    scale = resolve(encoder).crf if encoder else None
+    if scale is None:
+        return line
+    top = scale[1]
+    above = [v for crf, v in quality.values() if crf >= top and (target is None or v >= target)]
+    if above:
+        they = "stays" if len(above) == 1 else "stay"
+        line += (
+            f"; {plural(len(above), 'chunk')} {they} above the target at crf {top}, {encoder}'s "
+            f"lowest quality (VMAF {min(above):.1f}-{max(above):.1f})"
+        )
+    return line
 
 
 class DownloadBar:

@@ -4,11 +4,16 @@ JobStarted, TaskFinished and JobFinished events, from the plan, the accounts and
 from __future__ import annotations
 
 import resource
+from collections.abc import Sequence
 
 from sprocket_cli.events import JobFinished, JobStarted, TaskFinished
+from sprocket_cli.media.chunkcost import ChunkCost, estimate
+from sprocket_cli.media.codecs import resolve
+from sprocket_cli.plan.fusion import Group, PhysicalPlan
 from sprocket_cli.run.context import RunContext
 from sprocket_cli.run.ledger import node_of
 from sprocket_cli.run.publisher import Published
+from sprocket_cli.stages.encode import EncodeConfig
 from sprocket_cli.tasks import Result, Task
 from sprocket_cli.worker import cpu_seconds
 
@@ -19,6 +24,7 @@ def job_started(run: RunContext) -> JobStarted:
     span_groups = job.plan.span_groups
     first = job.plan.spec.inputs[0]
     first_input, first_chunks = job.inputs[first], job.chunks[first].chunks
+    cost = chunk_cost(job.plan, [(c.duration, c.frame_count) for c in first_chunks])
     return JobStarted(
         t=0.0,
         job_id=job.job_id,
@@ -42,7 +48,25 @@ def job_started(run: RunContext) -> JobStarted:
         span_groups=sorted(span_groups),
         notices=list(job.notices),
         serialized=list(job.plan.serialized_groups),
+        chunk_cost=None if cost is None else cost.to_dict(),
+        target_vmaf=next((c.target_vmaf for c in _encodes(job.plan.groups)), None),
     )
+
+
+def chunk_cost(plan: PhysicalPlan, spans: Sequence[tuple[float, int]]) -> ChunkCost | None:
+    """What cutting into chunks of ``spans`` (seconds, frames) costs ``plan``'s video encode
+    in bytes; None when no encode runs once per chunk (none at all, or one per scene)."""
+    per_chunk = [g for g in plan.groups if g.name not in plan.span_groups]
+    config = next(iter(_encodes(per_chunk)), None)
+    if config is None or not spans:
+        return None
+    encoder = resolve(config.codec)
+    return estimate(encoder.name, encoder.codec, spans)
+
+
+def _encodes(groups: Sequence[Group]) -> list[EncodeConfig]:
+    """The video encodes of ``groups``, in order."""
+    return [n.config for g in groups for n in g.nodes if isinstance(n.config, EncodeConfig)]
 
 
 def task_finished(
