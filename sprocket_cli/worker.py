@@ -36,6 +36,7 @@ from sprocket_cli.errors import (
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
+from sprocket_cli.media.renditions import store_renditions
 from sprocket_cli.media.targetq import Reached, encode_to_target
 from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
@@ -246,7 +247,11 @@ def _work(
         outcome.frames = chunk.frame_count
         report("writing", chunk.frame_count)
         with _disk_full_named(storage, key):
+            start = chunk.start_ticks if command.start_ticks is None else command.start_ticks
+            more = store_renditions(command, start, key, out_path, storage)  # before the main marks it done
             _store(task, chunk, command.start_ticks, key, out_path, storage, outcome)
+            if more:
+                outcome.fields.setdefault("meta", {})["renditions"] = more
         if reached is not None:
             outcome.fields.setdefault("meta", {}).update(reached.facts())
         outcome.write = time.monotonic() - t2
@@ -284,7 +289,7 @@ def _store(
         "duration_ticks": segment.duration,
         "timescale": segment.timescale,
         "codec": segment.codec,
-        "meta": {"width": segment.width, "height": segment.height},
+        "meta": {"width": segment.width, "height": segment.height, "bytes": len(segment.media)},
     }
 
 
@@ -378,9 +383,10 @@ def _work_python(
 
 
 def _input_path(source: str | None, key: str | None, storage: Storage, dest: str) -> str:
-    """Where ffmpeg reads one input: the source itself, or an intermediate from storage."""
+    """Where ffmpeg reads one input: the source (or the storage's copy of it), or an
+    intermediate from storage."""
     if source is not None:
-        return source
+        return storage.local_source(source, dest)
     if key is None:
         raise ValueError("a task input has neither a source nor an input key")
     local = storage.local_path(key)

@@ -31,6 +31,8 @@ FILTER_EPILOG = """Examples:
 
   sprocket filter in.mp4 --vf null --codec av1 --target-vmaf 93 -o out.mp4
 
+  sprocket filter in.mp4 --vf null --ladder 1080,720,480 -o out/
+
   sprocket filter https://example.com/clip.mp4 --vf 'eq=contrast=1.3'
 """
 
@@ -66,6 +68,7 @@ def filter_cmd(
     target_vmaf: opt.TargetVmaf = None,
     pix_fmt: opt.PixFmt = None,
     encoder_args: opt.EncoderArgs = "",
+    ladder: opt.Ladder = None,
     af: Annotated[
         str | None,
         typer.Option(
@@ -88,7 +91,16 @@ def filter_cmd(
             "--map",
             help="Audio and subtitle tracks the output carries, as ffmpeg's -map (repeatable): 0 "
             "(every track of the first input: the default), 0:a:1, 0:s, 1:a (the second input's "
-            "audio), -0:a:2 (all but that one). Chapters and the start timecode are kept.",
+            "audio), -0:a:2 (all but that one), 0:t (attachments, into .mkv). Chapters and the "
+            "start timecode are kept.",
+        ),
+    ] = None,
+    map_metadata: Annotated[
+        int | None,
+        typer.Option(
+            "--map-metadata",
+            help="Global tags (title, comment, ...) from this input, as ffmpeg's -map_metadata: -1 "
+            "drops every tag (of streams and chapters too). Default: the first input's.",
         ),
     ] = None,
     no_split_fallback: Annotated[
@@ -118,10 +130,14 @@ def filter_cmd(
     and the work is cut on the first video's keyframes.
     `--codec` picks the encoder (`--crf`, `--preset`, `--pix-fmt`, `--encoder-args` mean the
     same for each) and -o's suffix the container: .mp4 .m4v .mov .mkv .webm. `--target-vmaf N`
-    gives each chunk its own crf, the highest whose VMAF reaches N. Every audio track and
-    subtitle of the first input is kept, with its chapters and start timecode (`--map` chooses,
-    as ffmpeg's -map); each audio track is copied when the container takes it, else transcoded
-    (Opus in WebM, PCM beside ProRes and DNxHR in MOV, AAC elsewhere).
+    gives each chunk its own crf, the highest whose VMAF reaches N. `--ladder 1080,720,480`
+    encodes every chunk at each height from one decode into the folder -o names (HLS master
+    playlist and DASH manifest). A master a browser cannot play (ProRes, DNxHR) streams as an
+    H.264 preview, which `--open` plays; the file is still assembled from the master. Every
+    audio track and subtitle of the first input is kept, with its chapters, start timecode and
+    global tags (`--map` and `--map-metadata` choose, as ffmpeg's -map and -map_metadata);
+    each audio track is copied when the container takes it, else transcoded (Opus in WebM,
+    PCM beside ProRes and DNxHR in MOV, AAC elsewhere).
     The filter and the encoder are tried on the first frame before any work starts, so a typo
     fails at once with ffmpeg's own message (exit 2), as does an encoder the container cannot
     hold. Progress shows chunks done, frames/s and how far the stream (HLS/DASH in the job
@@ -139,7 +155,7 @@ def filter_cmd(
     from sprocket_cli.stages.encode import check_target
 
     sources = [source] if second is None else [source, second]
-    audio = _mapped_tracks(maps or [], len(sources))
+    audio = _mapped_tracks(maps or [], len(sources), map_metadata)
     encoder = encoder_options(codec, crf, preset, pix_fmt, encoder_args)  # checked here: worded as flags
     encode: dict[str, object] = {
         "codec": codec,
@@ -152,9 +168,16 @@ def filter_cmd(
         check_target(codec, target_vmaf, crf)
         encode["target_vmaf"] = target_vmaf
     segment_format = resolve(codec).segment_format
-    # ProRes and DNxHR go in MOV: the default name follows.
-    dest = output or default_output(source, "filtered").with_suffix(f".{segment_format}")
-    container = container_for(dest)
+    if ladder is not None:  # a folder of HLS and DASH, in fMP4 segments
+        from sprocket_cli.cli.laddercmd import ladder_output
+        from sprocket_cli.media.containers import MP4 as container
+
+        encode["ladder"], dest = ladder_output(
+            ladder, output, default_output(source, "ladder"), codec, target_vmaf
+        )
+    else:  # ProRes and DNxHR go in MOV: the default name follows.
+        dest = output or default_output(source, "filtered").with_suffix(f".{segment_format}")
+        container = container_for(dest)
     if filter_complex is None and second is None:
         video, af = with_speed(vf, af, speed)
         spec = builtin_pipelines.load(
@@ -187,13 +210,15 @@ def filter_cmd(
     follow(spec, inputs, {"output_0": dest}, job, check, audio=audio, audio_filters=af)
 
 
-def _mapped_tracks(maps: list[str], inputs: int) -> str:
-    """The job's audio choice for ``--map``s (checked here, before the probe): ``a``, every
-    track of the first input, when there is none; else the maps, space-separated."""
-    from sprocket_cli.media.trackmap import check_maps
+def _mapped_tracks(maps: list[str], inputs: int, map_metadata: int | None) -> str:
+    """The job's audio choice for ``--map``s and ``--map-metadata`` (checked here, before the
+    probe): ``a``, every track of the first input, when there is no map; else the maps,
+    space-separated; then the metadata's input."""
+    from sprocket_cli.media.trackmap import check_maps, metadata_choice
 
     check_maps(maps, inputs)
-    return " ".join(m.strip() for m in maps) or "a"
+    tags = [] if map_metadata is None else [metadata_choice(map_metadata, inputs)]
+    return " ".join([*(m.strip() for m in maps), *tags]) or "a"
 
 
 filter_cmd.__doc__ = inspect.cleandoc(filter_cmd.__doc__ or "") + "\n\n" + FILTER_EPILOG

@@ -103,6 +103,16 @@ EncoderArgs = Annotated[
         help="More encoder options as ffmpeg takes them, e.g. '-tune grain -x265-params aq-mode=3'.",
     ),
 ]
+Ladder = Annotated[
+    str | None,
+    typer.Option(
+        "--ladder",
+        help="Heights of an adaptive stream, e.g. 1080,720,480: each chunk is decoded and filtered "
+        "once and encoded at every height (widths keep the aspect ratio); -o names a folder, which "
+        "gets an HLS master playlist and a DASH manifest with one variant per height and one audio "
+        "rendition. Heights above the source's are refused (a ladder only scales down).",
+    ),
+]
 
 Open = Annotated[
     bool,

@@ -42,6 +42,7 @@ from sprocket_cli.media.chunking import align_chunks, plan_chunks, whole_seconds
 from sprocket_cli.media.containers import CONTAINERS, container_for
 from sprocket_cli.media.probe import MediaInfo, probe
 from sprocket_cli.output.assemble import remove_stale_parts
+from sprocket_cli.output.folder import check_folder_output, is_folder_output
 from sprocket_cli.pipeline.pipespec import Pipespec, parse, to_dict
 from sprocket_cli.plan.fusion import plan
 from sprocket_cli.run import Job
@@ -59,6 +60,9 @@ def check_output(dest: Path, sources: list[str], *, overwrite: bool, report: boo
     dest = dest.expanduser().absolute()
     if report and dest.suffix.lower() != ".json":
         raise OutputError(f"{dest}: a report is written as JSON: name it .json")
+    if not report and is_folder_output(dest):  # the stream itself: HLS and DASH
+        check_folder_output(dest, overwrite=overwrite)
+        return dest
     if not report:
         container_for(dest)  # a suffix that names a container sprocket writes
     for src in sources:
@@ -179,7 +183,7 @@ def resume_job(
     lock_outputs(dests, record.job_id, job_dir, overwrite=overwrite, owned=record.owned)
     try:
         for dest in dests:
-            found = file_identity(dest)
+            found = None if is_folder_output(dest) else file_identity(dest)  # a folder's files are replaced
             if not overwrite and found is not None and found != record.owned.get(str(dest)):
                 raise OutputError(
                     f"{dest}: job {record.job_id} did not write this file (it appeared after the job "

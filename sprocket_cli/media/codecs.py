@@ -30,6 +30,9 @@ ALIASES = {
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 #: Codecs written in fragmented MOV segments: the MP4 muxer has no tag for them.
 MOV_CODECS = frozenset({"prores", "dnxhd"})
+#: Codecs browsers decode in a stream (HEVC: Safari, and Chrome and Edge where the hardware
+#: decodes it). A master in another gets an H.264 preview for the live stream.
+BROWSER_CODECS = frozenset({"h264", "hevc", "av1", "vp9"})
 
 Options = dict[str, str]
 
@@ -98,6 +101,10 @@ class Encoder:
     @property
     def segment_format(self) -> str:
         return "mov" if self.codec in MOV_CODECS else "mp4"
+
+    @property
+    def browser_playable(self) -> bool:
+        return self.codec in BROWSER_CODECS
 
 
 _X264_HELP = f"one of {', '.join(PRESETS)}"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ffmpeg
 
 if TYPE_CHECKING:
+    from sprocket_cli.media.renditions import Rendition
     from sprocket_cli.media.targetq import Target
     from sprocket_cli.tasks import ChunkRef
 
@@ -70,6 +71,12 @@ class ChunkCommand:
     target: Target | None = None
     """A quality the encoder must reach in each chunk (``--target-vmaf``): the worker searches
     for its crf (:func:`~sprocket_cli.media.targetq.encode_to_target`); None: the encoder's own."""
+    scale: str | None = None
+    """The main output's size, set after every stage's filters (a ladder's top rung); None:
+    the chain's."""
+    renditions: list[Rendition] = field(default_factory=list)
+    """More outputs of the same decode (a ladder's other rungs, an H.264 preview): the chain's
+    frames are split, and each rendition gets its own scale and encoder."""
     segment_format: str = "mp4"
     """The encoder's output: fragmented MP4, or MOV for the codecs MP4 has no tag for (ProRes)."""
     timescale: int = 90000
@@ -177,6 +184,10 @@ class ChunkCommand:
         if self.resync is not None:
             return self._resync_args(output_path, self.resync, lossless)
         lane = self.lanes[0]
+        if self.renditions:  # a split needs a graph, which -vf cannot name outputs of
+            chain = f"[0:v:0]{','.join(self._tail()) or 'null'}[out]"
+            graph = self._graph_output(chain, output_path, logged=self.plain_clock, lossless=lossless)
+            return [*_flags(self._input_options(lane)), "-i", lane.path, *graph]
         stream = ffmpeg.input(lane.path, **self._input_options(lane))["v:0"]
         out_opts: dict[str, object] = {"an": None, "sn": None, "dn": None, "map_metadata": -1}
         graph = self._tail()
@@ -212,9 +223,13 @@ class ChunkCommand:
             graph.append(f"trim=start={start!r}" + ("" if end is None else f":end={end!r}"))
         if self.end_seconds is not None:
             graph.append(f"trim=end={self.end_seconds!r}")
-        if self.encoder is not None:
-            graph.append(ENCODER_INPUT)
+        if self.encoder is not None and not self.renditions:  # else after the split
+            graph += self._sized()
         return graph
+
+    def _sized(self) -> list[str]:
+        """The main output's scale and what its encoder needs."""
+        return [*([self.scale] if self.scale else []), ENCODER_INPUT]
 
     def encode_args(self, frames_path: str, output_path: str) -> list[str]:
         """ffmpeg arguments encoding ``frames_path`` (what :meth:`args` wrote with ``lossless``)
@@ -233,18 +248,23 @@ class ChunkCommand:
     def _output_options(self, lossless: bool = False) -> dict[str, object]:
         if self.encoder is None:
             return {"c:v": "ffv1", "format": "nut", "fps_mode": "passthrough"}
-        opts: dict[str, object]
         if lossless:
-            opts = {**LOSSLESS, "video_track_timescale": self.timescale}
-        else:
-            opts = dict(self.encoder)
-            opts.update(
-                format=self.segment_format,
-                movflags=SEGMENT_MOVFLAGS,
-                video_track_timescale=self.timescale,
-                fflags="+bitexact",  # identical init segments across chunks
-                **{"flags:v": "+bitexact"},
-            )
+            opts: dict[str, object] = {**LOSSLESS, "video_track_timescale": self.timescale}
+            if self.threads:
+                opts["threads"] = self.threads
+            return opts
+        return self._segment_options(self.encoder, self.segment_format)
+
+    def _segment_options(self, encoder: Mapping[str, str | int], segment_format: str) -> dict[str, object]:
+        """An encoder's output as a fragmented segment on the track's timescale."""
+        opts: dict[str, object] = dict(encoder)
+        opts.update(
+            format=segment_format,
+            movflags=SEGMENT_MOVFLAGS,
+            video_track_timescale=self.timescale,
+            fflags="+bitexact",  # identical init segments across chunks
+            **{"flags:v": "+bitexact"},
+        )
         if self.threads:
             opts["threads"] = self.threads
         return opts
@@ -291,16 +311,33 @@ class ChunkCommand:
         return {"stats_enc_pre:v": self._frame_log, "stats_enc_pre_fmt:v": "{pts} {tb}"}
 
     def _graph_output(self, graph: str, output_path: str, *, logged: bool, lossless: bool) -> list[str]:
-        """The arguments from ``-filter_complex graph`` to the output, the graph writing ``[out]``."""
-        args = ["-filter_complex", graph, "-map", "[out]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
+        """The arguments from ``-filter_complex graph`` to the outputs, the graph writing
+        ``[out]``: the main output, then each rendition's (its frames split off ``[out]``)."""
+        main = "out"
+        if self.renditions:
+            split = "".join(f"[r{i}]" for i in range(len(self.renditions)))
+            graph += f";[out]split={len(self.renditions) + 1}[main]{split}"
+            graph += f";[main]{','.join(self._sized())}[top]"
+            graph += "".join(
+                f";[r{i}]{r.scale},{ENCODER_INPUT}[rendition{i}]" for i, r in enumerate(self.renditions)
+            )
+            main = "top"
         log = self._frame_log_options(output_path) if logged else {}
-        if log:
-            args += _flags(log)
-        else:
-            # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
-            # would move frames of a source that does not start on that grid.
-            args += ["-enc_time_base:v", "filter"]
-        return [*args, *_flags(self._output_options(lossless)), "-y", output_path]
+        # Keep the graph's exact timestamps: the default encoder time base (1/frame rate)
+        # would move frames of a source that does not start on that grid. A logged output
+        # keeps the default, and its renditions with it, so that their times are its own.
+        clock = _flags(log) if log else ["-enc_time_base:v", "filter"]
+        args = ["-filter_complex", graph, *_output_head(main), *clock]
+        args += [*_flags(self._output_options(lossless)), "-y", output_path]
+        for i, r in enumerate(self.renditions):
+            args += [*_output_head(f"rendition{i}"), *([] if log else clock)]
+            args += [*_flags(self._segment_options(r.encoder, r.segment_format)), "-y", r.path(output_path)]
+        return args
+
+
+def _output_head(label: str) -> list[str]:
+    """An output of the graph's ``[label]``, video alone, with no metadata of the source."""
+    return ["-map", f"[{label}]", "-an", "-sn", "-dn", "-map_metadata", "-1"]
 
 
 def _flags(options: Mapping[str, object]) -> list[str]:

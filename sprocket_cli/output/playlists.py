@@ -56,22 +56,47 @@ class HlsPlaylist:
         return "\n".join([*head, *self._lines, *tail]) + "\n"
 
 
-def master_playlist(video_uri: str, codec: str, width: int, height: int, audio: AudioRendition | None) -> str:
-    """The entry point players open: the video playlist, with the audio rendition if any."""
+@dataclass(frozen=True)
+class Variant:
+    """One video rendition as the master playlist and the manifest offer it."""
+
+    folder: str
+    """Its folder in the stream folder ('' for the main one); its media playlist and segments
+    are there."""
+    codec: str
+    """RFC 6381 codec string."""
+    width: int
+    height: int
+    bandwidth: int
+    """Bits per second of its most demanding segment (HLS's BANDWIDTH)."""
+    average: int
+    """Bits per second over the segments so far (HLS's AVERAGE-BANDWIDTH)."""
+    init_uri: str
+    """Its first init segment, relative to its folder."""
+
+    def uri(self, name: str) -> str:
+        """``name`` in its folder, relative to the stream folder."""
+        return f"{self.folder}/{name}" if self.folder else name
+
+
+def master_playlist(playlist: str, variants: list[Variant], audio: AudioRendition | None) -> str:
+    """The entry point players open: each video rendition's media playlist (named ``playlist``
+    in its folder), with the audio rendition they share if any."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    codecs = codec
     group = ""
     if audio is not None:
         lines.append(
             '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="source",DEFAULT=YES,AUTOSELECT=YES,'
             f'URI="{audio.playlist_uri}"'
         )
-        codecs += f",{audio.codec}"
         group = ',AUDIO="audio"'
-    lines += [
-        f'#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS="{codecs}",RESOLUTION={width}x{height}{group}',
-        video_uri,
-    ]
+    for v in variants:
+        codecs = v.codec + (f",{audio.codec}" if audio is not None else "")
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},AVERAGE-BANDWIDTH={v.average},"
+            f'CODECS="{codecs}",RESOLUTION={v.width}x{v.height}{group}',
+            v.uri(playlist),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -89,11 +114,11 @@ class DashManifest:
         self._timeline.append(f'<S t="{e.start_ticks}" d="{e.duration_ticks}"/>')
         self._total += e.duration
 
-    def text(self, *, codec: str, width: int, height: int, ended: bool, audio: AudioRendition | None) -> str:
+    def text(self, variants: list[Variant], *, ended: bool, audio: AudioRendition | None) -> str:
+        """The manifest with a Representation per variant; they share the timeline (each
+        rendition of a chunk has its frames)."""
         first = self._first
-        timescale, init_uri, start = (
-            (first.timescale, first.init_uri, first.index) if first else (90000, "", 0)
-        )
+        timescale, start = (first.timescale, first.index) if first else (90000, 0)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if ended:
             head = f'type="static" mediaPresentationDuration="PT{self._total:.3f}S"'
@@ -103,6 +128,16 @@ class DashManifest:
                 f'type="dynamic" availabilityStartTime="{ast}" publishTime="{now}" '
                 'minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT24H"'
             )
+        representations = "".join(
+            f'      <Representation id="{v.folder or "video"}" codecs="{v.codec}" width="{v.width}" '
+            f'height="{v.height}" bandwidth="{v.bandwidth}">\n'
+            f'        <SegmentTemplate timescale="{timescale}" initialization="{v.uri(v.init_uri)}" '
+            f'media="{v.uri("seg_$Number%05d$.m4s")}" startNumber="{start}">\n'
+            f"          <SegmentTimeline>{''.join(self._timeline)}</SegmentTimeline>\n"
+            "        </SegmentTemplate>\n"
+            "      </Representation>\n"
+            for v in variants
+        )
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" '
@@ -110,14 +145,8 @@ class DashManifest:
             f'minBufferTime="PT2S" {head}>\n'
             '  <Period id="0" start="PT0S">\n'
             '    <AdaptationSet contentType="video" mimeType="video/mp4" segmentAlignment="true">\n'
-            f'      <Representation id="video" codecs="{codec}" width="{width}" height="{height}" '
-            'bandwidth="5000000">\n'
-            f'        <SegmentTemplate timescale="{timescale}" initialization="{init_uri}" '
-            f'media="seg_$Number%05d$.m4s" startNumber="{start}">\n'
-            f"          <SegmentTimeline>{''.join(self._timeline)}</SegmentTimeline>\n"
-            "        </SegmentTemplate>\n"
-            "      </Representation>\n"
-            "    </AdaptationSet>\n"
+            + representations
+            + "    </AdaptationSet>\n"
             + (f"    {audio.adaptation_set}\n" if audio is not None else "")
             + "  </Period>\n"
             "</MPD>\n"

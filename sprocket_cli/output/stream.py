@@ -1,15 +1,58 @@
-"""Publishes finished segments, in order, as an HLS playlist and a DASH manifest."""
+"""Publishes finished segments, in order, as an HLS playlist and a DASH manifest, with a
+variant per rendition when the tasks write more than one (a ladder, an H.264 preview)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sprocket_cli.output.audio import AudioRendition
-from sprocket_cli.output.playlists import DashManifest, HlsPlaylist, SegmentEntry, master_playlist
+from sprocket_cli.output.playlists import DashManifest, HlsPlaylist, SegmentEntry, Variant, master_playlist
 from sprocket_cli.storage import Storage
 from sprocket_cli.storage.layout import DASH_NAME, HLS_NAME, MASTER_NAME, stream_folder
 from sprocket_cli.tasks import Result
+
+
+@dataclass
+class Track:
+    """One video rendition of the stream: its media playlist and what its variant says."""
+
+    folder: str
+    """'' for the tasks' main output, else the rendition's subfolder."""
+    hls: HlsPlaylist
+    shown: bool = True
+    """Offered to browsers (the DASH manifest, first in the master playlist); a master in a
+    codec they cannot play is listed after its preview, for players that can."""
+    codec: str = ""
+    size: tuple[int, int] = (0, 0)
+    init_uri: str = ""
+    peak: float = 0.0
+    """Bits per second of the largest segment so far."""
+    bits: int = 0
+    seconds: float = 0.0
+
+    def add(self, entry: SegmentEntry, facts: Mapping[str, Any], codec: str) -> None:
+        self.hls.append(entry)
+        self.codec = codec
+        self.size = (int(facts.get("width", 0)), int(facts.get("height", 0)))
+        self.init_uri = self.init_uri or entry.init_uri
+        bits = 8 * int(facts.get("bytes", 0))
+        self.bits += bits
+        self.seconds += entry.duration
+        if entry.duration > 0:
+            self.peak = max(self.peak, bits / entry.duration)
+
+    def variant(self) -> Variant:
+        average = self.bits / self.seconds if self.seconds else 0.0
+        width, height = self.size
+        # A floor of 1 kbit/s: a segment of a still picture can be smaller than its headers say.
+        return Variant(
+            self.folder, self.codec, width, height, max(1000, round(self.peak)), max(1000, round(average)),
+            self.init_uri,
+        )  # fmt: skip
 
 
 class StreamWriter:
@@ -43,8 +86,9 @@ class StreamWriter:
         self.published: list[SegmentEntry] = []
         self.frames = 0
         """Frames in the published segments."""
-        self._codec = ""
-        self._size = (0, 0)
+        self.tracks: dict[str, Track] = {"": Track("", self.hls)}
+        """The main output's rendition, then the others, by folder."""
+        self._target_duration = target_duration
         self._master_written = False
 
     @property
@@ -82,10 +126,14 @@ class StreamWriter:
                 duration_ticks=r.duration_ticks,
                 timescale=r.timescale,
             )
-            self._codec = r.codec
-            self._size = (int(r.meta.get("width", 0)), int(r.meta.get("height", 0)))
             self.published.append(entry)
-            self.hls.append(entry)
+            self.tracks[""].add(entry, r.meta, r.codec)
+            for more in r.meta.get("renditions", []):
+                self._track(more).add(
+                    replace(entry, uri=_name(more["output_key"]), init_uri=_name(more["init_key"])),
+                    more,
+                    more["codec"],
+                )
             self.dash.append(entry)
             self.frames += r.frames
             fresh.append(entry)
@@ -96,18 +144,52 @@ class StreamWriter:
     def finish(self) -> None:
         self._write(ended=True)
 
+    @property
+    def preview(self) -> bool:
+        """Whether players are offered an H.264 preview instead of the main output."""
+        return not self.tracks[""].shown
+
+    def preview_note(self) -> str | None:
+        """One line for the summary when the stream is an H.264 preview of the main output."""
+        if not self.preview:
+            return None
+        shown = next(t for t in self.tracks.values() if t.shown)
+        width, height = shown.size
+        return (
+            f"stream: an H.264 preview, {width}x{height} (browsers cannot play the master's "
+            f"{self.tracks[''].codec}); the final file has the master"
+        )
+
+    def _track(self, facts: Mapping[str, Any]) -> Track:
+        track = self.tracks.get(facts["name"])
+        if track is None:
+            track = Track(facts["name"], HlsPlaylist(self._target_duration))
+            self.tracks[track.folder] = track
+            if facts.get("replaces_main"):
+                self.tracks[""].shown = False
+        return track
+
     def _write(self, *, ended: bool) -> None:
-        # The manifest is written before the playlist so that a client that saw a segment in
-        # one finds it in the other.
-        width, height = self._size
+        # The manifest is written before the playlists so that a client that saw a segment in
+        # one finds it in the others.
         assert self.audio is not None, "segments are held back until the audio is under way"
         audio = self.audio.result()  # takes far less than the first video chunk
+        shown = [t.variant() for t in self.tracks.values() if t.shown]
         self.storage.put_bytes(
-            f"{self.folder}/{DASH_NAME}",
-            self.dash.text(codec=self._codec, width=width, height=height, ended=ended, audio=audio).encode(),
+            f"{self.folder}/{DASH_NAME}", self.dash.text(shown, ended=ended, audio=audio).encode()
         )
-        self.storage.put_bytes(f"{self.folder}/{HLS_NAME}", self.hls.text(ended=ended).encode())
-        if not self._master_written:  # once: it never changes, and players load it once
-            master = master_playlist(HLS_NAME, self._codec, width, height, audio)
+        for track in self.tracks.values():
+            key = f"{self.folder}/{track.variant().uri(HLS_NAME)}"
+            self.storage.put_bytes(key, track.hls.text(ended=ended).encode())
+        # Written once while the job runs (players load it once), and again at the end, when
+        # each variant's bandwidth is known from all its segments.
+        if not self._master_written or ended:
+            hidden = [t.variant() for t in self.tracks.values() if not t.shown]
+            master = master_playlist(HLS_NAME, shown + hidden, audio)
             self.storage.put_bytes(self.playlist_key, master.encode())
             self._master_written = True
+
+
+def _name(key: str) -> str:
+    """A key's last part: its name in its folder."""
+    return key.rpartition("/")[2]

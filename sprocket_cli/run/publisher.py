@@ -13,6 +13,7 @@ from sprocket_cli.events import Event, SegmentReady
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.output.assemble import assemble, write_report
 from sprocket_cli.output.audio import AudioRendition, write_audio_rendition
+from sprocket_cli.output.folder import copy_stream, is_folder_output
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.output.stream import StreamWriter
 from sprocket_cli.pipeline.delivery import DeliveryFunction
@@ -125,12 +126,17 @@ class Publisher:
             if not writer.complete:
                 raise JobFailedError(f"{output}: {len(writer.published)} of {writer.total} segments")
             writer.finish()
+            if (note := writer.preview_note()) is not None:
+                tracks.append(note)
             duration += sum(e.duration for e in writer.published)
             dest = job.outputs[output]
             if dest is None or not writer.published:
                 continue  # no file asked for, or nothing kept (SceneKeep found no scene)
             if not dest.parent.is_dir():
                 raise OutputError(f"{dest.parent}: the output folder no longer exists")
+            if is_folder_output(dest):  # the stream is the output (a ladder)
+                copy_stream(storage, writer.folder, dest)
+                continue
             tracks += assemble(storage, writer.folder, writer.published, self.audio, dest, job.job_dir)
         for output, facts in self.reports.items():
             dest = job.outputs[output]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sprocket_cli.errors import OptionError
 from sprocket_cli.media.codecs import encoder_options, resolve
+from sprocket_cli.media.renditions import check_heights, check_ladder, ladder_renditions, preview, scale_to
 from sprocket_cli.media.targetq import TARGET_RANGE, Target
-from sprocket_cli.stages.base import Stage, StageConfig
+from sprocket_cli.stages.base import Binding, Stage, StageConfig
 
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
+    from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.tasks import ChunkRef
 
 
@@ -34,6 +37,21 @@ class EncodeConfig(StageConfig):
     target_vmaf: float | None = None
     """Per-chunk constant quality: each chunk is encoded at the highest crf whose VMAF against
     the filtered frames reaches this (50 to 100), found by probe encodes; None: one crf for all."""
+    ladder: list[int] = Field(default_factory=list)
+    """Heights (lines) of an adaptive stream's renditions, each encoded from the same decode,
+    widths keeping the aspect ratio; empty: one rendition at the chain's size. No height may
+    be above the source's."""
+
+    @field_validator("ladder")
+    @classmethod
+    def _rungs(cls, heights: list[int]) -> list[int]:
+        """Tallest first, once each, even."""
+        if not heights:
+            return heights
+        try:
+            return check_heights(heights)
+        except OptionError as exc:
+            raise ValueError(exc.problem) from None
 
     @field_validator("codec")
     @classmethod
@@ -60,11 +78,13 @@ class EncodeConfig(StageConfig):
     @model_validator(mode="after")
     def _one_quality(self) -> EncodeConfig:
         """A target sets each chunk's crf: a crf as well would be ignored, so it is refused."""
-        if self.target_vmaf is not None:
-            try:
+        try:
+            if self.target_vmaf is not None:
                 check_target(self.codec, self.target_vmaf, self.crf)
-            except OptionError as exc:
-                raise ValueError(str(exc)) from None
+            if self.ladder:
+                check_ladder_codec(self.codec, self.target_vmaf)
+        except OptionError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     def target(self) -> Target | None:
@@ -106,6 +126,18 @@ def check_target(codec: str, target_vmaf: float, crf: float | None) -> None:
         raise OptionError("target_vmaf", f"does not go with {enc.name}: {enc.quality}")
 
 
+def check_ladder_codec(codec: str, target_vmaf: float | None) -> None:
+    """Raise :class:`OptionError` when a ladder cannot be made with ``codec`` (a mastering
+    codec, which no player streams) or beside ``target_vmaf`` (its search is of one encode)."""
+    enc = resolve(codec)
+    if not enc.browser_playable:
+        raise OptionError(
+            "ladder", f"makes a web stream: {enc.name} is no streaming codec (use x264, x265, av1 or vp9)"
+        )
+    if target_vmaf is not None:
+        raise OptionError("ladder", "does not go with target_vmaf yet: give the ladder a crf")
+
+
 class Encode(Stage[EncodeConfig]):
     NAME: ClassVar[str] = "encode"
     DESCRIPTION: ClassVar[str] = (
@@ -115,8 +147,21 @@ class Encode(Stage[EncodeConfig]):
     OUTPUTS: ClassVar[tuple[str, ...]] = ("chunks",)
     Config: ClassVar[type[StageConfig]] = EncodeConfig
 
+    def bind(self, config: EncodeConfig, inputs: Sequence[MediaInfo]) -> Binding:
+        if config.ladder and inputs:
+            check_ladder(config.ladder, inputs[0].height)  # before any work: in one line
+        return super().bind(config, inputs)
+
     def contribute(self, config: EncodeConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
+        enc = resolve(config.codec)
         command.encoder = dict(config.options())
         command.target = config.target()
-        command.segment_format = resolve(config.codec).segment_format
+        command.segment_format = enc.segment_format
         command.timescale = chunk.timescale * command.timescale_factor
+        if config.ladder:
+            command.scale = scale_to(config.ladder[0])
+            command.renditions = ladder_renditions(config.ladder, config.options(), enc.segment_format)
+        elif not enc.browser_playable and command.target is None:
+            # A browser cannot play the master: the stream is an H.264 preview of it. (A
+            # target's search encodes its frames later, alone: its stream stays the master's.)
+            command.renditions = [preview()]

@@ -38,6 +38,13 @@ def segment_key(output: str, index: int) -> str:
     return f"{stream_folder(output)}/seg_{index:05d}.m4s"
 
 
+def rendition_key(output_key: str, name: str) -> str:
+    """Where rendition ``name`` of the segment at ``output_key`` is written: in the stream's
+    subfolder of that name (``stream/h480/seg_00003.m4s``)."""
+    folder, _, segment = output_key.rpartition("/")
+    return f"{folder}/{name}/{segment}" if folder else f"{name}/{segment}"
+
+
 def work_key(group: str, index: int, ext: str) -> str:
     """Where chunk ``index``'s intermediate from ``group`` is written."""
     return f"{WORK}/{group}/c{index:05d}.{ext}"
