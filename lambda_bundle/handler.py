@@ -22,6 +22,13 @@ The function's folder is read-only and only ``/tmp`` is writable: the worker wri
 but temporary files (``tempfile`` honours ``TMPDIR``). ffmpeg is imageio-ffmpeg's binary in
 the bundle; should it have lost its executable bit (a zip made without modes), it is copied
 to ``/tmp`` once and made executable there.
+
+Imports: a cold start pays for every module the first invocation needs, compiled from source
+(the bundle carries no bytecode, and none is cached in a read-only folder). The metadata call
+needs the stamp alone; the task path (the worker, its stages and pydantic, ffmpeg-python) is
+imported by the first task, and boto3 only by a task on S3 storage (its client then lives as
+long as the process: :meth:`sprocket_cli.storage.s3.S3Storage.from_location`). A warm process
+keeps all of it, and whatever the first task looked up (:func:`_ensure_executable_ffmpeg`).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import os
 import shutil
 import stat
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +46,15 @@ from sprocket_cli import __version__
 from sprocket_cli.errors import RepeatingTaskError
 from sprocket_cli.stamp import code_stamp
 from sprocket_cli.storage import StorageSpec, open_storage
-from sprocket_cli.tasks import Task
-from sprocket_cli.worker import run_task
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     if event.get("metadata"):
         return {"version": __version__, "stamp": code_stamp()}
+    # The task path, here and not above: a metadata call need not load it (see the docstring).
+    from sprocket_cli.tasks import Task
+    from sprocket_cli.worker import run_task
+
     task = Task.from_json(json.dumps(event["task"]))
     storage = open_storage(StorageSpec(**event["storage"]))
     _ensure_executable_ffmpeg()
@@ -55,6 +65,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return {"result": json.loads(result.to_json())}
 
 
+@cache  # once per process: a warm one's next tasks skip the look-up
 def _ensure_executable_ffmpeg() -> None:
     """Point ``SPROCKET_FFMPEG`` at an executable copy in /tmp if the bundled binary is not one."""
     if os.environ.get("SPROCKET_FFMPEG"):

@@ -15,7 +15,8 @@ executor makes, over real HTTP on 127.0.0.1, closely enough for boto3's own lamb
 
 The zip is unpacked once per endpoint (or a folder already unpacked is shared), mounted
 read-only where the machine allows, and every invocation runs the handler in a fresh
-``python -I -S -B`` subprocess: nothing on ``sys.path`` but the stdlib and the bundle folder
+``python -I -S -B`` subprocess (a cold start each time; ``tests/lambda_warm.py`` keeps warm
+ones, as Lambda does): nothing on ``sys.path`` but the stdlib and the bundle folder
 (the bootstrap inserts it, as Lambda's runtime adds ``/var/task``), an environment like
 Lambda's (``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
 ``LAMBDA_TASK_ROOT``, a fresh ``TMPDIR``; the caller's ``AWS_*`` credentials, region and
@@ -38,7 +39,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote
 
 from tests.lambda_runtime import BOOTSTRAP, release, unpack
@@ -68,6 +69,12 @@ class Invocation:
     throttled: bool = False
     duration_ms: float = 0.0
     """Handler time, milliseconds (REPORT's Duration)."""
+    init_ms: float = 0.0
+    """Importing the handler, milliseconds (REPORT's Init Duration); 0 in a warm process."""
+    run_ms: float = 0.0
+    """The endpoint's wall time running it: process start and exit, init and handler."""
+    pid: int = 0
+    """The process that ran the handler: a warm one serves several invocations."""
 
 
 class LocalLambda:
@@ -151,7 +158,7 @@ class LocalLambda:
             release(self.root)
             shutil.rmtree(self._own, ignore_errors=True)
 
-    def __enter__(self) -> LocalLambda:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -199,8 +206,8 @@ class LocalLambda:
             except subprocess.TimeoutExpired as exc:
                 log = (exc.stderr or b"").decode(errors="replace")
                 message = f"Task timed out after {self.timeout:.2f} seconds"
-                outcome = {"error": {"errorMessage": message, "errorType": "Sandbox.Timedout"}}
-                outcome["duration_ms"] = (time.monotonic() - started) * 1000
+                error = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
+                outcome: dict[str, Any] = {"error": error, "duration_ms": (time.monotonic() - started) * 1000}
                 return outcome, log
         log = proc.stderr.decode(errors="replace")
         try:
@@ -271,6 +278,9 @@ class _Server(ThreadingHTTPServer):
 def _handler_for(endpoint: LocalLambda) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: with Nagle's algorithm the body would wait for
+        # the client's delayed ACK (40 ms a reply), a cost of this stand-in, not of Lambda.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # `format`: the base's name
             """Quiet: tests read the recorded invocations instead."""
@@ -364,17 +374,22 @@ def _handler_for(endpoint: LocalLambda) -> type[BaseHTTPRequestHandler]:
         def _invoke(
             self, payload: bytes, event: Any, name: str, request_id: str
         ) -> tuple[dict[str, Any], str]:
+            started = time.monotonic()
             try:
                 outcome, output = endpoint.run(payload, request_id)
             finally:
                 endpoint._done()
+            ran = (time.monotonic() - started) * 1000
             log = (
                 f"START RequestId: {request_id} Version: $LATEST\n{output}"
                 f"END RequestId: {request_id}\n{endpoint.report_line(request_id, outcome)}"
             )
             failed = "Unhandled" if "error" in outcome else None
-            duration = float(outcome.get("duration_ms", 0.0))
-            endpoint._record(Invocation(request_id, name, 200, event, failed, duration_ms=duration))
+            duration, init = (float(outcome.get(k, 0.0)) for k in ("duration_ms", "init_ms"))
+            endpoint._record(
+                Invocation(request_id, name, 200, event, failed, duration_ms=duration, init_ms=init,
+                           run_ms=ran, pid=int(outcome.get("pid", 0)))
+            )  # fmt: skip
             return outcome, log
 
     return Handler

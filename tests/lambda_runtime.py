@@ -1,6 +1,7 @@
-"""The runtime's side of the local Lambda stand-in (tests/lambda_endpoint.py): the bootstrap
-each invocation runs in a fresh isolated interpreter, and the task folder it runs in (the bundle
-unpacked read-only, as Lambda mounts ``/var/task``)."""
+"""The runtime's side of the local Lambda stand-in (tests/lambda_endpoint.py): the bootstraps
+run in isolated interpreters (a fresh one per invocation, or a warm one serving invocations in
+turn: tests/lambda_warm.py), and the task folder they run in (the bundle unpacked read-only, as
+Lambda mounts ``/var/task``)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,25 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-# Run by ``python -I -S -B -c``: the runtime's part of Lambda. The reply goes to a private
-# copy of stdout; fd 1 and 2 (the handler's prints, ffmpeg's output) both feed the log, as on Lambda.
-BOOTSTRAP = r"""
-import json, os, resource, sys, time, traceback
-reply_fd = os.dup(1)
-os.dup2(2, 1)
-sys.stdout = sys.stderr
-root = os.environ["LAMBDA_TASK_ROOT"]
-sys.path.insert(0, root)
-event = json.loads(sys.stdin.buffer.read() or b"null")
-deadline = time.monotonic() + float(os.environ["_SPROCKET_TIMEOUT"])
+# The runtime's part of Lambda that both bootstraps share (each runs by ``python -I -S -B -c``):
+# the bundle on sys.path, the context object, the init phase (import the handler) and one
+# invocation, timed as REPORT's Duration.
+_RUNTIME = r"""
+import importlib, json, os, resource, sys, time, traceback
+sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
 
 class Context:
     function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
     memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-    aws_request_id = os.environ["_SPROCKET_REQUEST_ID"]
     invoked_function_arn = os.environ["_SPROCKET_ARN"]
     log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
     log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+    def __init__(self, request_id):
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + float(os.environ["_SPROCKET_TIMEOUT"])
     def get_remaining_time_in_millis(self):
-        return max(0, int((deadline - time.monotonic()) * 1000))
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 def error(exc, kind=None, message=None):
     tb = traceback.extract_tb(exc.__traceback__)
@@ -39,26 +37,78 @@ def error(exc, kind=None, message=None):
     return {"errorMessage": message or str(exc), "errorType": kind or type(exc).__name__,
             "stackTrace": traceback.format_list(tb)}
 
-t0 = time.monotonic()
-module, _, name = os.environ["_HANDLER"].rpartition(".")
-out = {}
-try:
-    import importlib
-    function = getattr(importlib.import_module(module), name)
-except Exception as exc:
-    out["error"] = error(exc, "Runtime.ImportModuleError", f"Unable to import module '{module}': {exc}")
-t1 = time.monotonic()
-if "error" not in out:
+def init():
+    # Lambda's init phase: (the handler, None), or (None, the error every invocation gets).
+    t0 = time.monotonic()
+    module, _, name = os.environ["_HANDLER"].rpartition(".")
     try:
-        out["payload"] = function(event, Context())
+        found = getattr(importlib.import_module(module), name), None
     except Exception as exc:
-        out["error"] = error(exc)
-t2 = time.monotonic()
-usage = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-out.update(init_ms=(t1 - t0) * 1000, duration_ms=(t2 - t1) * 1000, max_memory_kb=usage)
-sys.stderr.flush()
-os.write(reply_fd, json.dumps(out).encode())
+        found = None, error(exc, "Runtime.ImportModuleError", f"Unable to import module '{module}': {exc}")
+    return (*found, (time.monotonic() - t0) * 1000)
+
+def invoke(function, failed, event, request_id):
+    out = {"pid": os.getpid()}
+    t1 = time.monotonic()
+    if failed is not None:
+        out["error"] = failed
+    else:
+        try:
+            out["payload"] = function(event, Context(request_id))
+        except Exception as exc:
+            out["error"] = error(exc)
+    usage = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    out.update(duration_ms=(time.monotonic() - t1) * 1000, max_memory_kb=usage)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return out
 """
+
+# A cold start: one invocation, the event on stdin, the reply to a private copy of stdout; fd 1
+# and 2 (the handler's prints, ffmpeg's output) both feed the log, as on Lambda.
+BOOTSTRAP = (
+    _RUNTIME
+    + r"""
+reply_fd = os.dup(1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+event = json.loads(sys.stdin.buffer.read() or b"null")
+function, failed, init_ms = init()
+out = invoke(function, failed, event, os.environ["_SPROCKET_REQUEST_ID"])
+os.write(reply_fd, json.dumps({**out, "init_ms": init_ms}).encode())
+"""
+)
+
+# A warm execution environment (tests/lambda_warm.py): init once, then invocations in a loop.
+# Each request is a JSON header line ``{"request_id", "log", "length"}`` and ``length`` bytes of
+# event on stdin; each reply is one JSON line on a private copy of stdout. fd 1 and 2 go to the
+# request's log file for its invocation; the handler and its children read nothing from stdin
+# (/dev/null), which carries the next requests. A failed init ends the process after its reply.
+WARM_BOOTSTRAP = (
+    _RUNTIME
+    + r"""
+requests = os.fdopen(os.dup(0), "rb")
+replies = os.fdopen(os.dup(1), "wb")
+os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+sys.stdout = sys.stderr
+function = failed = None
+while header := requests.readline():
+    head = json.loads(header)
+    event = json.loads(requests.read(head["length"]) or b"null")
+    log = os.open(head["log"], os.O_WRONLY | os.O_APPEND)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    first = function is None and failed is None
+    if first:
+        function, failed, init_ms = init()
+    out = invoke(function, failed, event, head["request_id"])
+    replies.write(json.dumps({**out, "init_ms": init_ms} if first else out).encode() + b"\n")
+    replies.flush()
+    if failed is not None:
+        break
+"""
+)
 
 
 def unpack(zip_path: Path, dest: Path) -> Path:

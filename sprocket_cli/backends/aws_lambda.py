@@ -59,7 +59,7 @@ class LambdaBackend(Backend):
                 settings.function,
                 memory_mb=settings.memory_mb,
                 arch=settings.arch,
-                client=lambda_client(open_session(settings.profile), settings.region, TIMEOUT_S),
+                client=lambda_client(open_session(settings.profile), settings.region, TIMEOUT_S, workers),
             )
             executor.check_bundle()
         return executor

@@ -67,6 +67,8 @@ BACKOFF_BASE, BACKOFF_CAP, MAX_TRIES = 0.25, 20.0, 10
 THROTTLE_BUDGET_S = 900.0
 #: Concurrency assumed when the account's limit cannot be read.
 UNKNOWN_LIMIT = 1000
+#: Kept-alive connections of a Lambda client at least (:func:`lambda_client`).
+DEFAULT_CONNECTIONS = 256
 _REPORT = re.compile(r"Billed Duration: (\d+) ms\s+Memory Size: (\d+) MB")
 
 
@@ -334,15 +336,20 @@ def _throttled_too_long(function: str, exc: Exception) -> str:
     )
 
 
-def lambda_client(session: boto3.Session, region: str, timeout: float) -> LambdaClient:
+def lambda_client(
+    session: boto3.Session, region: str, timeout: float, workers: int = DEFAULT_CONNECTIONS
+) -> LambdaClient:
     """A Lambda client that waits as long as an invocation may run, and leaves retries to us
-    (so that each throttle is seen and reported)."""
+    (so that each throttle is seen and reported). One per job, shared by the executor's
+    threads (a client is thread-safe), with a kept-alive connection for each of ``workers``
+    invocations at once: a pool smaller than the threads would drop connections and open new
+    ones, a TLS handshake per invocation."""
     from botocore.config import Config
 
     config = Config(
         read_timeout=int(timeout) + 30,
         connect_timeout=10,
         retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=256,
+        max_pool_connections=max(workers, DEFAULT_CONNECTIONS),
     )
     return session.client("lambda", region_name=region, config=config)
