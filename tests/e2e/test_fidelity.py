@@ -28,9 +28,10 @@ def ntsc(make_clip: ClipMaker) -> Path:
     return make_clip(seconds=7, size="192x108", fps="30000/1001", keyint=40, audio=False)
 
 
-def frames(path: Path) -> list[tuple[Fraction, str]]:
-    """(seconds, md5) of every decoded frame, with the times stored in the file: framemd5
-    with passthrough and the stream's own time base, which re-stamp nothing."""
+def frames(path: Path, *, as_stored: bool = False) -> list[tuple[Fraction, str]]:
+    """(seconds from the first frame, or as stored with ``as_stored``, md5) of every decoded
+    frame, read from the times stored in the file: framemd5 with passthrough and the stream's
+    own time base, which re-stamp nothing."""
     out = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
          "-fps_mode", "passthrough", "-enc_time_base:v", "demux", "-f", "framemd5", "-"],
@@ -39,7 +40,8 @@ def frames(path: Path) -> list[tuple[Fraction, str]]:
     tb = Fraction(next(line for line in out.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip())
     rows = [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
     pts = [int(row[2]) * tb for row in rows]
-    return [(p - pts[0], row[5].strip()) for p, row in zip(pts, rows, strict=True)]
+    base = 0 if as_stored else pts[0]
+    return [(p - base, row[5].strip()) for p, row in zip(pts, rows, strict=True)]
 
 
 def plain_ffmpeg(src: Path, vf: str, dest: Path) -> list[tuple[Fraction, str]]:

@@ -17,19 +17,7 @@ import pytest
 
 from sprocket_cli.media.ffmpeg import ffmpeg_exe
 from tests.conftest import ClipMaker
-from tests.e2e.test_fidelity import sprocket
-
-
-def stored_frames(path: Path) -> list[tuple[Fraction, str]]:
-    """(seconds as stored in the file, md5) of every video frame."""
-    out = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
-         "-fps_mode", "passthrough", "-enc_time_base:v", "demux", "-f", "framemd5", "-"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    tb = Fraction(next(line for line in out.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip())
-    rows = [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
-    return [(int(row[2]) * tb, row[5].strip()) for row in rows]
+from tests.e2e.test_fidelity import frames, sprocket
 
 
 @pytest.mark.parametrize("vf", ["trim=start_frame=10", r"select='gte(n\,10)'"])
@@ -43,9 +31,9 @@ def test_dropping_the_first_frames_starts_the_video_where_plain_ffmpegs_starts(
          "-c:v", "libx264", "-qp", "0", "-c:a", "copy", "-y", str(plain)],
         check=True,
     )  # fmt: skip
-    want = stored_frames(plain)
+    want = frames(plain, as_stored=True)
     assert want[0][0] == Fraction(10 * 1001, 30000)  # frame 10's time: the check has teeth
     code, output, started = sprocket(src, vf, tmp_path / "out.mp4")
     assert code == 0, output
     assert started["chunks"] == 1  # one chunk from the first frame
-    assert stored_frames(tmp_path / "out.mp4") == want
+    assert frames(tmp_path / "out.mp4", as_stored=True) == want

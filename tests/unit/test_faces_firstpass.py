@@ -13,7 +13,6 @@ from numpy.typing import NDArray
 
 from sprocket_cli.faces.base import PersonRef
 from sprocket_cli.faces.firstpass import FRAMES, first_pass
-from sprocket_cli.faces.images import load_image
 from sprocket_cli.faces.local import LocalFaceProvider, face_floor, upsample_for
 from sprocket_cli.media.probe import probe
 from sprocket_cli.plan.facecost import detector_line, plan_lines
@@ -23,16 +22,6 @@ from tests.facemedia import ASTRONAUT, FaceClip, make_small_face_clip, read_fram
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("first-pass")
-
-
-@pytest.fixture(scope="module")
-def local() -> LocalFaceProvider:
-    return LocalFaceProvider()
-
-
-@pytest.fixture(scope="module")
-def ref_a(local: LocalFaceProvider) -> PersonRef:
-    return local.reference([load_image(str(ASTRONAUT.path))])
 
 
 @pytest.fixture(scope="module")

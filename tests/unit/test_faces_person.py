@@ -26,11 +26,6 @@ from tests.facemedia import ASTRONAUT, OBAMA
 
 
 @pytest.fixture(scope="module")
-def local() -> LocalFaceProvider:
-    return LocalFaceProvider()
-
-
-@pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The astronaut, her mirror image, a stage with no one, and a photo of two people."""
     folder = tmp_path_factory.mktemp("photos")

@@ -45,17 +45,6 @@ def nobody(folder: Path) -> FaceClip:
     return make_small_face_clip(folder / "nobody.mp4", None)
 
 
-@pytest.fixture(scope="module")
-def local() -> LocalFaceProvider:
-    return LocalFaceProvider()
-
-
-@pytest.fixture(scope="module")
-def ref_a(local: LocalFaceProvider) -> PersonRef:
-    # The photo at its own size (a 128 px face), not the scaled copy in the clip.
-    return local.reference([load_image(str(ASTRONAUT.path))])
-
-
 def frames_of(clip: FaceClip) -> Frames:
     return read_frames(clip.path, FRAMES)
 
