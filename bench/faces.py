@@ -44,9 +44,9 @@ tracked between them (the default):
 filter --vf hue=s=0 -o``, then ``sprocket find-face --person astronaut.jpg -o`` (boxed video,
 the default detector) and with ``--min-face 40``, alternating, the median wall time of the
 rounds; the ratio to the filter job is the issue's target (<= 3x). ``--silent`` strips the
-clip's audio first (both jobs then make no audio rendition: a coordinator hang while writing it
-was seen with find-face on this tree); ``--seconds`` sets the clip's length. The summary line
-of find-face (the first pass's choice and the detector's cost per frame) is printed under it.
+clip's audio first (both jobs then make no audio rendition); ``--seconds`` sets the clip's
+length. The summary line of find-face (the first pass's choice and the detector's cost per
+frame) is printed under it.
 
 Run from the project root: ``PYTHONPATH=. python bench/faces.py [--short] [pipeline|sizes|
 tracking|versus]`` (all by default: about 3, 8, 1 and 12 minutes on 2 cores; ``--short``
