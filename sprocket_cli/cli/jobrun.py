@@ -31,8 +31,13 @@ from sprocket_cli.tasks import Fault
 if TYPE_CHECKING:
     from sprocket_cli.cli.playback import Playback
 
-#: The ray backend's setting that ``--ray-address`` gives (see RayBackend.OPTIONS).
-RAY_ADDRESS = "address"
+#: Flags of their own for the ray backend's settings (see RayBackend.OPTIONS), each the same as
+#: ``--backend-opt SETTING=...``: option name, flag, setting, what two different values name.
+RAY_FLAGS = (
+    ("ray_address", "--ray-address", "address", "clusters"),
+    ("ray_storage", "--storage", "storage", "places for the job's items"),
+    ("ray_resources", "--resources", "resources", "resource maps"),
+)
 
 
 def local_input(text: str, job: dict[str, Any]) -> str:
@@ -120,22 +125,20 @@ def _job_options(cli: dict[str, Any], audio: str) -> JobOptions:
 
 
 def _backend_options(cli: dict[str, Any]) -> dict[str, str]:
-    """The backend's settings: ``--backend-opt``'s, and ``--ray-address`` as the ray backend's
-    ``address``."""
+    """The backend's settings: ``--backend-opt``'s, and the ray backend's own flags
+    (``--ray-address``, ``--storage``, ``--resources``) as its settings."""
     options = bindings(cli["backend_opt"] or [], "--backend-opt")
-    address = cli["ray_address"]
-    if address is None:
+    given = [(flag, key, what, cli[name]) for name, flag, key, what in RAY_FLAGS if cli[name] is not None]
+    if not given:
         return options
-    from sprocket_cli.backends.ray_cluster import RayBackend  # for --ray-address only
+    from sprocket_cli.backends.ray_cluster import RayBackend  # for these flags only
 
-    if cli["backend"] != RayBackend.NAME:
-        other = cli["backend"]
-        raise UsageError(f"--ray-address goes with --backend {RayBackend.NAME}, not --backend {other}")
-    given = options.setdefault(RAY_ADDRESS, address)
-    if given != address:
-        raise UsageError(
-            f"--ray-address {address} and --backend-opt {RAY_ADDRESS}={given} name two clusters: give one"
-        )
+    for flag, key, what, value in given:
+        if cli["backend"] != RayBackend.NAME:
+            raise UsageError(f"{flag} goes with --backend {RayBackend.NAME}, not --backend {cli['backend']}")
+        already = options.setdefault(key, value)
+        if already != value:
+            raise UsageError(f"{flag} {value} and --backend-opt {key}={already} name two {what}: give one")
     return options
 
 

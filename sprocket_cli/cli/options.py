@@ -214,6 +214,25 @@ RayAddress = Annotated[
     ),
 ]
 
+RayStorage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="With --backend ray: where chunk results live, object (the cluster's object store; the "
+        "default), job (the job folder, on a path every node sees) or s3://BUCKET/PREFIX (any "
+        "S3-compatible endpoint, MinIO too; a resume finds them there). Same as --backend-opt storage=...",
+    ),
+]
+
+RayResources = Annotated[
+    str | None,
+    typer.Option(
+        "--resources",
+        help="With --backend ray: Ray resources each stage's tasks need, STAGE=RESOURCE:AMOUNT, "
+        "comma-separated (find_faces=GPU:1,encode=CPU:4). Same as --backend-opt resources=...",
+    ),
+]
+
 DEFAULT_WORKERS = os.cpu_count() or 1
 DEFAULTS = {
     "chunk_seconds": DEFAULT_CHUNK_SECONDS,
@@ -228,6 +247,8 @@ JOB_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("backend", Backend, "local"),
     ("backend_opt", BackendOpt, None),
     ("ray_address", RayAddress, None),
+    ("ray_storage", RayStorage, None),
+    ("ray_resources", RayResources, None),
     ("chunk_seconds", ChunkSeconds, DEFAULT_CHUNK_SECONDS),
     ("first_chunk_seconds", FirstChunkSeconds, DEFAULT_FIRST_CHUNK_SECONDS),
     ("retries", Retries, 3),
