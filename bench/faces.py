@@ -24,9 +24,11 @@ detector; the last rows are the default on a 48 px face at 640x360 (the issue's 
   thread, so a worker is a core).
 
 The CNN costs ~8 s of CPU per 720p frame here (dlib-bin has no BLAS), so it gets fewer frames.
-The default is HOG, doubled once below 720 pixels high and not from 720p up (a doubled 1080p
-frame costs ~4x): it is the HOG row at 720p and 1080p, and finds faces of about 80 px and up
-there; ``--min-face 40`` is the upsampled row.
+Without a first pass, HOG is doubled once below 720 pixels high and not from 720p up (a doubled
+1080p frame costs ~4x): the HOG row at 720p and 1080p, which finds faces of about 80 px and up
+there; ``--min-face 40`` is the upsampled row. A job's first pass (5 frames, HOG doubled) picks
+the scale from the smallest face it sees, so a job on a video of 40 px faces runs the
+upsampled row: these rows call the provider directly, without it.
 
 ``tracking``: the box on every frame, not only the sampled ones. Collins's face, 100 px high in
 a 720p shot, glides right and swings 120 px left and right every 2 s (so the face does not move
@@ -157,7 +159,7 @@ FRAME_SIZES = ((1280, 720), (1920, 1080))
 #: Row name -> LocalFaceProvider options and how many of a clip's 50 frames it looks at
 #: (--short: the second number).
 DETECTORS: dict[str, tuple[dict[str, Any], int, int]] = {
-    "HOG (the default from 720p up)": ({}, 25, 8),
+    "HOG, no first pass (720p up)": ({}, 25, 8),
     "HOG upsampled: --min-face 40": ({"min_face": 40}, 25, 8),
     "CNN: --detector cnn": ({"detector": "cnn"}, 3, 1),
 }
