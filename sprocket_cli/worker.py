@@ -36,12 +36,12 @@ from sprocket_cli.errors import (
 from sprocket_cli.media.command import ChunkCommand
 from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
-from sprocket_cli.media.renditions import store_renditions
+from sprocket_cli.media.renditions import store_renditions, store_segment
 from sprocket_cli.media.targetq import Reached, encode_to_target
 from sprocket_cli.pipeline.registry import stage_class
 from sprocket_cli.stages.base import PythonStage, Span
 from sprocket_cli.storage import Storage
-from sprocket_cli.storage.layout import CANCEL_KEY, init_key
+from sprocket_cli.storage.layout import CANCEL_KEY
 from sprocket_cli.tasks import ChunkRef, Progress, Result, Task, Timings
 
 #: Told a running copy's phase and frames done: ``report("computing", 120)``.
@@ -277,10 +277,7 @@ def _store(
         segment = make_segment(Path(out_path).read_bytes(), start_ticks)
     except EmptySegment:
         raise NoFramesError("the filters left no frame to encode") from None
-    ikey = init_key(key, segment.init_hash)
-    if not storage.exists(ikey):
-        storage.put_bytes(ikey, segment.init)
-    outcome.stored = storage.put_bytes(key, segment.media, exclusive=True)
+    ikey, outcome.stored = store_segment(segment, key, storage)
     outcome.frames = segment.frames
     outcome.fields = {
         "init_key": ikey,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sprocket_cli.errors import OptionError
 from sprocket_cli.media.codecs import encoder_options
-from sprocket_cli.media.fmp4 import EmptySegment, make_segment
+from sprocket_cli.media.fmp4 import EmptySegment, Segment, make_segment
 from sprocket_cli.storage.layout import init_key, rendition_key
 
 if TYPE_CHECKING:
@@ -99,6 +99,16 @@ def check_ladder(heights: list[int], source_height: int) -> None:
         )
 
 
+def store_segment(segment: Segment, key: str, storage: Storage) -> tuple[str, bool]:
+    """Store ``segment`` under ``key`` and its init part once under its own key. The media part
+    is exclusive: of copies of a task racing, the first to store keeps its segment, which its
+    init fits. Return the init's key, and whether this call stored the segment."""
+    ikey = init_key(key, segment.init_hash)
+    if not storage.exists(ikey):
+        storage.put_bytes(ikey, segment.init)
+    return ikey, storage.put_bytes(key, segment.media, exclusive=True)
+
+
 def store_renditions(
     command: ChunkCommand, start_ticks: int, key: str, main_path: str, storage: Storage
 ) -> list[dict[str, Any]]:
@@ -112,11 +122,7 @@ def store_renditions(
         except EmptySegment:
             continue  # the filters left no frame: the main output says so
         rkey = rendition_key(key, rendition.name)
-        ikey = init_key(rkey, segment.init_hash)
-        if not storage.exists(ikey):
-            storage.put_bytes(ikey, segment.init)
-        # Exclusive: a copy of the task that stored first keeps its segment, which its init fits.
-        storage.put_bytes(rkey, segment.media, exclusive=True)
+        ikey, _ = store_segment(segment, rkey, storage)
         stored.append(
             {
                 "name": rendition.name,
