@@ -43,23 +43,13 @@ def frames(clip: FaceClip) -> Frames:
 
 
 @pytest.fixture(scope="module")
-def provider() -> LocalFaceProvider:
-    return LocalFaceProvider()
+def ref_b(local: LocalFaceProvider) -> PersonRef:
+    return local.reference([load_image(str(OBAMA.path))], name="Barack Obama")
 
 
-@pytest.fixture(scope="module")
-def ref_a(provider: LocalFaceProvider) -> PersonRef:
-    return provider.reference([load_image(str(ASTRONAUT.path))])
-
-
-@pytest.fixture(scope="module")
-def ref_b(provider: LocalFaceProvider) -> PersonRef:
-    return provider.reference([load_image(str(OBAMA.path))], name="Barack Obama")
-
-
-def test_detects_each_face_where_it_is(clip: FaceClip, frames: Frames, provider: LocalFaceProvider) -> None:
+def test_detects_each_face_where_it_is(clip: FaceClip, frames: Frames, local: LocalFaceProvider) -> None:
     for number, frame in sorted(frames.items()):
-        faces = provider.detect(frame)
+        faces = local.detect(frame)
         truth = clip.boxes[number]
         if truth is None:
             assert faces == [], f"frame {number} shows no one, yet {faces}"
@@ -69,13 +59,13 @@ def test_detects_each_face_where_it_is(clip: FaceClip, frames: Frames, provider:
 
 
 def test_person_a_matches_a_and_not_b(
-    clip: FaceClip, frames: Frames, provider: LocalFaceProvider, ref_a: PersonRef, ref_b: PersonRef
+    clip: FaceClip, frames: Frames, local: LocalFaceProvider, ref_a: PersonRef, ref_b: PersonRef
 ) -> None:
     assert ref_a.name == "astronaut.jpg"
     assert len(ref_a.embedding) == 128
     for number in (clip.scenes[0].start + 25, clip.scenes[2].start + 25):
-        [a] = provider.find(frames[number], ref_a)
-        [b] = provider.find(frames[number], ref_b)
+        [a] = local.find(frames[number], ref_a)
+        [b] = local.find(frames[number], ref_b)
         if clip.person_at(number) == ASTRONAUT.person:
             assert a.is_match and a.distance < 0.6, a
             assert not b.is_match and b.distance > 0.6, b
@@ -85,59 +75,59 @@ def test_person_a_matches_a_and_not_b(
 
 
 def test_no_one_on_screen_finds_nothing(
-    clip: FaceClip, frames: Frames, provider: LocalFaceProvider, ref_b: PersonRef
+    clip: FaceClip, frames: Frames, local: LocalFaceProvider, ref_b: PersonRef
 ) -> None:
     empty = clip.scenes[1]
     assert empty.person is None
-    assert provider.find(frames[empty.start], ref_b) == []
+    assert local.find(frames[empty.start], ref_b) == []
 
 
 def test_several_photos_of_one_person_are_averaged(
-    frames: Frames, provider: LocalFaceProvider, ref_a: PersonRef
+    frames: Frames, local: LocalFaceProvider, ref_a: PersonRef
 ) -> None:
     photo = load_image(str(ASTRONAUT.path))
     mirrored = LabelledImage("astronaut-mirrored.jpg", photo.pixels[:, ::-1])
-    both = provider.reference([photo, mirrored], name="Eileen Collins")
-    alone = provider.reference([mirrored])
+    both = local.reference([photo, mirrored], name="Eileen Collins")
+    alone = local.reference([mirrored])
     expected = (np.array(ref_a.embedding) + np.array(alone.embedding)) / 2
     np.testing.assert_allclose(both.embedding, expected, atol=1e-9)
-    [match] = provider.find(frames[25], both)
+    [match] = local.find(frames[25], both)
     assert match.is_match, match
 
 
-def test_a_photo_without_a_face_is_a_clear_error(tmp_path: Path, provider: LocalFaceProvider) -> None:
+def test_a_photo_without_a_face_is_a_clear_error(tmp_path: Path, local: LocalFaceProvider) -> None:
     stage = tmp_path / "empty-stage.png"
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=400x300", "-frames:v", "1", str(stage)], what="still")
     with pytest.raises(NoFaceError, match=r"empty-stage\.png: no face found"):
-        provider.reference([load_image(str(stage))])
+        local.reference([load_image(str(stage))])
 
 
-def test_a_photo_with_two_faces_is_a_clear_error(provider: LocalFaceProvider) -> None:
+def test_a_photo_with_two_faces_is_a_clear_error(local: LocalFaceProvider) -> None:
     a, b = load_image(str(ASTRONAUT.path)), load_image(str(OBAMA.path))
     group = LabelledImage("group.jpg", np.hstack([a.pixels, b.pixels]))
     with pytest.raises(SeveralFacesError, match=r"group\.jpg: 2 faces found"):
-        provider.reference([a, group])
+        local.reference([a, group])
 
 
-def test_rows_with_padding_are_copied_not_crashed_on(frames: Frames, provider: LocalFaceProvider) -> None:
+def test_rows_with_padding_are_copied_not_crashed_on(frames: Frames, local: LocalFaceProvider) -> None:
     # A view with padded rows (as PyAV returns for odd widths) made dlib segfault.
     padded = frames[0][:, :317]
     assert not padded.flags["C_CONTIGUOUS"]
-    assert len(provider.detect(padded)) == 1
+    assert len(local.detect(padded)) == 1
 
 
-def test_a_sideways_phone_photo_is_turned_upright(tmp_path: Path, provider: LocalFaceProvider) -> None:
+def test_a_sideways_phone_photo_is_turned_upright(tmp_path: Path, local: LocalFaceProvider) -> None:
     upright = load_image(str(ASTRONAUT.path)).pixels
     # Stored turned a quarter to the left, tagged "rotate 90 clockwise to show" (EXIF 6).
     sideways = tmp_path / "phone.jpg"
     sideways.write_bytes(_with_exif_orientation(encode_jpeg(np.rot90(upright)), 6))
     loaded = load_image(str(sideways))
     assert loaded.pixels.shape == upright.shape
-    assert len(provider.detect(loaded.pixels)) == 1
+    assert len(local.detect(loaded.pixels)) == 1
 
 
-def test_a_photo_from_a_url(loopback_faces: str, provider: LocalFaceProvider, ref_b: PersonRef) -> None:
-    from_url = provider.reference([load_image(f"{loopback_faces}/obama.jpg")])
+def test_a_photo_from_a_url(loopback_faces: str, local: LocalFaceProvider, ref_b: PersonRef) -> None:
+    from_url = local.reference([load_image(f"{loopback_faces}/obama.jpg")])
     assert from_url.name == "obama.jpg"
     np.testing.assert_allclose(from_url.embedding, ref_b.embedding, atol=1e-9)
 
@@ -149,29 +139,29 @@ def test_a_photo_that_cannot_be_read_is_named(tmp_path: Path, loopback_faces: st
         load_image(f"{loopback_faces}/gone.jpg")
 
 
-def test_a_name_is_not_enough_for_the_local_provider(provider: LocalFaceProvider) -> None:
-    assert not provider.RECOGNIZES_NAMES
+def test_a_name_is_not_enough_for_the_local_provider(local: LocalFaceProvider) -> None:
+    assert not local.RECOGNIZES_NAMES
     with pytest.raises(NamesNotSupportedError, match="image file or URL"):
-        provider.reference_by_name("Jeff Bezos")
+        local.reference_by_name("Jeff Bezos")
 
 
 def test_a_reference_travels_as_json_but_only_to_its_own_provider(
-    frames: Frames, provider: LocalFaceProvider, ref_a: PersonRef
+    frames: Frames, local: LocalFaceProvider, ref_a: PersonRef
 ) -> None:
     assert PersonRef.from_json(ref_a.to_json()) == ref_a
     foreign = PersonRef("Jeff Bezos", "rekognition", celebrity=True)
     with pytest.raises(ForeignReferenceError, match="'rekognition' face provider"):
-        provider.find(frames[0], foreign)
+        local.find(frames[0], foreign)
 
 
 def test_another_person_is_compared_but_not_matched(
-    clip: FaceClip, frames: Frames, provider: LocalFaceProvider, ref_a: PersonRef
+    clip: FaceClip, frames: Frames, local: LocalFaceProvider, ref_a: PersonRef
 ) -> None:
     b_scene = clip.scenes[2]
-    matches = [m for n in (b_scene.start, b_scene.end - 1) for m in provider.find(frames[n], ref_a)]
+    matches = [m for n in (b_scene.start, b_scene.end - 1) for m in local.find(frames[n], ref_a)]
     assert len(matches) == 2  # a face in each frame, compared
     assert not any(m.is_match for m in matches)
-    assert min(m.distance for m in matches) > provider.threshold == 0.60
+    assert min(m.distance for m in matches) > local.threshold == 0.60
 
 
 @pytest.fixture(scope="module")
