@@ -103,28 +103,32 @@ class JobHandle:
 
 def output_check(request: JobRequest) -> Callable[[], None] | None:
     """A first-frame test of each encoded output's encoder in its container (``--codec prores``
-    with ``-o x.webm`` fails here, before any work, naming both); None when nothing encodes."""
+    with ``-o x.webm`` fails here, before any work, naming both; a ladder's folder holds fMP4
+    segments); None when nothing encodes. A ladder into a file is refused at once."""
     from sprocket_cli.media.codecs import resolve
-    from sprocket_cli.media.containers import container_for
+    from sprocket_cli.media.containers import MP4, container_for
     from sprocket_cli.media.filtercheck import check_filter
-    from sprocket_cli.stages.encode import EncodeConfig
+    from sprocket_cli.output.folder import check_ladder_output
+    from sprocket_cli.stages.encode import output_encodes
 
-    spec, named = request.spec, next(iter(request.inputs.values()), None)
-    source = None if named is None else readable(named)
     pairs = [
-        (config, request.outputs[stream.dst.node])
-        for stream in spec.streams
-        if stream.dst.is_output
-        and stream.dst.node in request.outputs
-        and isinstance(config := spec.node(stream.src.node).config, EncodeConfig)
+        (config, Path(request.outputs[name]))
+        for name, config in output_encodes(request.spec).items()
+        if name in request.outputs
     ]
+    for config, dest in pairs:
+        if config.ladder:
+            check_ladder_output(dest)
+    named = next(iter(request.inputs.values()), None)
+    source = None if named is None else readable(named)
     if source is None or not pairs:
         return None
 
     def check() -> None:
         for config, dest in pairs:
             segments = resolve(config.codec).segment_format
-            check_filter(source, "null", config.options(), segments, container_for(Path(dest)))
+            container = MP4 if config.ladder else container_for(dest)
+            check_filter(source, "null", config.options(), segments, container)
 
     return check
 

@@ -260,7 +260,11 @@ def run_cmd(
     if out_file is not None:
         bound_out["output_0"] = out_file
     if not bound_out and pipespec.outputs == ("output_0",) and "input_0" in bound_in:
-        bound_out["output_0"] = default_output(bound_in["input_0"], pipespec.name)
+        from sprocket_cli.stages.encode import output_encodes
+
+        dest = default_output(bound_in["input_0"], pipespec.name)
+        encode = output_encodes(pipespec).get("output_0")  # a ladder's stream goes into a folder
+        bound_out["output_0"] = dest.with_suffix("") if encode is not None and encode.ladder else dest
     local = {name: local_input(src, job) for name, src in bound_in.items()}
     follow(pipespec, local, bound_out, job)
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sprocket_cli.errors import OptionError
-
 
 def ladder_output(
     text: str, output: Path | None, default: Path, codec: str, target_vmaf: float | None
@@ -14,15 +12,12 @@ def ladder_output(
     ``default`` without its suffix. :class:`OptionError` for heights that cannot be encoded, a
     codec that cannot stream, or an ``output`` that names a file."""
     from sprocket_cli.media.renditions import parse_ladder
+    from sprocket_cli.output.folder import check_ladder_output
     from sprocket_cli.stages.encode import check_ladder_codec
 
     heights = parse_ladder(text)
     check_ladder_codec(codec, target_vmaf)
     if output is None:
         return heights, default.with_suffix("")
-    if output.is_file() or (output.suffix and not output.is_dir()):
-        raise OptionError(
-            "ladder",
-            f"writes a stream (HLS and DASH) into a folder, and {output} is a file: name a folder (-o out/)",
-        )
+    check_ladder_output(output)
     return heights, output

@@ -90,6 +90,9 @@ class MediaInfo:
     start: float | None = None
     """Seconds where ffmpeg's timeline of the file starts (its earliest stream): a plain
     ffmpeg run subtracts it from every stream's times; None: not known (the first frame's)."""
+    video_tags: tuple[tuple[str, str], ...] = ()
+    """The video stream's tags (key, value), as the file holds them (``language``, ``title``,
+    ``handler_name``, ``encoder``)."""
 
     @property
     def video_lead(self) -> float:
@@ -97,6 +100,12 @@ class MediaInfo:
         keeps it (a video that starts after its audio)."""
         first = float(self.frame_pts[0] * self.time_base) if self.frame_pts else 0.0
         return max(0.0, first - self.start) if self.start is not None else 0.0
+
+    @property
+    def display_height(self) -> int:
+        """Lines of the picture as ffmpeg decodes it: a quarter turn (a phone held upright)
+        shows the coded width as its height."""
+        return self.width if self.rotation % 180 == 90 else self.height
 
     @property
     def frame_count(self) -> int:
@@ -186,6 +195,7 @@ def probe(source: str) -> MediaInfo:
             others=_others(container, chapters),
             attachments=_attachments(container),
             start=None if container.start_time is None else container.start_time / 1_000_000,
+            video_tags=tuple(stream.metadata.items()),
         )
 
 
@@ -225,6 +235,14 @@ def video_codec(path: str) -> str:
 
     with av.open(path) as container:
         return str(container.streams.video[0].codec_context.codec.canonical_name)
+
+
+def video_tags(path: str) -> dict[str, str]:
+    """The tags of ``path``'s first video stream."""
+    import av
+
+    with av.open(path) as container:
+        return dict(container.streams.video[0].metadata)
 
 
 def _tags(metadata: dict[str, str]) -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from sprocket_cli.storage.layout import init_key, rendition_key
 
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
+    from sprocket_cli.media.probe import MediaInfo
     from sprocket_cli.storage import Storage
 
 #: Lines of the H.264 preview of a master a browser cannot play (fewer when the source has
@@ -88,14 +89,18 @@ def check_heights(heights: list[int]) -> list[int]:
     return sorted(set(heights), reverse=True)
 
 
-def check_ladder(heights: list[int], source_height: int) -> None:
-    """:class:`OptionError` when a rung is taller than the source: a ladder only scales down
-    (ffmpeg would upscale, which spends bits on detail the source does not have)."""
-    above = [h for h in heights if h > source_height]
+def check_ladder(heights: list[int], source: MediaInfo) -> None:
+    """:class:`OptionError` when a rung is taller than the source as displayed: a ladder only
+    scales down (ffmpeg would upscale, which spends bits on detail the source does not have).
+    The rungs scale the picture ffmpeg decodes, turned upright by the source's rotation, so a
+    phone's 1920x1080 portrait clip (rotation 90) is 1920 lines high, not 1080."""
+    lines = source.display_height
+    above = [h for h in heights if h > lines]
     if above:
+        turned = f" as displayed (rotated {source.rotation}°)" if lines != source.height else ""
         raise OptionError(
             "ladder",
-            f"{above[0]}: above the source's {source_height} lines; a ladder only scales down",
+            f"{above[0]}: above the source's {lines} lines{turned}; a ladder only scales down",
         )
 
 

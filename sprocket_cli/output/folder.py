@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sprocket_cli.errors import OutputError
+from sprocket_cli.errors import OptionError, OutputError
 from sprocket_cli.jobs.records import unlock_outputs
 from sprocket_cli.storage import Storage
 
@@ -20,6 +20,16 @@ from sprocket_cli.storage import Storage
 def is_folder_output(dest: Path) -> bool:
     """Whether ``dest`` names a folder for the stream rather than a file."""
     return dest.is_dir() or (not dest.exists() and not dest.suffix)
+
+
+def check_ladder_output(dest: Path) -> None:
+    """:class:`OptionError` if a ladder's stream would go to ``dest`` and ``dest`` names a file:
+    its renditions make no single file (assembling one would keep the top rung alone)."""
+    if not is_folder_output(dest):
+        raise OptionError(
+            "ladder",
+            f"writes a stream (HLS and DASH) into a folder, and {dest} is a file: name a folder (-o out/)",
+        )
 
 
 def check_folder_output(dest: Path, *, overwrite: bool) -> None:

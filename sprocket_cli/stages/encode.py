@@ -16,6 +16,7 @@ from sprocket_cli.stages.base import Binding, Stage, StageConfig
 if TYPE_CHECKING:
     from sprocket_cli.media.command import ChunkCommand
     from sprocket_cli.media.probe import MediaInfo
+    from sprocket_cli.pipeline.pipespec import Pipespec
     from sprocket_cli.tasks import ChunkRef
 
 
@@ -138,6 +139,18 @@ def check_ladder_codec(codec: str, target_vmaf: float | None) -> None:
         raise OptionError("ladder", "does not go with target_vmaf yet: give the ladder a crf")
 
 
+def output_encodes(spec: Pipespec) -> dict[str, EncodeConfig]:
+    """Output endpoint -> the config of the encode node that writes it (an output written by
+    another stage, a report say, is not in it)."""
+    return {
+        stream.dst.node: config
+        for stream in spec.streams
+        if stream.dst.is_output
+        and not stream.src.is_input
+        and isinstance(config := spec.node(stream.src.node).config, EncodeConfig)
+    }
+
+
 class Encode(Stage[EncodeConfig]):
     NAME: ClassVar[str] = "encode"
     DESCRIPTION: ClassVar[str] = (
@@ -149,7 +162,7 @@ class Encode(Stage[EncodeConfig]):
 
     def bind(self, config: EncodeConfig, inputs: Sequence[MediaInfo]) -> Binding:
         if config.ladder and inputs:
-            check_ladder(config.ladder, inputs[0].height)  # before any work: in one line
+            check_ladder(config.ladder, inputs[0])  # before any work: in one line
         return super().bind(config, inputs)
 
     def contribute(self, config: EncodeConfig, command: ChunkCommand, chunk: ChunkRef) -> None:
