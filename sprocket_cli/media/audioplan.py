@@ -24,6 +24,9 @@ _AS_MAPS = {"a": DEFAULT, "b": "1:a?"}
 #: Global tags ffmpeg's default copy of the first input's leaves out (fftools/ffmpeg_mux_init.c,
 #: copy_meta): an explicit ``-map_metadata`` keeps them.
 _NOT_COPIED = ("creation_time", "company_name", "product_name", "product_version")
+#: Video stream tags the output's video does not take from the source's: the encoder names
+#: itself (as ffmpeg's does); the timecode is :attr:`AudioPlan.timecode`'s.
+_VIDEO_OWN = ("encoder", "timecode")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,10 @@ class AudioPlan:
     first input's bar :data:`_NOT_COPIED`."""
     tags_from: int | None = None
     """The part read for the global tags; None: none is."""
+    video_tags: tuple[tuple[str, str], ...] = ()
+    """Tags the output's video takes from the first input's (language, title, handler_name),
+    as ``ffmpeg -vf`` copies them: none when the video is made from several inputs (ffmpeg's
+    ``-filter_complex`` copies none) or under ``--map-metadata -1``."""
 
     @classmethod
     def choose(
@@ -139,6 +146,9 @@ class AudioPlan:
             dropped=dropped,
             map_metadata=map_metadata,
             tags_from=None if tagged is None else used.index(tagged),
+            video_tags=()
+            if len(inputs) > 1 or (map_metadata or 0) < 0
+            else tuple((k, v) for k, v in first.video_tags if k.lower() not in _VIDEO_OWN),
         )
         if not plan.audio_tracks:
             if filters:

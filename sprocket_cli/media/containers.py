@@ -3,14 +3,16 @@ carries.
 
 Audio is copied when the container takes the source's codec and transcoded when not: to Opus
 for WebM, to PCM for ProRes and DNxHR in MOV (what editing systems expect beside them), to AAC
-elsewhere. Subtitles are copied when the container takes them, converted when they are text
-(to mov_text in MP4 and MOV, SubRip in Matroska, WebVTT in WebM), and dropped, said, when they
-are pictures the container cannot hold.
+elsewhere. Text subtitles end in the codec plain ffmpeg writes them in: ASS in Matroska and
+WebVTT in WebM (those muxers' default subtitle codecs, which ffmpeg encodes to when no ``-c:s``
+is given), mov_text in MP4 and MOV (the one text codec they take; ffmpeg names no default for
+them and leaves subtitles out); copied when they are in it already, converted when not.
+Pictures are copied into Matroska and dropped, said, elsewhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from sprocket_cli.errors import OutputError
@@ -39,29 +41,49 @@ class Container:
     """Audio codecs it takes as they are (and players play from it)."""
     transcode: tuple[str, ...]
     """``-c:a`` arguments for any other audio."""
+    _: KW_ONLY
     subtitles: frozenset[str] = frozenset()
-    """Subtitle codecs it takes as they are."""
+    """Subtitle codecs copied as they are: its text codec and the pictures it holds."""
     subtitle_encoder: str = ""
-    """ffmpeg's encoder for text subtitles in another format."""
+    """ffmpeg's encoder for text subtitles in another codec."""
+    subtitle_why: str = ""
+    """Why text subtitles are converted, for the summary; empty: the container takes no other."""
     movflags: bool = False
     """An ISO-BMFF file: the index goes first (``+faststart``), so players start at once."""
 
 
 _MOV_TEXT = frozenset({"mov_text"})
 _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "flac", "opus", "ac3", "eac3"})
-MP4 = Container("MP4", "mp4", _MP4_AUDIO, AAC, _MOV_TEXT, "mov_text", movflags=True)
+MP4 = Container(
+    "MP4", "mp4", _MP4_AUDIO, AAC, subtitles=_MOV_TEXT, subtitle_encoder="mov_text", movflags=True
+)
 MOV = Container(
-    "MOV", "mov", frozenset({"aac", "mp3", "alac", "ac3", "eac3", *PCM}), AAC, _MOV_TEXT, "mov_text", True
+    "MOV",
+    "mov",
+    frozenset({"aac", "mp3", "alac", "ac3", "eac3", *PCM}),
+    AAC,
+    subtitles=_MOV_TEXT,
+    subtitle_encoder="mov_text",
+    movflags=True,
 )
 MKV = Container(
     "Matroska",
     "matroska",
     frozenset({"aac", "mp3", "mp2", "alac", "flac", "opus", "vorbis", "ac3", "eac3", "dts", "truehd", *PCM}),
     AAC,
-    subtitles=frozenset({"subrip", "ass", "ssa", "webvtt", *PICTURE_SUBTITLES}),
-    subtitle_encoder="srt",
+    subtitles=frozenset({"ass", *PICTURE_SUBTITLES}),
+    subtitle_encoder="ass",
+    # It holds SubRip and WebVTT too, but plain ffmpeg writes every text subtitle as ASS.
+    subtitle_why="as ffmpeg writes text subtitles in Matroska",
 )
-WEBM = Container("WebM", "webm", frozenset({"opus", "vorbis"}), OPUS, frozenset({"webvtt"}), "webvtt")
+WEBM = Container(
+    "WebM",
+    "webm",
+    frozenset({"opus", "vorbis"}),
+    OPUS,
+    subtitles=frozenset({"webvtt"}),
+    subtitle_encoder="webvtt",
+)
 CONTAINERS = {".mp4": MP4, ".m4v": MP4, ".mov": MOV, ".mkv": MKV, ".webm": WEBM}
 
 
@@ -120,6 +142,7 @@ def subtitle_target(container: Container, codec: str) -> SubtitleTarget:
     takes = ", ".join(sorted(container.subtitles))
     if codec in TEXT_SUBTITLES:
         encoder = container.subtitle_encoder
-        return SubtitleTarget(encoder, f"{codec} -> {encoder} ({container.name} takes {takes})")
+        why = container.subtitle_why or f"{container.name} takes {takes}"
+        return SubtitleTarget(encoder, f"{codec} -> {encoder} ({why})")
     kind = "pictures" if codec in PICTURE_SUBTITLES else "not text ffmpeg can convert"
     return SubtitleTarget(None, f"{codec} dropped ({kind}; {container.name} takes {takes})")

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from sprocket_cli.jobs.records import check_still_held, file_identity, held_lock
 from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.containers import AudioTarget, audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
-from sprocket_cli.media.probe import video_codec
+from sprocket_cli.media.probe import video_codec, video_tags
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
 
@@ -96,6 +97,7 @@ def _assemble(
     first = entries[0].start_ticks / entries[0].timescale + audio.video_lead
     delay = ["-itsoffset", repr(first)] if first > 0 else []
     args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
+    args += _video_tags(audio, video_tags(str(video)))  # before the plan's timecode, which stays
     container = container_for(dest)
     said: list[str] = []
     if audio.parts:
@@ -126,6 +128,16 @@ def _assemble(
     finally:
         video.unlink(missing_ok=True)
     return said
+
+
+def _video_tags(audio: AudioPlan, joined: Mapping[str, str]) -> list[str]:
+    """The output video's tags as plain ``ffmpeg -vf`` writes them: the source video's that the
+    plan carries, and the encoder's name. The joined segments' other tags are the workers'
+    muxer's (handler "VideoHandler", language "und"), not the source's: each is cleared (an
+    empty value), so that the output's muxer writes its own default or nothing."""
+    encoder = [(key, value) for key, value in joined.items() if key.lower() == "encoder"]
+    tags = [*((key, "") for key in joined), *audio.video_tags, *encoder]
+    return [arg for key, value in tags for arg in ("-metadata:s:v:0", f"{key}={value}")]
 
 
 def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:

@@ -85,23 +85,12 @@ def sprocket(src: Path, dest: Path, *extra: str) -> tuple[int, str]:
 
 def plain(src: Path, dest: Path) -> None:
     """What plain ffmpeg keeps with every stream mapped and the audio copied (data streams
-    left to the muxer, which writes the chapters and the tmcd track anew; Matroska cannot
-    hold mov_text, so the subtitles become SubRip there, as sprocket makes them)."""
-    subtitles = "srt" if dest.suffix == ".mkv" else "copy"
+    left to the muxer, which writes the chapters and the tmcd track anew). Into Matroska the
+    subtitles become ASS, its muxer's default; MP4 and MOV name no default (ffmpeg fails,
+    "Encoder not found"), so there they are copied, as sprocket copies mov_text."""
+    subtitles = () if dest.suffix == ".mkv" else ("-c:s", "copy")
     ffmpeg(
-        "-i",
-        str(src),
-        "-map",
-        "0",
-        "-map",
-        "-0:d",
-        "-vf",
-        "hue=s=0",
-        "-c:a",
-        "copy",
-        "-c:s",
-        subtitles,
-        str(dest),
+        "-i", str(src), "-map", "0", "-map", "-0:d", "-vf", "hue=s=0", "-c:a", "copy", *subtitles, str(dest)
     )
 
 
@@ -197,7 +186,7 @@ def test_repeated_maps_keep_their_order(source: Path, tmp_path: Path) -> None:
     dest = tmp_path / "subs-first.mkv"
     code, output = sprocket(source, dest, "--map", "0:s", "--map", "0:a:m:language:eng")
     assert code == 0, output
-    assert streams(dest) == [("audio", "aac", "eng", "English"), ("subtitle", "subrip", "eng", "Subs")]
+    assert streams(dest) == [("audio", "aac", "eng", "English"), ("subtitle", "ass", "eng", "Subs")]
 
 
 def test_webm_transcodes_every_audio_track_to_opus_and_says_so(source: Path, tmp_path: Path) -> None:
