@@ -34,7 +34,7 @@ from sprocket_cli.errors import (
     RepeatingTaskError,
 )
 from sprocket_cli.media.command import ChunkCommand
-from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, run_ffmpeg
+from sprocket_cli.media.ffmpeg import STOP_POLL, Stopped, ffmpeg_exe, run_ffmpeg
 from sprocket_cli.media.fmp4 import EmptySegment, make_segment
 from sprocket_cli.media.renditions import store_renditions, store_segment
 from sprocket_cli.media.targetq import Reached, encode_to_target
@@ -74,6 +74,9 @@ def warm() -> None:
     while the coordinator is still planning."""
     from sprocket_cli.pipeline.registry import STAGE_GROUP, installed
 
+    # Forked workers inherit the binary found here, and skip its check (``ffmpeg -version``).
+    with contextlib.suppress(Exception):  # a missing ffmpeg fails the tasks, with its error
+        ffmpeg_exe()
     for name in installed(STAGE_GROUP):
         # A stage that fails to load fails the tasks that use it, with its error; not the worker.
         with contextlib.suppress(Exception):

@@ -290,6 +290,9 @@ def job_command(fn: Callable[..., None]) -> Callable[..., None]:
             from sprocket_cli.executors.forking import start_early
 
             start_early()  # the workers' imports beside this command's, on 2 cores
+        from sprocket_cli.media.ffmpeg import find_ffmpeg_soon
+
+        find_ffmpeg_soon()
         fn(**kwargs, job=job)
 
     # Typer reads the parameters from the signature and their types from the annotations.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 
 from sprocket_cli.errors import FfmpegError
@@ -19,15 +21,36 @@ from sprocket_cli.errors import FfmpegError
 _ERROR_LINES = 3
 
 
-@functools.cache
+#: Held while the binary is looked for, so that a caller waits for :func:`find_ffmpeg_soon`'s
+#: look instead of running a second one.
+_finding = threading.Lock()
+
+
 def ffmpeg_exe() -> str:
     """The ffmpeg binary: ``$SPROCKET_FFMPEG`` if set, else imageio-ffmpeg's static build."""
+    with _finding:
+        return _ffmpeg_exe()
+
+
+@functools.cache
+def _ffmpeg_exe() -> str:
     chosen = os.environ.get("SPROCKET_FFMPEG")
     if chosen:
         return chosen
     import imageio_ffmpeg  # lazy: only needed when ffmpeg actually runs
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def find_ffmpeg_soon() -> None:
+    """Find the binary on a side thread, beside this process's imports: imageio-ffmpeg checks
+    the one it finds by running ``ffmpeg -version`` (0.04 s), which then costs no wall time."""
+    threading.Thread(target=_find_quietly, name="find-ffmpeg", daemon=True).start()
+
+
+def _find_quietly() -> None:
+    with contextlib.suppress(Exception):  # a missing ffmpeg is said where it is first run
+        ffmpeg_exe()
 
 
 def filter_path(path: str) -> str:

