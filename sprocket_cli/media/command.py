@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
+from sprocket_cli.media.codecs import threaded
+
 if TYPE_CHECKING:
     from sprocket_cli.media.renditions import Rendition
     from sprocket_cli.media.targetq import Target
@@ -254,7 +256,7 @@ class ChunkCommand:
 
     def _segment_options(self, encoder: Mapping[str, str | int], segment_format: str) -> dict[str, object]:
         """An encoder's output as a fragmented segment on the track's timescale."""
-        opts: dict[str, object] = dict(encoder)
+        opts: dict[str, object] = dict(threaded(encoder, self.threads))
         opts.update(
             format=segment_format,
             movflags=SEGMENT_MOVFLAGS,

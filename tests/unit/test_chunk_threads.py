@@ -55,3 +55,19 @@ def test_a_ladder_task_runs_its_graph_on_its_threads(clip: Path, tmp_path: Path)
 def test_a_task_without_a_thread_count_leaves_ffmpeg_its_defaults(clip: Path, tmp_path: Path) -> None:
     args = command(clip, 0, EncodeConfig()).args(str(tmp_path / "seg.m4s"))
     assert not {"-threads", "-filter_threads", "-filter_complex_threads"} & set(args)
+
+
+def test_svt_av1_sizes_its_pool_by_the_tasks_threads(clip: Path, tmp_path: Path) -> None:
+    """SVT-AV1 ignores -threads: its own level of parallelism is set, and ffmpeg's run says so."""
+    out = tmp_path / "seg.m4s"
+    args = command(clip, 1, EncodeConfig(codec="av1")).args(str(out))
+    assert values(args, "-svtav1-params") == ["lp=1"]
+    said = run_ffmpeg(args, what="the task").stderr
+    assert "Level of Parallelism: 1" in said
+
+
+def test_the_users_own_svt_av1_parallelism_wins(clip: Path, tmp_path: Path) -> None:
+    config = EncodeConfig(codec="av1", encoder_args="-svtav1-params lp=2:tune=0")
+    args = command(clip, 1, config).args(str(tmp_path / "seg.m4s"))
+    assert values(args, "-svtav1-params") == ["lp=1:lp=2:tune=0"]
+    assert "Level of Parallelism: 2" in run_ffmpeg(args, what="the task").stderr  # the last one
