@@ -25,6 +25,7 @@ from sprocket_cli.errors import DiskFullError, FfmpegError, OutputError
 from sprocket_cli.jobs.leftovers import JOINED_VIDEO, PART_SUFFIX
 from sprocket_cli.jobs.records import check_still_held, file_identity, held_lock, note_written, unlock_outputs
 from sprocket_cli.media.audioplan import AudioPlan
+from sprocket_cli.media.codecs import BROWSER_CODECS
 from sprocket_cli.media.containers import AudioTarget, audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
 from sprocket_cli.media.probe import video_codec, video_tags
@@ -81,27 +82,22 @@ def _assemble(
     if len({e.init_uri for e in entries}) != 1:
         raise ValueError("segments with different init segments cannot be joined by stream copy")
     video = work_dir / JOINED_VIDEO
-    try:
-        with video.open("wb") as f:
-            f.write(storage.get_bytes(f"{folder}/{entries[0].init_uri}"))
-            for e in entries:
-                f.write(storage.get_bytes(f"{folder}/{e.uri}"))
-    except BaseException as exc:
-        video.unlink(missing_ok=True)  # half a video, on the disk that may have no room for it
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise DiskFullError(f"{video}: No space left on device") from None
-        raise
+    keys = [f"{folder}/{entries[0].init_uri}", *(f"{folder}/{e.uri}" for e in entries)]
+    joined = _segments_in_place(storage, keys)
+    if joined is None:
+        _join(storage, keys, video)
     # ffmpeg starts each input at 0; a video whose first frame comes later on the source's
     # timeline (a filter that gives no frame for the first ones, or a source whose audio
     # starts first) keeps that delay to the audio.
     first = entries[0].start_ticks / entries[0].timescale + audio.video_lead
     delay = ["-itsoffset", repr(first)] if first > 0 else []
-    args = [*delay, "-i", str(video), *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
-    args += _video_tags(audio, video_tags(str(video)))  # before the plan's timecode, which stays
+    source = joined or str(video)
+    args = [*delay, "-i", source, *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
+    args += _video_tags(audio, video_tags(source))  # before the plan's timecode, which stays
     container = container_for(dest)
     said: list[str] = []
+    codec = video_codec(source)
     if audio.parts:
-        codec = video_codec(str(video))
 
         def target(source_codec: str) -> AudioTarget:
             return audio_target(container, codec, source_codec)
@@ -111,7 +107,10 @@ def _assemble(
         said = carried.said
     else:
         args += audio.alone()
-    if container.movflags:
+    if container.movflags and codec in BROWSER_CODECS:
+        # The index first, for players that start before the whole file is there. A master
+        # (ProRes, DNxHR) goes to an editing system, which reads the index wherever it is:
+        # the second pass would rewrite a file of gigabytes once more.
         args += ["-movflags", "+faststart"]
     try:
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=_temp_prefix(dest), suffix=PART_SUFFIX)
@@ -138,6 +137,34 @@ def _video_tags(audio: AudioPlan, joined: Mapping[str, str]) -> list[str]:
     encoder = [(key, value) for key, value in joined.items() if key.lower() == "encoder"]
     tags = [*((key, "") for key in joined), *audio.video_tags, *encoder]
     return [arg for key, value in tags for arg in ("-metadata:s:v:0", f"{key}={value}")]
+
+
+#: The longest argument Linux takes (MAX_ARG_STRLEN is 128 KiB), with room to spare.
+_LONGEST_ARGUMENT = 120_000
+
+
+def _segments_in_place(storage: Storage, keys: list[str]) -> str | None:
+    """ffmpeg's concat protocol over the segments where the storage keeps them as local files,
+    so that they are read once, where they are (a 60 s DNxHR HQ master is 1.4 GB, and its copy
+    into one file took seconds); None where they are not, or the list would not fit."""
+    paths = [storage.local_path(key) for key in keys]
+    if any(path is None or "|" in path for path in paths):
+        return None
+    url = "concat:" + "|".join(p for p in paths if p is not None)
+    return url if len(url.encode()) < _LONGEST_ARGUMENT else None
+
+
+def _join(storage: Storage, keys: list[str], video: Path) -> None:
+    """Copy the parts under ``keys`` into ``video``, one after the other."""
+    try:
+        with video.open("wb") as f:
+            for key in keys:
+                f.write(storage.get_bytes(key))
+    except BaseException as exc:
+        video.unlink(missing_ok=True)  # half a video, on the disk that may have no room for it
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"{video}: No space left on device") from None
+        raise
 
 
 def write_report(dest: Path, facts: list[dict[str, Any]]) -> None:
