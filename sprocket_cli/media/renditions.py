@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from sprocket_cli.storage import Storage
 
 #: Lines of the H.264 preview of a master a browser cannot play (fewer when the source has
-#: fewer): small enough to cost a fraction of a ProRes encode, large enough to judge a grade.
-PREVIEW_HEIGHT = 540
+#: fewer): enough to follow the job and judge a grade, and cheap beside the master's encode.
+#: At 540 lines it cost 60 % of a 1080p DNxHR HQ encode's CPU (decode aside), at 360 about
+#: 40 %, measured with one thread each.
+PREVIEW_HEIGHT = 360
 #: The preview's name: its subfolder of the stream.
 PREVIEW = "preview"
 
