@@ -22,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sprocket_cli.errors import (
@@ -277,7 +276,7 @@ def _store(
         return
     start_ticks = chunk.start_ticks if start is None else start
     try:
-        segment = make_segment(Path(out_path).read_bytes(), start_ticks)
+        segment = make_segment(out_path, start_ticks)
     except EmptySegment:
         raise NoFramesError("the filters left no frame to encode") from None
     ikey, outcome.stored = store_segment(segment, key, storage)
@@ -289,7 +288,7 @@ def _store(
         "duration_ticks": segment.duration,
         "timescale": segment.timescale,
         "codec": segment.codec,
-        "meta": {"width": segment.width, "height": segment.height, "bytes": len(segment.media)},
+        "meta": {"width": segment.width, "height": segment.height, "bytes": segment.media_bytes},
     }
 
 

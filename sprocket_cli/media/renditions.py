@@ -10,7 +10,6 @@ stored by :func:`store_renditions` and listed in the result's meta for the playl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sprocket_cli.errors import OptionError
@@ -113,7 +112,7 @@ def store_segment(segment: Segment, key: str, storage: Storage) -> tuple[str, bo
     ikey = init_key(key, segment.init_hash)
     if not storage.exists(ikey):
         storage.put_bytes(ikey, segment.init)
-    return ikey, storage.put_bytes(key, segment.media, exclusive=True)
+    return ikey, storage.put_file(key, segment.media_path, exclusive=True)
 
 
 def store_renditions(
@@ -125,7 +124,7 @@ def store_renditions(
     stored = []
     for rendition in command.renditions:
         try:
-            segment = make_segment(Path(rendition.path(main_path)).read_bytes(), start_ticks)
+            segment = make_segment(rendition.path(main_path), start_ticks)
         except EmptySegment:
             continue  # the filters left no frame: the main output says so
         rkey = rendition_key(key, rendition.name)
@@ -140,7 +139,7 @@ def store_renditions(
                 "width": segment.width,
                 "height": segment.height,
                 "frames": segment.frames,
-                "bytes": len(segment.media),
+                "bytes": segment.media_bytes,
                 "replaces_main": rendition.replaces_main,
             }
         )
