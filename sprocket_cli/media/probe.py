@@ -229,20 +229,14 @@ def probe_tracks(source: str) -> Tracks:
         )
 
 
-def video_codec(path: str) -> str:
-    """The codec of ``path``'s first video stream (``prores``; ``av1`` whichever decoder reads it)."""
+def video_stream(path: str) -> tuple[str, dict[str, str]]:
+    """The codec of ``path``'s first video stream (``prores``; ``av1`` whichever decoder reads
+    it) and its tags, from one look at the file."""
     import av
 
     with av.open(path) as container:
-        return str(container.streams.video[0].codec_context.codec.canonical_name)
-
-
-def video_tags(path: str) -> dict[str, str]:
-    """The tags of ``path``'s first video stream."""
-    import av
-
-    with av.open(path) as container:
-        return dict(container.streams.video[0].metadata)
+        stream = container.streams.video[0]
+        return str(stream.codec_context.codec.canonical_name), dict(stream.metadata)
 
 
 def _tags(metadata: dict[str, str]) -> dict[str, str | None]:

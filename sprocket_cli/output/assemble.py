@@ -28,7 +28,7 @@ from sprocket_cli.media.audioplan import AudioPlan
 from sprocket_cli.media.codecs import BROWSER_CODECS
 from sprocket_cli.media.containers import AudioTarget, audio_target, container_for
 from sprocket_cli.media.ffmpeg import run_ffmpeg
-from sprocket_cli.media.probe import video_codec, video_tags
+from sprocket_cli.media.probe import video_stream
 from sprocket_cli.output.playlists import SegmentEntry
 from sprocket_cli.storage import Storage
 
@@ -93,10 +93,10 @@ def _assemble(
     delay = ["-itsoffset", repr(first)] if first > 0 else []
     source = joined or str(video)
     args = [*delay, "-i", source, *audio.inputs(), "-map", "0:v:0", "-c:v", "copy"]
-    args += _video_tags(audio, video_tags(source))  # before the plan's timecode, which stays
+    codec, tags = video_stream(source)
+    args += _video_tags(audio, tags)  # before the plan's timecode, which stays
     container = container_for(dest)
     said: list[str] = []
-    codec = video_codec(source)
     if audio.parts:
 
         def target(source_codec: str) -> AudioTarget:
