@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _CONTAINERS = {b"moof", b"traf", b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"}
+#: What the box readers take: a file's bytes, or the moof boxes patched in place.
 Buffer = bytes | bytearray
 #: What a fallback copy reads at once, where the kernel cannot copy between the files.
 _COPY_BLOCK = 1 << 20
@@ -108,9 +109,9 @@ def make_segment(path: str, start_ticks: int) -> Segment:
                     dst.write(moofs[written : written + size])
                     written += size
                 elif kind == b"mdat":
-                    dst.flush()
+                    dst.flush()  # the kernel's copy goes after what is written so far
                     _copy_range(fd, dst.fileno(), off, size)
-            media_bytes = dst.tell()
+    media_bytes = sum(size for kind, _, size in tops if kind in (b"moof", b"mdat"))
     codec, width, height = _sample_entry(init)
     return Segment(init, media_path, media_bytes, _timescale(init), duration, codec, frames, width, height)
 
