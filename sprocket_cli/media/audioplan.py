@@ -9,7 +9,7 @@ audio rendition and the final file both take it straight from the sources with t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from sprocket_cli.errors import OptionError
@@ -272,13 +272,16 @@ class AudioPlan:
             return [*chains, f"{mixed}{tail}[aout{out}]"]
         return [*chains, f"{mixed}{tail}[amain{out}]", *_cut(self.keep, f"amain{out}", f"aout{out}")]
 
+    def _mapped(self, kind: str) -> Iterator[tuple[Track, AudioPart]]:
+        """Each mapped track of ``kind`` (``s``, ``t``) with the part it comes from, in map order."""
+        for track in self.tracks:
+            if track.kind == kind:
+                yield track, self.parts[track.part]
+
     def _subtitles(self, first_index: int, container: Container, said: list[str]) -> list[str]:
         args: list[str] = []
         out = 0
-        for track in self.tracks:
-            if track.kind != "s":
-                continue
-            part = self.parts[track.part]
+        for track, part in self._mapped("s"):
             info = part.source.subtitles[track.number]
             name = f"subtitle {track.number} of input {part.input}"
             if self.keep is not None or part.delay != 0:
@@ -298,10 +301,7 @@ class AudioPlan:
         """Each mapped attachment copied whole (a file, not a time-based stream), into Matroska."""
         args: list[str] = []
         out = 0
-        for track in self.tracks:
-            if track.kind != "t":
-                continue
-            part = self.parts[track.part]
+        for track, part in self._mapped("t"):
             info = part.source.attachments[track.number]
             name = f"attachment {track.number} of input {part.input} ({_file(info)})"
             if container.muxer != "matroska":
